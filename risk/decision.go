@@ -1,0 +1,64 @@
+package risk
+
+import "time"
+
+// Level is a coarse risk level.
+type Level string
+
+// Levels, in increasing order.
+const (
+	LevelNone     Level = "none"
+	LevelLow      Level = "low"
+	LevelMedium   Level = "medium"
+	LevelHigh     Level = "high"
+	LevelCritical Level = "critical"
+)
+
+// Action is what the server does with the call that produced a decision.
+type Action string
+
+// Actions, in increasing order of severity.
+const (
+	Allow     Action = "allow"
+	StepUp    Action = "step_up"
+	Deny      Action = "deny"
+	Terminate Action = "terminate"
+)
+
+// Decision is the engine's verdict on one event. Every decision explains
+// itself in Reasons.
+type Decision struct {
+	Score  int // 0..100
+	Level  Level
+	Action Action
+	// MaxTTL caps the lifetime of any token issued by this call; 0 means no cap.
+	MaxTTL time.Duration
+	// NoRefresh is true when no refresh token may be issued or redeemed.
+	NoRefresh bool
+	Reasons   []Reason
+	// NewFacts are sticky facts first established by this event; the caller
+	// persists them before answering.
+	NewFacts []Reason
+	// Challenge describes the revalidation demanded when Action is StepUp.
+	Challenge *Challenge
+	// ReportOnly is true when the policy only reports: the caller logs the
+	// decision and answers as for Allow.
+	ReportOnly bool
+}
+
+// Reason is one contribution to a decision: a detector's code, the points it
+// added, and secret-free evidence.
+type Reason struct {
+	Code     string `json:"code"`
+	Points   int    `json:"points"`
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// Challenge says how a client may revalidate its session.
+type Challenge struct {
+	// Methods lists acceptable proofs: "private_key_jwt" (a fresh client
+	// assertion), "actor_token" or "subject_token" (fresh delegation proof).
+	Methods []string
+	// Attempt is the number of challenges issued in the session so far, this one included.
+	Attempt int
+}
