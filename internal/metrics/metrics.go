@@ -1,0 +1,72 @@
+// Package metrics exposes Vigil's Prometheus metrics: requests and latency
+// per route, tokens issued per grant, introspections per verdict, risk
+// decisions per action and storage transactions. It is the only package that
+// imports the Prometheus client; the rest of Vigil sees small interfaces.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Registry holds Vigil's collectors. Its methods are safe for concurrent use.
+type Registry struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	issued        *prometheus.CounterVec
+	introspection *prometheus.CounterVec
+	decisions     *prometheus.CounterVec
+}
+
+// New returns a registry with the Go runtime and process collectors.
+func New() *Registry {
+	r := &Registry{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vigil_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"route"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_tokens_issued_total", Help: "Tokens issued by grant type and token kind.",
+		}, []string{"grant", "kind"}),
+		introspection: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_introspections_total", Help: "Introspection answers by verdict.",
+		}, []string{"verdict"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_risk_decisions_total", Help: "Risk decisions by operation and action.",
+		}, []string{"op", "action"}),
+	}
+	r.reg.MustRegister(r.requests, r.latency, r.issued, r.introspection, r.decisions,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// ObserveRequest records one finished HTTP request.
+func (r *Registry) ObserveRequest(route string, status int, d time.Duration) {
+	r.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	r.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// TokenIssued counts one issued token of kind (access_token, refresh_token, txn_token) by grant.
+func (r *Registry) TokenIssued(grant, kind string) { r.issued.WithLabelValues(grant, kind).Inc() }
+
+// Introspected counts one introspection answer by verdict (active, inactive,
+// step_up, denied, unauthorized).
+func (r *Registry) Introspected(verdict string) { r.introspection.WithLabelValues(verdict).Inc() }
+
+// Decided counts one risk decision.
+func (r *Registry) Decided(op, action string) { r.decisions.WithLabelValues(op, action).Inc() }
+
+// Handler serves the metrics in the Prometheus text format.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})
+}
