@@ -1,0 +1,249 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/oauth"
+	"github.com/vigil-auth/vigil/risk"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// exchangeParams are RFC 8693 §2.1's parameters after the presence rules.
+type exchangeParams struct {
+	subject, subjectType string
+	actor, actorType     string
+	requested            string
+}
+
+// subjectToken is a resolved, verified subject token.
+type subjectToken struct {
+	token   storage.Token   // Vigil's record; for an external JWT, a synthetic one
+	session storage.Session // its session; for an external JWT, a new one
+	owner   storage.Client  // the client the subject belongs to
+	newSess bool            // an external JWT opens a session
+}
+
+// exchange runs RFC 8693 token exchange: the caller presents a subject token
+// (its session token, a delegated token, or a trusted external JWT) and
+// optionally its own token as actor, and receives a narrower, short-lived
+// token in the subject's session.
+func (s *Server) exchange(ctx context.Context, req *tokenRequest) (*tokenResponse, error) {
+	c := req.caller.client
+	if !c.HasGrant(oauth.GrantTokenExchange) {
+		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client is not registered for token exchange")
+	}
+	p, err := parseExchange(req)
+	if err != nil {
+		return nil, err
+	}
+	subj, err := s.resolveSubject(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := s.delegation(ctx, req, p, subj)
+	if err != nil {
+		return nil, err
+	}
+	scopes, auds, err := s.exchangeTargets(ctx, req, subj)
+	if err != nil {
+		return nil, err
+	}
+	return s.issueExchange(ctx, req, p, subj, chain, scopes, auds)
+}
+
+// parseExchange applies RFC 8693 §2.1's presence and type rules.
+func parseExchange(req *tokenRequest) (exchangeParams, error) {
+	f := req.form
+	p := exchangeParams{subject: f.Get("subject_token"), subjectType: f.Get("subject_token_type"),
+		actor: f.Get("actor_token"), actorType: f.Get("actor_token_type"), requested: f.Get("requested_token_type")}
+	switch {
+	case p.subject == "" || p.subjectType == "":
+		return p, oauth.Errorf(oauth.InvalidRequest, "subject_token and subject_token_type are required")
+	case p.actor != "" && p.actorType == "":
+		return p, oauth.Errorf(oauth.InvalidRequest, "actor_token_type is required with actor_token")
+	case p.actor == "" && p.actorType != "":
+		return p, oauth.Errorf(oauth.InvalidRequest, "actor_token_type must not be sent without actor_token")
+	case p.actor != "" && p.actorType != oauth.TokenTypeAccessToken:
+		return p, oauth.Errorf(oauth.InvalidRequest, "actor_token must be a Vigil access token")
+	}
+	switch p.requested {
+	case "":
+		p.requested = oauth.TokenTypeAccessToken
+	case oauth.TokenTypeAccessToken, oauth.TokenTypeJWT, oauth.TokenTypeTxnToken:
+	default:
+		return p, oauth.Errorf(oauth.InvalidRequest, "requested_token_type is not supported")
+	}
+	return p, nil
+}
+
+// resolveSubject verifies the subject token by its declared type: a Vigil
+// access token must be declared access_token; a trusted issuer's JWT, jwt
+// or id_token. Refresh tokens are never exchange inputs.
+func (s *Server) resolveSubject(ctx context.Context, p exchangeParams, c storage.Client) (subjectToken, error) {
+	switch p.subjectType {
+	case oauth.TokenTypeAccessToken:
+		return s.vigilSubject(ctx, p.subject)
+	case oauth.TokenTypeJWT, oauth.TokenTypeIDToken:
+		if strings.HasPrefix(p.subject, accessPrefix) || strings.HasPrefix(p.subject, refreshPrefix) {
+			return subjectToken{}, errSubject("subject_token is not a JWT")
+		}
+		if _, err := s.store.GetToken(ctx, TokenID(p.subject)); err == nil {
+			return subjectToken{}, errSubject("subject_token_type does not match the token")
+		}
+		return s.externalSubject(ctx, p.subject, c)
+	}
+	return subjectToken{}, errSubject("subject_token_type is not supported")
+}
+
+func errSubject(desc string) *oauth.Error { return oauth.Errorf(oauth.InvalidRequest, "%s", desc) }
+
+// vigilSubject loads a live Vigil access token, its active session and its
+// enabled owner.
+func (s *Server) vigilSubject(ctx context.Context, raw string) (subjectToken, error) {
+	t, err := s.store.GetToken(ctx, TokenID(raw))
+	if errors.Is(err, storage.ErrNotFound) {
+		return subjectToken{}, errSubject("subject_token is invalid")
+	}
+	if err != nil {
+		return subjectToken{}, storeErr(err)
+	}
+	if t.Kind != storage.AccessToken || t.Format == FormatTxn {
+		return subjectToken{}, errSubject("subject_token must be an access token")
+	}
+	if !t.Active(s.now()) {
+		return subjectToken{}, errSubject("subject_token is expired or revoked")
+	}
+	sess, err := s.store.GetSession(ctx, t.SessionID)
+	if err != nil {
+		return subjectToken{}, storeErr(err)
+	}
+	if sess.Status != storage.SessionActive {
+		return subjectToken{}, errSubject("subject_token's session has ended")
+	}
+	owner, err := s.store.GetClient(ctx, sess.ClientID)
+	if err != nil || owner.Disabled {
+		return subjectToken{}, errSubject("subject_token's client is not active")
+	}
+	return subjectToken{token: t, session: sess, owner: owner}, nil
+}
+
+// exchangeTargets narrows scopes and audiences to what the subject token
+// carries and the caller is registered for. Asking for more is refused
+// (invalid_scope, invalid_target) and reported to the risk engine as an
+// escalation attempt, a fact that sticks to the session.
+func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj subjectToken) ([]string, []string, error) {
+	c := req.caller.client
+	scopes, err := narrowScopes(req.scopes, intersect(subj.token.Scopes, c.Scopes))
+	if err == nil {
+		var auds []string
+		auds, err = narrowTargets(req.targets, intersect(subj.token.Audiences, c.Audiences))
+		if err == nil {
+			return scopes, auds, nil
+		}
+	}
+	if !subj.newSess {
+		s.recordFact(ctx, req, subj, risk.FactEscalationAttempt, "asked beyond the subject token or registration")
+	}
+	return nil, nil, err
+}
+
+// recordFact reports a refused request's fact to the risk engine and makes
+// the fact durable on the session before the refusal is answered.
+func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subjectToken, fact, evidence string) {
+	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
+	ev.Caller, ev.Actors, ev.Facts, ev.Evidence = req.caller.client.ID, subj.token.Actors, []string{fact}, evidence
+	d := s.risk.Observe(ev)
+	now := s.now()
+	err := s.store.Update(ctx, func(w storage.Writer) error {
+		if d.Action == risk.Terminate {
+			return s.terminateIn(ctx, w, subj.session.ID, "risk: "+fact, d)
+		}
+		sess, err := w.GetSession(ctx, subj.session.ID)
+		if err != nil {
+			return err
+		}
+		sess.Facts = append(sess.Facts, sessionFacts(d, now)...)
+		if err := w.PutSession(ctx, sess); err != nil {
+			return err
+		}
+		return w.AppendEvent(ctx, timelineEvent(sess.ID, "refused", req.caller.client.ID, evidence, d, now))
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "recording a risk fact failed", "session", subj.session.ID, "fact", fact, "err", err)
+	}
+}
+
+// issueExchange judges the exchange and issues the token in the subject's session.
+func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken,
+	chain, scopes, auds []string) (*tokenResponse, error) {
+	c := req.caller.client
+	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
+	ev.Caller, ev.Actors, ev.Scopes = c.ID, chain, scopes
+	if len(auds) > 0 {
+		ev.Audience, ev.Resource = auds[0], s.resourceProfile(ctx, auds[0])
+	}
+	d, err := s.judge(ev)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	ttl, err := s.exchangeTTL(ctx, c, subj, auds, d, now)
+	if err != nil {
+		return nil, err
+	}
+	g := grant{client: c, session: subj.session, newSess: subj.newSess, scopes: scopes, audiences: auds,
+		format: exchangeFormat(p.requested, c), ttl: ttl, now: now, parent: subj.token.ID, actors: chain,
+		decision: d, eventType: "exchange",
+		// Per-call tokens never refresh; a session opened from an external
+		// JWT may, when the client is registered for refresh_token.
+		refresh: subj.newSess && c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh && p.requested != oauth.TokenTypeTxnToken}
+	resp, err := s.issue(ctx, req, g)
+	if err != nil {
+		return nil, err
+	}
+	resp.IssuedTokenType = p.requested
+	if p.requested == oauth.TokenTypeTxnToken {
+		resp.TokenType = "N_A"
+	}
+	return resp, nil
+}
+
+// exchangeTTL is the per-tool-call lifetime: the client's or server's
+// exchange default, capped by the resource's maximum, the risk decision and
+// the subject token's remaining life.
+func (s *Server) exchangeTTL(ctx context.Context, c storage.Client, subj subjectToken, auds []string, d risk.Decision, now time.Time) (time.Duration, error) {
+	ttl := capTTL(c.ExchangeTTL.D(), s.cfg.ExchangeTTL, d.MaxTTL, subj.token.ExpiresAt.Sub(now))
+	for _, a := range auds {
+		if r, err := s.store.GetResource(ctx, a); err == nil {
+			ttl = capTTL(ttl, r.MaxTTL.D())
+		}
+	}
+	if ttl < time.Second {
+		return 0, errSubject("subject_token is about to expire")
+	}
+	return ttl.Truncate(time.Second), nil
+}
+
+func exchangeFormat(requested string, c storage.Client) string {
+	switch requested {
+	case oauth.TokenTypeJWT:
+		return FormatJWT
+	case oauth.TokenTypeTxnToken:
+		return FormatTxn
+	}
+	return c.TokenFormat
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

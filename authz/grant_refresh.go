@@ -1,0 +1,125 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-auth/vigil/internal/oauth"
+	"github.com/vigil-auth/vigil/risk"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+var errRefreshInvalid = oauth.Errorf(oauth.InvalidGrant, "refresh token is invalid, expired or revoked")
+
+// refresh runs RFC 6749 §6 with rotation: the presented refresh token is
+// used up and replaced by a successor derived from it. A rotated token
+// presented again by its client within the grace window gets the same
+// successor (the family never forks); outside the window it is theft: the
+// whole session, family included, is revoked and terminated in one
+// transaction.
+func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse, error) {
+	c := req.caller.client
+	if !c.HasGrant(oauth.GrantRefreshToken) {
+		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client is not registered for refresh_token")
+	}
+	raw := req.form.Get("refresh_token")
+	if raw == "" {
+		return nil, oauth.Errorf(oauth.InvalidRequest, "refresh_token is required")
+	}
+	old, sess, err := s.loadRefresh(ctx, raw, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !old.RotatedAt.IsZero() && now.Sub(old.RotatedAt) > s.cfg.RefreshGrace {
+		return nil, s.refreshReuse(ctx, req, sess)
+	}
+	// A refresh narrows the new access token only; the family keeps what was
+	// first granted (RFC 6749 §6: never wider than the original grant).
+	scopes, err := narrowScopes(req.scopes, old.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	auds, err := narrowTargets(req.targets, old.Audiences)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.judge(s.event(ctx, risk.OpRefresh, sess.ID, c, req))
+	if err != nil {
+		return nil, err
+	}
+	if d.NoRefresh && !d.ReportOnly {
+		return nil, oauth.Errorf(oauth.InvalidGrant, "refresh refused by policy")
+	}
+	g := grant{client: c, session: sess, scopes: scopes, audiences: auds, format: c.TokenFormat,
+		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now, refresh: true,
+		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: old.JKT,
+		decision: d, eventType: "refresh", refreshRaw: s.successorRefresh(raw), rotate: &old}
+	return s.issue(ctx, req, g)
+}
+
+// loadRefresh finds a live refresh token of client clientID and its session.
+func (s *Server) loadRefresh(ctx context.Context, raw, clientID string) (storage.Token, storage.Session, error) {
+	t, err := s.store.GetToken(ctx, TokenID(raw))
+	if errors.Is(err, storage.ErrNotFound) {
+		return t, storage.Session{}, errRefreshInvalid
+	}
+	if err != nil {
+		return t, storage.Session{}, storeErr(fmt.Errorf("authz: load refresh token: %w", err))
+	}
+	if t.Kind != storage.RefreshToken || t.ClientID != clientID || !t.Active(s.now()) {
+		return t, storage.Session{}, errRefreshInvalid
+	}
+	sess, err := s.store.GetSession(ctx, t.SessionID)
+	if err != nil {
+		return t, sess, storeErr(err)
+	}
+	if sess.Status != storage.SessionActive {
+		return t, sess, errRefreshInvalid
+	}
+	return t, sess, nil
+}
+
+// rotateIn marks the grant's old refresh token used, inside w, and reports
+// whether the successor still has to be created. When a concurrent request
+// or a retry inside the grace window rotated it already, the successor
+// exists: it is handed out again if it is still unused, and nothing forks.
+func (s *Server) rotateIn(ctx context.Context, w storage.Writer, old storage.Token, successor string) (bool, error) {
+	t, err := w.GetToken(ctx, old.ID)
+	if err != nil {
+		return false, err
+	}
+	if !t.RevokedAt.IsZero() {
+		return false, errRefreshInvalid
+	}
+	if t.RotatedAt.IsZero() {
+		t.RotatedAt, t.SuccessorID = s.now(), successor
+		return true, w.PutToken(ctx, t)
+	}
+	if t.SuccessorID != successor || s.now().Sub(t.RotatedAt) > s.cfg.RefreshGrace {
+		return false, errRefreshInvalid
+	}
+	next, err := w.GetToken(ctx, successor)
+	if err != nil || !next.RotatedAt.IsZero() || !next.RevokedAt.IsZero() {
+		return false, errRefreshInvalid
+	}
+	return false, nil
+}
+
+// refreshReuse handles a rotated refresh token presented again outside the
+// grace window: the fact is recorded and the session terminated, every token
+// of it revoked, before the client hears invalid_grant.
+func (s *Server) refreshReuse(ctx context.Context, req *tokenRequest, sess storage.Session) error {
+	ev := s.event(ctx, risk.OpRefresh, sess.ID, req.caller.client, req)
+	ev.Facts = []string{risk.FactRefreshReuse}
+	ev.Evidence = "rotated refresh token presented again after the grace window"
+	d := s.risk.Observe(ev)
+	err := s.store.Update(ctx, func(w storage.Writer) error {
+		return s.terminateIn(ctx, w, sess.ID, "refresh token reuse", d)
+	})
+	if err != nil {
+		return storeErr(err)
+	}
+	return errRefreshInvalid
+}

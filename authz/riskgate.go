@@ -1,0 +1,169 @@
+package authz
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/oauth"
+	"github.com/vigil-auth/vigil/risk"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// judge asks the risk engine about ev and turns a refusal into the answer the
+// client sees: coarse outcomes only, never the reasons.
+func (s *Server) judge(ev risk.Event) (risk.Decision, error) {
+	d := s.risk.Observe(ev)
+	if d.ReportOnly {
+		return d, nil
+	}
+	switch d.Action {
+	case risk.StepUp:
+		return d, revalidationRequired(d.Challenge)
+	case risk.Deny:
+		return d, oauth.Errorf(oauth.AccessDenied, "request refused by policy")
+	case risk.Terminate:
+		return d, oauth.Errorf(oauth.InvalidGrant, "session terminated")
+	}
+	return d, nil
+}
+
+// revalidationRequired is Vigil's step-up answer at the token endpoint: HTTP
+// 401 with error "revalidation_required" and a "revalidation" member listing
+// the proofs that will do (see README, "Step-up for non-human clients").
+func revalidationRequired(ch *risk.Challenge) *oauth.Error {
+	methods := []string{AuthPrivateKeyJWT}
+	if ch != nil && len(ch.Methods) > 0 {
+		methods = ch.Methods
+	}
+	return &oauth.Error{Code: oauth.RevalidationRequired, Status: 401,
+		Description: "the session must be revalidated before this request",
+		Header:      map[string][]string{"WWW-Authenticate": {`Basic realm="vigil", error="revalidation_required"`}},
+		Extra:       map[string]any{"revalidation": map[string]any{"methods": methods}}}
+}
+
+// event starts a risk event for client c on session sid.
+func (s *Server) event(ctx context.Context, op risk.Op, sid string, c storage.Client, req *tokenRequest) risk.Event {
+	ev := risk.Event{Op: op, At: s.now(), SessionID: sid, ClientID: c.ID, Client: Profile(c)}
+	if req != nil {
+		ev.IP, ev.Scopes, ev.Tool, ev.Tenant = req.ip, req.scopes, req.tool, req.tenant
+		if len(req.targets) > 0 {
+			ev.Audience = req.targets[0]
+			ev.Resource = s.resourceProfile(ctx, ev.Audience)
+		}
+	}
+	return ev
+}
+
+func (s *Server) resourceProfile(ctx context.Context, aud string) risk.ResourceProfile {
+	r, err := s.store.GetResource(ctx, aud)
+	if err != nil {
+		return risk.ResourceProfile{}
+	}
+	return risk.ResourceProfile{Sensitivity: r.Sensitivity, Tenant: r.Tenant, Tactic: r.Tactic}
+}
+
+// Profile is what the risk engine needs of a client's registration.
+func Profile(c storage.Client) risk.ClientProfile {
+	p := risk.ClientProfile{Kind: c.Kind, Scopes: c.Scopes, Audiences: c.Audiences, Purposes: c.Purposes,
+		MayAct: c.MayAct, DPoP: c.DPoP}
+	for _, n := range c.Networks {
+		if pfx, err := netip.ParsePrefix(n); err == nil {
+			p.Networks = append(p.Networks, pfx.Masked())
+		}
+	}
+	if c.Schedule != nil {
+		p.Schedule = parseSchedule(*c.Schedule)
+	}
+	return p
+}
+
+var dayIndex = map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+
+// parseSchedule turns {days: "Mon-Fri", hours: "08:00-18:00", tz} into the
+// engine's form; an unparsable schedule yields nil (validation refuses it at
+// registration).
+func parseSchedule(sc storage.Schedule) *risk.Schedule {
+	loc := time.UTC
+	if sc.TZ != "" {
+		l, err := time.LoadLocation(sc.TZ)
+		if err != nil {
+			return nil
+		}
+		loc = l
+	}
+	days, ok := parseDays(sc.Days)
+	if !ok {
+		return nil
+	}
+	start, end := 0, 24*60
+	if sc.Hours != "" {
+		a, b, found := strings.Cut(sc.Hours, "-")
+		sa, ok1 := parseClock(a)
+		sb, ok2 := parseClock(b)
+		if !found || !ok1 || !ok2 {
+			return nil
+		}
+		start, end = sa, sb
+	}
+	return &risk.Schedule{Days: days, Start: start, End: end, Loc: loc}
+}
+
+func parseDays(s string) (uint8, bool) {
+	if s == "" {
+		return 0x7f, true
+	}
+	var set uint8
+	for _, part := range strings.Split(s, ",") {
+		a, b, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		from, ok1 := dayIndex[strings.ToLower(strings.TrimSpace(a))[:min(3, len(strings.TrimSpace(a)))]]
+		to := from
+		ok2 := true
+		if isRange {
+			t := strings.ToLower(strings.TrimSpace(b))
+			to, ok2 = dayIndex[t[:min(3, len(t))]]
+		}
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		for d := from; ; d = (d + 1) % 7 {
+			set |= 1 << d
+			if d == to {
+				break
+			}
+		}
+	}
+	return set, true
+}
+
+func parseClock(s string) (int, bool) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		if strings.TrimSpace(s) == "24:00" {
+			return 24 * 60, true
+		}
+		return 0, false
+	}
+	return t.Hour()*60 + t.Minute(), true
+}
+
+// sessionFacts returns the durable facts a decision established, ready to
+// append to the session record.
+func sessionFacts(d risk.Decision, at time.Time) []storage.Fact {
+	out := make([]storage.Fact, 0, len(d.NewFacts))
+	for _, f := range d.NewFacts {
+		out = append(out, storage.Fact{Code: f.Code, Points: f.Points, At: at, Detail: f.Evidence})
+	}
+	return out
+}
+
+// timelineEvent records a decision on the session's timeline.
+func timelineEvent(sid, typ, clientID, detail string, d risk.Decision, at time.Time) storage.Event {
+	e := storage.Event{SessionID: sid, At: at, Type: typ, ClientID: clientID, Detail: detail, Score: d.Score,
+		Level: string(d.Level), Action: string(d.Action)}
+	for _, r := range d.Reasons {
+		e.Reasons = append(e.Reasons, storage.Reason{Code: r.Code, Points: r.Points, Evidence: r.Evidence})
+	}
+	return e
+}
