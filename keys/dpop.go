@@ -153,7 +153,7 @@ func proofKey(raw string) (jose.JSONWebKey, error) {
 		return jose.JSONWebKey{}, fmt.Errorf("header: %w", err)
 	}
 	var h struct {
-		JWK map[string]josejson.RawMessage `json:"jwk"`
+		JWK josejson.RawMessage `json:"jwk"`
 	}
 	if err := decodeStrict(hdr, &h); err != nil {
 		return jose.JSONWebKey{}, fmt.Errorf("header: %w", err)
@@ -167,16 +167,17 @@ func proofKey(raw string) (jose.JSONWebKey, error) {
 // privateMembers are JWK members that only private or symmetric keys carry.
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
-// publicJWK turns the members of a jwk header into a public key.
-func publicJWK(members map[string]josejson.RawMessage) (jose.JSONWebKey, error) {
+// publicJWK parses a JWK that must be a public asymmetric key: private or
+// symmetric members are refused before the key is parsed.
+func publicJWK(b []byte) (jose.JSONWebKey, error) {
+	var members map[string]josejson.RawMessage
+	if err := decodeStrict(b, &members); err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("jwk: %w", err)
+	}
 	for _, m := range privateMembers {
 		if _, ok := members[m]; ok {
 			return jose.JSONWebKey{}, fmt.Errorf("jwk holds private member %q", m)
 		}
-	}
-	b, err := josejson.Marshal(members)
-	if err != nil {
-		return jose.JSONWebKey{}, fmt.Errorf("jwk: %w", err)
 	}
 	var k jose.JSONWebKey
 	if err := k.UnmarshalJSON(b); err != nil {
@@ -239,11 +240,7 @@ func AccessTokenHash(accessToken string) string {
 // padding, of a public JWK given as JSON. Private and symmetric keys are
 // rejected.
 func Thumbprint(jwkJSON []byte) (string, error) {
-	var members map[string]josejson.RawMessage
-	if err := decodeStrict(jwkJSON, &members); err != nil {
-		return "", fmt.Errorf("keys: thumbprint: %w", err)
-	}
-	k, err := publicJWK(members)
+	k, err := publicJWK(jwkJSON)
 	if err != nil {
 		return "", fmt.Errorf("keys: thumbprint: %w", err)
 	}

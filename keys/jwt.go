@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -139,6 +140,9 @@ func parseCompact(raw string, algs []jose.SignatureAlgorithm) (*jose.JSONWebSign
 	if len(algs) == 0 {
 		return nil, errors.New("no acceptable algorithms")
 	}
+	if !canonicalSegments(raw) {
+		return nil, errors.New("not three canonical base64url segments")
+	}
 	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return nil, err
@@ -167,3 +171,32 @@ func headerOf(jh jose.Header) (Header, error) {
 	}
 	return h, nil
 }
+
+// canonicalSegments reports whether raw is three base64url segments whose
+// unused trailing bits are zero, so that one token has one spelling.
+func canonicalSegments(raw string) bool {
+	a, rest, ok1 := strings.Cut(raw, ".")
+	b, c, ok2 := strings.Cut(rest, ".")
+	return ok1 && ok2 && canonicalB64(a) && canonicalB64(b) && canonicalB64(c)
+}
+
+// canonicalB64 reports whether the final character of an unpadded base64url
+// string carries no stray bits (RFC 4648 §3.5).
+func canonicalB64(s string) bool {
+	var mask byte
+	switch len(s) % 4 {
+	case 0:
+		return true
+	case 1:
+		return false
+	case 2:
+		mask = 0x0f
+	case 3:
+		mask = 0x03
+	}
+	v := strings.IndexByte(b64Alphabet, s[len(s)-1])
+	return v >= 0 && byte(v)&mask == 0
+}
+
+// b64Alphabet is the base64url alphabet (RFC 4648 §5).
+const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -34,7 +34,8 @@ func TestVerifyRejects(t *testing.T) {
 		t.Fatalf("hand-built token rejected: %v", err)
 	}
 	parts := strings.Split(valid, ".")
-	tamperedSig := parts[0] + "." + parts[1] + "." + flipLast(parts[2])
+	tamperedSig := parts[0] + "." + parts[1] + "." + flipMiddle(parts[2])
+	malleable := parts[0] + "." + parts[1] + "." + strayBits(parts[2])
 	tamperedBody := parts[0] + "." + b64(claims(func(c *testClaims) { c.Subject = "admin" })) + "." + parts[2]
 	other := newECKey(t)
 
@@ -57,6 +58,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"our kid, other key", sign(ES256, other, hdr, good), nil},
 		{"tampered signature", tamperedSig, nil},
 		{"tampered payload", tamperedBody, nil},
+		{"stray bits in signature encoding", malleable, nil},
 		{"oversized", sign(ES256, active.signer, withHdr(map[string]any{"pad": strings.Repeat("a", MaxTokenSize)}), good), nil},
 		{"many dots", strings.Repeat(".", 100000), nil},
 		{"empty", "", nil},
@@ -106,14 +108,21 @@ func (k publicKey) jwkJSON(t *testing.T) []byte {
 	return b
 }
 
-// flipLast changes the last base64url character of s.
-func flipLast(s string) string {
-	last := s[len(s)-1]
+// flipMiddle changes a base64url character in the middle of s.
+func flipMiddle(s string) string {
+	i := len(s) / 2
 	repl := byte('A')
-	if last == 'A' {
+	if s[i] == 'A' {
 		repl = 'B'
 	}
-	return s[:len(s)-1] + string(repl)
+	return s[:i] + string(repl) + s[i+1:]
+}
+
+// strayBits sets the unused low bits of the last character of s, which a
+// lenient decoder ignores.
+func strayBits(s string) string {
+	i := strings.IndexByte(b64Alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(b64Alphabet[i|1])
 }
 
 func TestVerifyLeeway(t *testing.T) {
