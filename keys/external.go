@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -11,6 +12,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/vigil-auth/vigil/storage"
 )
 
 // MinRSABits is the smallest RSA modulus accepted for verification.
@@ -171,4 +174,46 @@ func (s keySet) verify(raw string, algs []string, out any) (Header, error) {
 		return h, err
 	}
 	return h, decodeVerified(payload, out, func(Registered) error { return nil })
+}
+
+// ExternalVerifier verifies JWTs signed by registered clients (RFC 7523
+// client assertions) and by trusted issuers (RFC 8693 subject tokens) with
+// the keys registered for them: the inline JWK Set when there is one, else
+// the set at jwks_uri through a JWKSCache. It checks what VerifyWithJWKS
+// checks; claims are the caller's. It is safe for concurrent use.
+type ExternalVerifier struct {
+	cache *JWKSCache
+}
+
+// NewExternalVerifier returns a verifier that fetches jwks_uri sets through
+// cache; with a nil cache only inline sets are used.
+func NewExternalVerifier(cache *JWKSCache) *ExternalVerifier {
+	return &ExternalVerifier{cache: cache}
+}
+
+// VerifyClientJWT verifies raw with the keys client c registered, accepting
+// any asymmetric algorithm. Errors match ErrInvalidToken.
+func (v *ExternalVerifier) VerifyClientJWT(ctx context.Context, raw string, c storage.Client, out any) error {
+	return v.verify(ctx, raw, c.JWKS, c.JWKSURI, nil, out)
+}
+
+// VerifyIssuerJWT verifies raw with the keys of trusted issuer iss and its
+// algorithm allow-list (every asymmetric algorithm when empty). Errors match
+// ErrInvalidToken.
+func (v *ExternalVerifier) VerifyIssuerJWT(ctx context.Context, raw string, iss storage.Issuer, out any) error {
+	return v.verify(ctx, raw, iss.JWKS, iss.JWKSURI, iss.Algorithms, out)
+}
+
+// verify picks the inline set or the jwks_uri and verifies raw against it.
+func (v *ExternalVerifier) verify(ctx context.Context, raw string, jwks []byte, uri string, algs []string, out any) error {
+	var err error
+	switch {
+	case len(jwks) > 0:
+		_, err = VerifyWithJWKS(raw, jwks, algs, out)
+	case uri != "" && v.cache != nil:
+		_, err = v.cache.Verify(ctx, uri, raw, algs, out)
+	default:
+		err = fmt.Errorf("%w: no registered keys", ErrInvalidToken)
+	}
+	return err
 }
