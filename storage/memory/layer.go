@@ -1,0 +1,138 @@
+package memory
+
+import (
+	"slices"
+
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// layer is one record kind seen through a transaction: committed values in
+// base and the transaction's pending writes in over. A nil over means no
+// writes yet; reads never allocate it.
+type layer[V any] struct {
+	base map[string]V
+	over map[string]pending[V]
+}
+
+// pending is a buffered write: a new value, or a deletion.
+type pending[V any] struct {
+	v       V
+	deleted bool
+}
+
+func (l *layer[V]) get(k string) (V, bool) {
+	if p, ok := l.over[k]; ok {
+		return p.v, !p.deleted
+	}
+	v, ok := l.base[k]
+	return v, ok
+}
+
+func (l *layer[V]) put(k string, v V) { l.set(k, pending[V]{v: v}) }
+
+func (l *layer[V]) del(k string) { l.set(k, pending[V]{deleted: true}) }
+
+func (l *layer[V]) set(k string, p pending[V]) {
+	if l.over == nil {
+		l.over = map[string]pending[V]{}
+	}
+	l.over[k] = p
+}
+
+// each calls fn for every live record, committed or pending, in no order.
+func (l *layer[V]) each(fn func(k string, v V)) {
+	for k, v := range l.base {
+		if _, ok := l.over[k]; !ok {
+			fn(k, v)
+		}
+	}
+	for k, p := range l.over {
+		if !p.deleted {
+			fn(k, p.v)
+		}
+	}
+}
+
+// values returns every live record with clone applied, ordered by key.
+func values[V any](l *layer[V], clone func(V) V) []V {
+	keys := make([]string, 0, len(l.base)+len(l.over))
+	l.each(func(k string, _ V) { keys = append(keys, k) })
+	slices.Sort(keys)
+	out := make([]V, 0, len(keys))
+	for _, k := range keys {
+		v, _ := l.get(k)
+		out = append(out, clone(v))
+	}
+	return out
+}
+
+// commit applies the pending writes to base.
+func (l *layer[V]) commit() {
+	for k, p := range l.over {
+		if p.deleted {
+			delete(l.base, k)
+		} else {
+			l.base[k] = p.v
+		}
+	}
+}
+
+// cloneSlice returns a copy of s that shares no memory with it. Empty slices
+// come back nil, as they do from a backend that serializes records.
+func cloneSlice[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
+func cloneClient(c storage.Client) storage.Client {
+	c.JWKS = cloneSlice(c.JWKS)
+	c.GrantTypes = cloneSlice(c.GrantTypes)
+	c.Scopes = cloneSlice(c.Scopes)
+	c.Audiences = cloneSlice(c.Audiences)
+	c.Introspect = cloneSlice(c.Introspect)
+	c.MayAct = cloneSlice(c.MayAct)
+	c.Networks = cloneSlice(c.Networks)
+	c.Purposes = cloneSlice(c.Purposes)
+	if c.Schedule != nil {
+		s := *c.Schedule
+		c.Schedule = &s
+	}
+	return c
+}
+
+func cloneResource(r storage.Resource) storage.Resource { return r }
+
+func cloneIssuer(i storage.Issuer) storage.Issuer {
+	i.JWKS = cloneSlice(i.JWKS)
+	i.Algorithms = cloneSlice(i.Algorithms)
+	i.Subjects = cloneSlice(i.Subjects)
+	i.Scopes = cloneSlice(i.Scopes)
+	i.Audiences = cloneSlice(i.Audiences)
+	return i
+}
+
+func cloneSession(s storage.Session) storage.Session {
+	s.Facts = cloneSlice(s.Facts)
+	return s
+}
+
+func cloneToken(t storage.Token) storage.Token {
+	t.Scopes = cloneSlice(t.Scopes)
+	t.Audiences = cloneSlice(t.Audiences)
+	t.Actors = cloneSlice(t.Actors)
+	t.MayAct = cloneSlice(t.MayAct)
+	return t
+}
+
+func cloneEvent(e storage.Event) storage.Event {
+	e.Reasons = cloneSlice(e.Reasons)
+	return e
+}
+
+func cloneKey(k storage.Key) storage.Key {
+	k.Private = cloneSlice(k.Private)
+	k.Public = cloneSlice(k.Public)
+	return k
+}

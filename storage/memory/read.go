@@ -1,0 +1,140 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// GetClient implements storage.Reader.
+func (t *tx) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	return get(ctx, t, &t.clients, cloneClient, "client", id)
+}
+
+// ListClients implements storage.Reader.
+func (t *tx) ListClients(ctx context.Context) ([]storage.Client, error) {
+	return list(ctx, t, &t.clients, cloneClient)
+}
+
+// GetResource implements storage.Reader.
+func (t *tx) GetResource(ctx context.Context, audience string) (storage.Resource, error) {
+	return get(ctx, t, &t.resources, cloneResource, "resource", audience)
+}
+
+// ListResources implements storage.Reader.
+func (t *tx) ListResources(ctx context.Context) ([]storage.Resource, error) {
+	return list(ctx, t, &t.resources, cloneResource)
+}
+
+// GetIssuer implements storage.Reader.
+func (t *tx) GetIssuer(ctx context.Context, issuer string) (storage.Issuer, error) {
+	return get(ctx, t, &t.issuers, cloneIssuer, "issuer", issuer)
+}
+
+// ListIssuers implements storage.Reader.
+func (t *tx) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
+	return list(ctx, t, &t.issuers, cloneIssuer)
+}
+
+// GetSession implements storage.Reader.
+func (t *tx) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	return get(ctx, t, &t.sessions, cloneSession, "session", id)
+}
+
+// ListSessions implements storage.Reader.
+func (t *tx) ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	var out []storage.Session
+	t.sessions.each(func(_ string, s storage.Session) {
+		if (f.ClientID == "" || s.ClientID == f.ClientID) && (f.Status == "" || s.Status == f.Status) {
+			out = append(out, s)
+		}
+	})
+	out = limit(sorted(out, newestFirst), f.Limit)
+	for i := range out {
+		out[i] = cloneSession(out[i])
+	}
+	return out, nil
+}
+
+// GetToken implements storage.Reader.
+func (t *tx) GetToken(ctx context.Context, id string) (storage.Token, error) {
+	return get(ctx, t, &t.tokens, cloneToken, "token", id)
+}
+
+// ListSessionTokens implements storage.Reader.
+func (t *tx) ListSessionTokens(ctx context.Context, sid string) ([]storage.Token, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	var out []storage.Token
+	add := func(id string) {
+		if tok, ok := t.tokens.get(id); ok && tok.SessionID == sid {
+			out = append(out, cloneToken(tok))
+		}
+	}
+	for id := range t.d.sessionTokens[sid] {
+		if _, pending := t.tokens.over[id]; !pending {
+			add(id)
+		}
+	}
+	for id := range t.tokens.over {
+		add(id)
+	}
+	return sorted(out, issuedFirst), nil
+}
+
+// ListEvents implements storage.Reader.
+func (t *tx) ListEvents(ctx context.Context, sid string) ([]storage.Event, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	base, over := t.d.events[sid], t.events[sid]
+	if len(base)+len(over) == 0 {
+		return nil, nil
+	}
+	out := make([]storage.Event, 0, len(base)+len(over))
+	for _, evs := range [][]storage.Event{base, over} {
+		for _, e := range evs {
+			out = append(out, cloneEvent(e))
+		}
+	}
+	return out, nil
+}
+
+// ListKeys implements storage.Reader.
+func (t *tx) ListKeys(ctx context.Context) ([]storage.Key, error) {
+	keys, err := list(ctx, t, &t.keys, cloneKey)
+	if err != nil {
+		return nil, err
+	}
+	return sorted(keys, createdFirst), nil
+}
+
+// ListAudit implements storage.Reader.
+func (t *tx) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditRecord, error) {
+	if err := t.check(ctx); err != nil {
+		return nil, err
+	}
+	var out []storage.AuditRecord
+	for _, recs := range [][]storage.AuditRecord{t.d.audit, t.audit} {
+		for _, r := range recs {
+			if f.Limit > 0 && len(out) == f.Limit {
+				return out, nil
+			}
+			if auditMatches(f, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// auditMatches reports whether r passes filter f.
+func auditMatches(f storage.AuditFilter, r storage.AuditRecord) bool {
+	return (f.ClientID == "" || r.ClientID == f.ClientID) &&
+		(f.SessionID == "" || r.SessionID == f.SessionID) &&
+		!r.At.Before(f.Since)
+}
