@@ -43,8 +43,14 @@ func WithRefetchInterval(d time.Duration) CacheOption { return func(c *JWKSCache
 // WithCacheClock sets the time source. The default is time.Now.
 func WithCacheClock(now func() time.Time) CacheOption { return func(c *JWKSCache) { c.now = now } }
 
-// WithCacheLogger sets the logger. The default discards.
-func WithCacheLogger(l *slog.Logger) CacheOption { return func(c *JWKSCache) { c.log = l } }
+// WithCacheLogger sets the logger; nil keeps the default, which discards.
+func WithCacheLogger(l *slog.Logger) CacheOption {
+	return func(c *JWKSCache) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
 
 // JWKSCache fetches JWK Sets from jwks_uri URLs and caches them per URL. It
 // is safe for concurrent use; concurrent callers for one URL share a fetch.

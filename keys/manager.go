@@ -72,8 +72,14 @@ type Option func(*Manager)
 // WithClock sets the time source. The default is time.Now.
 func WithClock(now func() time.Time) Option { return func(m *Manager) { m.now = now } }
 
-// WithLogger sets the logger. The default discards.
-func WithLogger(l *slog.Logger) Option { return func(m *Manager) { m.log = l } }
+// WithLogger sets the logger; nil keeps the default, which discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(m *Manager) {
+		if l != nil {
+			m.log = l
+		}
+	}
+}
 
 // WithLeeway sets the clock skew Verify allows. The default is DefaultLeeway.
 func WithLeeway(d time.Duration) Option { return func(m *Manager) { m.leeway = d } }
@@ -198,7 +204,11 @@ func (m *Manager) rotate(ctx context.Context, due func(active *storage.Key, now 
 	if retired == noRotation {
 		return false, nil
 	}
-	m.log.InfoContext(ctx, "signing key rotated", "kid", next.ID, "alg", next.Alg, "retired_kid", retired)
+	if retired == "" {
+		m.log.InfoContext(ctx, "signing key created", "kid", next.ID, "alg", next.Alg)
+	} else {
+		m.log.InfoContext(ctx, "signing key rotated", "kid", next.ID, "alg", next.Alg, "retired_kid", retired)
+	}
 	return true, nil
 }
 

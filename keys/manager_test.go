@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -375,5 +376,67 @@ func TestSignRejects(t *testing.T) {
 				t.Fatal("Sign succeeded")
 			}
 		})
+	}
+}
+
+func TestConcurrentSignVerifyRotate(t *testing.T) {
+	ctx := context.Background()
+	m, _, clk := newTestManager(t, Config{})
+	claims := validClaims(clk.Now())
+	done := make(chan error, 4)
+	for range 3 {
+		go func() {
+			for range 50 {
+				raw, err := m.Sign("at+jwt", claims)
+				if err == nil {
+					err = m.Verify(raw, "at+jwt", nil)
+				}
+				if err != nil && !errors.Is(err, ErrUnknownKey) {
+					done <- err
+					return
+				}
+				_ = m.JWKS()
+			}
+			done <- nil
+		}()
+	}
+	go func() {
+		for range 5 {
+			if err := m.Rotate(ctx); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if kids := publishedKIDs(t, m); len(kids) != 6 {
+		t.Fatalf("%d published keys after 5 rotations, want 6", len(kids))
+	}
+}
+
+func TestLogsRotationWithoutSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	st, clk := newFakeStore(), newClock()
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	m, err := Open(context.Background(), st, testKEK, Config{}, WithClock(clk.Now), WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Rotate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "signing key created") || !strings.Contains(out, "signing key rotated") {
+		t.Fatalf("log = %s", out)
+	}
+	for _, k := range st.all() {
+		if strings.Contains(out, b64(k.Private)) || strings.Contains(out, string(testKEK)) {
+			t.Fatal("log holds key material")
+		}
 	}
 }
