@@ -34,10 +34,17 @@ const clockLeeway = 30 * time.Second
 type caller struct {
 	client storage.Client
 	method string
-	// jti and jtiExp are the client assertion's single-use identifier, still
-	// to be recorded durably (in the grant's own transaction when there is one).
-	jti    string
-	jtiExp time.Time
+	// jti is the client assertion's single-use identifier, still to be
+	// recorded durably (in the grant's own transaction when there is one).
+	jti *pendingJTI
+}
+
+// pendingJTI is a single-use identifier (client assertion or DPoP proof jti)
+// to record until exp.
+type pendingJTI struct {
+	key    string
+	exp    time.Time
+	replay *oauth.Error // the answer when it was used before
 }
 
 // errInvalidClient is the one answer for every client-authentication failure,
@@ -55,13 +62,15 @@ func (s *Server) AuthenticateClient(ctx context.Context, r *http.Request, form u
 	if err != nil {
 		return storage.Client{}, err
 	}
-	if c.jti == "" {
+	if c.jti == nil {
 		return c.client, nil
 	}
-	if err := s.claimJTI(c); err != nil {
+	jtis := []*pendingJTI{c.jti}
+	if err := s.claimJTIs(jtis); err != nil {
 		return storage.Client{}, err
 	}
-	if err := s.store.Update(ctx, func(w storage.Writer) error { return s.recordJTI(ctx, w, c) }); err != nil {
+	if err := s.store.Update(ctx, func(w storage.Writer) error { return s.recordJTIs(ctx, w, jtis) }); err != nil {
+		s.releaseJTIs(jtis)
 		return storage.Client{}, storeErr(err)
 	}
 	return c.client, nil
@@ -185,7 +194,8 @@ func (s *Server) authAssertion(ctx context.Context, form url.Values) (caller, er
 	if err := s.checkAssertion(cl, c.ID); err != nil {
 		return caller{}, err
 	}
-	return caller{client: c, method: AuthPrivateKeyJWT, jti: cl.JTI, jtiExp: time.Unix(*cl.Expiry, 0)}, nil
+	return caller{client: c, method: AuthPrivateKeyJWT, jti: &pendingJTI{key: "assertion:" + c.ID + ":" + cl.JTI,
+		exp: time.Unix(*cl.Expiry, 0).Add(clockLeeway), replay: errInvalidClient("client_assertion jti was already used")}}, nil
 }
 
 // checkAssertion applies RFC 7523 §3 to verified claims: iss = sub = client,
@@ -248,29 +258,40 @@ func unverifiedClaims(raw string) (peek, error) {
 	return cl, nil
 }
 
-// claimJTI claims a client assertion's jti in memory, so that concurrent
-// replays lose at once, before any transaction. A replay is invalid_client.
-func (s *Server) claimJTI(c caller) error {
-	if c.jti != "" && !s.jtis.claim(jtiKey(c), c.jtiExp.Add(clockLeeway), s.now()) {
-		return errInvalidClient("client_assertion jti was already used")
+// claimJTIs claims single-use identifiers in memory, so that concurrent
+// replays lose at once, before any transaction. On a replay nothing stays
+// claimed and the identifier's own refusal is returned.
+func (s *Server) claimJTIs(jtis []*pendingJTI) error {
+	now := s.now()
+	for i, j := range jtis {
+		if !s.jtis.claim(j.key, j.exp, now) {
+			s.releaseJTIs(jtis[:i])
+			return j.replay
+		}
 	}
 	return nil
 }
 
-// recordJTI records a claimed jti durably inside w; the durable record is
-// what holds across restarts.
-func (s *Server) recordJTI(ctx context.Context, w storage.Writer, c caller) error {
-	if c.jti == "" {
-		return nil
+func (s *Server) releaseJTIs(jtis []*pendingJTI) {
+	for _, j := range jtis {
+		s.jtis.release(j.key)
 	}
-	err := w.UseJTI(ctx, jtiKey(c), c.jtiExp.Add(clockLeeway), s.now())
-	if errors.Is(err, storage.ErrAlreadyExists) {
-		return errInvalidClient("client_assertion jti was already used")
-	}
-	return err
 }
 
-func jtiKey(c caller) string { return "assertion:" + c.client.ID + ":" + c.jti }
+// recordJTIs records claimed identifiers durably inside w; the durable
+// record is what holds across restarts.
+func (s *Server) recordJTIs(ctx context.Context, w storage.Writer, jtis []*pendingJTI) error {
+	for _, j := range jtis {
+		err := w.UseJTI(ctx, j.key, j.exp, s.now())
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			return j.replay
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func countTrue(bs ...bool) int {
 	n := 0

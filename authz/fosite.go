@@ -87,6 +87,9 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if err != nil {
 		return err
 	}
+	if req.proof, err = h.s.dpopProof(r); err != nil {
+		return err
+	}
 	resp, err := h.run(ctx, req)
 	if err != nil {
 		return err

@@ -29,13 +29,18 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 	now := s.now()
 	sess := storage.Session{ID: "ses_" + randomString(16), ClientID: c.ID, Subject: c.ID, CreatedAt: now,
 		Status: storage.SessionActive}
+	jkt, err := s.binding(ctx, req, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	sess.JKT = jkt
 	d, err := s.judge(s.event(ctx, risk.OpToken, sess.ID, c, req))
 	if err != nil {
 		return nil, err
 	}
 	g := grant{client: c, session: sess, newSess: true, scopes: scopes, audiences: auds, format: c.TokenFormat,
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now,
-		refresh: c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh, decision: d, eventType: "token"}
+		refresh: c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh, decision: d, eventType: "token", jkt: jkt}
 	return s.issue(ctx, req, g)
 }
 
@@ -84,12 +89,13 @@ func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenR
 		rt, resp.RefreshToken = s.refreshToken(g, at)
 		at.FamilyID = rt.FamilyID
 	}
-	if err := s.claimJTI(req.caller); err != nil {
+	jtis := req.pendingJTIs()
+	if err := s.claimJTIs(jtis); err != nil {
 		return nil, err
 	}
-	err = s.store.Update(ctx, func(w storage.Writer) error { return s.write(ctx, w, req, g, at, rt) })
+	err = s.store.Update(ctx, func(w storage.Writer) error { return s.write(ctx, w, req, g, at, rt, jtis) })
 	if err != nil {
-		s.jtis.release(jtiKey(req.caller))
+		s.releaseJTIs(jtis)
 		return nil, storeErr(err)
 	}
 	if s.metrics != nil {
@@ -101,8 +107,8 @@ func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenR
 	return resp, nil
 }
 
-func (s *Server) write(ctx context.Context, w storage.Writer, req *tokenRequest, g grant, at storage.Token, rt *storage.Token) error {
-	if err := s.recordJTI(ctx, w, req.caller); err != nil {
+func (s *Server) write(ctx context.Context, w storage.Writer, req *tokenRequest, g grant, at storage.Token, rt *storage.Token, jtis []*pendingJTI) error {
+	if err := s.recordJTIs(ctx, w, jtis); err != nil {
 		return err
 	}
 	if g.rotate != nil {
@@ -168,6 +174,9 @@ func (s *Server) refreshToken(g grant, at storage.Token) (*storage.Token, string
 		IssuedAt: g.now, NotBefore: g.now, ExpiresAt: g.now.Add(ttl)}
 	if rt.FamilyID == "" {
 		rt.FamilyID = rt.ID
+	}
+	if g.rotate != nil { // the family keeps what was first granted (RFC 6749 §6)
+		rt.Scopes, rt.Audiences = g.rotate.Scopes, g.rotate.Audiences
 	}
 	return rt, raw
 }

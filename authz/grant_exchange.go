@@ -186,6 +186,13 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	if len(auds) > 0 {
 		ev.Audience, ev.Resource = auds[0], s.resourceProfile(ctx, auds[0])
 	}
+	jkt, err := s.binding(ctx, req, subj.token.JKT, &subj)
+	if err != nil {
+		return nil, err
+	}
+	if subj.newSess {
+		subj.session.JKT = jkt
+	}
 	d, err := s.judge(ev)
 	if err != nil {
 		return nil, err
@@ -197,7 +204,7 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	}
 	g := grant{client: c, session: subj.session, newSess: subj.newSess, scopes: scopes, audiences: auds,
 		format: exchangeFormat(p.requested, c), ttl: ttl, now: now, parent: subj.token.ID, actors: chain,
-		decision: d, eventType: "exchange",
+		decision: d, eventType: "exchange", jkt: jkt,
 		// Per-call tokens never refresh; a session opened from an external
 		// JWT may, when the client is registered for refresh_token.
 		refresh: subj.newSess && c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh && p.requested != oauth.TokenTypeTxnToken}

@@ -45,6 +45,10 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	if err != nil {
 		return nil, err
 	}
+	jkt, err := s.binding(ctx, req, old.JKT, &subjectToken{token: old, session: sess, owner: c})
+	if err != nil {
+		return nil, err
+	}
 	d, err := s.judge(s.event(ctx, risk.OpRefresh, sess.ID, c, req))
 	if err != nil {
 		return nil, err
@@ -54,7 +58,7 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	}
 	g := grant{client: c, session: sess, scopes: scopes, audiences: auds, format: c.TokenFormat,
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now, refresh: true,
-		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: old.JKT,
+		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: jkt,
 		decision: d, eventType: "refresh", refreshRaw: s.successorRefresh(raw), rotate: &old}
 	return s.issue(ctx, req, g)
 }

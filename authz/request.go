@@ -24,6 +24,22 @@ type tokenRequest struct {
 	ip      netip.Addr
 	tool    string
 	tenant  string
+	// proof is the request's verified DPoP proof, if any.
+	proof *Proof
+}
+
+// pendingJTIs lists the single-use identifiers this request must use up:
+// its client assertion's and its DPoP proof's.
+func (r *tokenRequest) pendingJTIs() []*pendingJTI {
+	var out []*pendingJTI
+	if r.caller.jti != nil {
+		out = append(out, r.caller.jti)
+	}
+	if r.proof != nil {
+		key, exp := proofJTI(r.proof)
+		out = append(out, &pendingJTI{key: key, exp: exp, replay: errDPoP("DPoP proof was already used")})
+	}
+	return out
 }
 
 func newTokenRequest(r *http.Request, form url.Values, c caller) (*tokenRequest, error) {

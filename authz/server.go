@@ -58,8 +58,12 @@ type Config struct {
 	MaxAssertionLifetime time.Duration
 	// MaxChainDepth bounds delegation chains in token exchange. Default 3.
 	MaxChainDepth int
-	// RefreshKey keys the derivation of successor refresh tokens (32+ bytes).
+	// RefreshKey keys the derivation of successor refresh tokens and DPoP
+	// server nonces (32+ bytes).
 	RefreshKey []byte
+	// DPoPNonce requires DPoP proofs at the token endpoint to carry a server
+	// nonce (RFC 9449 §8).
+	DPoPNonce bool
 }
 
 func (c *Config) setDefaults() {
@@ -110,6 +114,7 @@ type Server struct {
 	now      func() time.Time
 	provider *fosite.Fosite
 	jtis     *jtiCache
+	proofs   ProofVerifier
 }
 
 // An Option replaces one of Server's defaults.
@@ -120,6 +125,12 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 
 // WithLogger sets the logger. The default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithDPoP enables DPoP (RFC 9449) at the token endpoint with v checking proofs.
+func WithDPoP(v ProofVerifier) Option { return func(s *Server) { s.proofs = v } }
+
+// DPoPEnabled reports whether the token endpoint accepts DPoP proofs.
+func (s *Server) DPoPEnabled() bool { return s.proofs != nil }
 
 // WithMetrics sets the issued-token counter.
 func WithMetrics(m Metrics) Option { return func(s *Server) { s.metrics = m } }
