@@ -14,8 +14,11 @@ import (
 
 // JWKSCache defaults.
 const (
-	DefaultJWKSTTL          = 10 * time.Minute
-	DefaultJWKSMaxBody      = 256 << 10
+	// DefaultJWKSTTL is how long a fetched set is used before it is fetched again.
+	DefaultJWKSTTL = 10 * time.Minute
+	// DefaultJWKSMaxBody caps a fetched set, in bytes.
+	DefaultJWKSMaxBody = 256 << 10
+	// DefaultJWKSFetchTimeout bounds one fetch.
 	DefaultJWKSFetchTimeout = 5 * time.Second
 	// DefaultJWKSRefetch is the least time between two fetches of one URL
 	// forced by an unknown kid.

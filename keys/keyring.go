@@ -23,7 +23,9 @@ import (
 
 // Signing algorithms a Manager can be configured with.
 const (
+	// ES256 is ECDSA with P-256 and SHA-256 (RFC 7518 §3.4), the default.
 	ES256 = "ES256"
+	// EdDSA is Ed25519 (RFC 8037).
 	EdDSA = "EdDSA"
 )
 
