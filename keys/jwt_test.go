@@ -80,7 +80,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"aud number", sign(ES256, active.signer, hdr, []byte(`{"aud":123,"exp":9999999999}`)), nil},
 		{"aud mixed", sign(ES256, active.signer, hdr, []byte(`{"aud":["api",{"x":1}],"exp":9999999999}`)), nil},
 		{"sub number", sign(ES256, active.signer, hdr, []byte(`{"sub":1,"exp":9999999999}`)), nil},
-		{"JWE PBES2 with huge p2c", b64([]byte(`{"alg":"PBES2-HS512+A256KW","p2c":2147483647,"p2s":"AAAA","enc":"A256GCM","kid":"` + kid + `"}`)) + ".AAAA.AAAA.AAAA.AAAA", nil},
+		{"JWE PBES2 with huge p2c", b64([]byte(`{"alg":"PBES2-HS512+A256KW","p2c":2147483647,"p2s":"AAAA","enc":"A256GCM","kid":"`+kid+`"}`)) + ".AAAA.AAAA.AAAA.AAAA", nil},
 		{"JSON serialization", `{"payload":"` + parts[1] + `","protected":"` + parts[0] + `","signature":"` + parts[2] + `"}`, nil},
 	}
 	for _, tt := range tests {
