@@ -1,0 +1,112 @@
+// Package config reads Vigil's declarative configuration file and applies it
+// to a store. The file is YAML whose keys are the JSON names of the storage
+// records (the same names the admin API uses): server settings, clients,
+// resources and trusted external issuers. Decoding is strict: an unknown or
+// duplicated key is an error naming its line, and every problem is
+// reported at once.
+//
+// Applying a file upserts its records in one transaction and rewrites only
+// those that differ, so applying the same file again changes nothing.
+// Records in the store that the file does not mention are left alone.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// MaxFileSize is the largest configuration file Load reads.
+const MaxFileSize = 4 << 20
+
+// MinSecretLength is the shortest client secret a file or the admin API
+// accepts.
+const MinSecretLength = 8
+
+// File is a parsed configuration file. Zero settings mean "not set": the
+// defaults in [Defaults] apply, and flags or the environment may override.
+type File struct {
+	Issuer          string           `json:"issuer"`
+	Listen          string           `json:"listen"`
+	Data            string           `json:"data"`
+	AccessTokenTTL  storage.Duration `json:"access_token_ttl"`
+	RefreshTokenTTL storage.Duration `json:"refresh_token_ttl"`
+	ExchangeTTL     storage.Duration `json:"exchange_ttl"`
+	// MaxChainDepth is a pointer so that an explicit 0 (no delegation
+	// chains) differs from "not set".
+	MaxChainDepth  *int             `json:"max_chain_depth"`
+	RefreshGrace   storage.Duration `json:"refresh_grace"`
+	KeyAlg         string           `json:"key_alg"`
+	KeyRotateAfter storage.Duration `json:"key_rotate_after"`
+	// Policy is the risk policy, kept as raw YAML for the risk engine to
+	// decode; its Kind is 0 when the file has none.
+	Policy         yaml.Node          `json:"policy"`
+	Clients        []Client           `json:"clients"`
+	Resources      []storage.Resource `json:"resources"`
+	TrustedIssuers []storage.Issuer   `json:"trusted_issuers"`
+}
+
+// Client is a client as a file declares it: the stored record plus the
+// plaintext secret, which is hashed before it is stored. A client that
+// names no secret, jwks or jwks_uri keeps whatever credential the store
+// already holds for it (one rotated through the admin API, say).
+type Client struct {
+	storage.Client
+	Secret string `json:"secret,omitempty"`
+}
+
+// Load reads and strictly decodes the YAML file at path. The result is not
+// validated; call [File.Validate].
+func Load(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("config: %s is larger than %d bytes", path, MaxFileSize)
+	}
+	cf, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return cf, nil
+}
+
+// Parse strictly decodes a configuration file's contents. An empty
+// document is an empty File.
+func Parse(b []byte) (*File, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return &File{}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, fmt.Errorf("line %d: a configuration file holds one YAML document", extra.Line)
+	case !errors.Is(err, io.EOF):
+		return nil, err
+	}
+	root := &doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		root = doc.Content[0]
+	}
+	var f File
+	if err := decodeNode(root, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}

@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// Default settings: a zero-configuration server listens on loopback and
+// keeps its data in ./vigil-data.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultData            = "./vigil-data"
+	DefaultAccessTokenTTL  = 15 * time.Minute
+	DefaultRefreshTokenTTL = 24 * time.Hour
+	DefaultExchangeTTL     = 5 * time.Minute
+	DefaultMaxChainDepth   = 3
+	DefaultRefreshGrace    = 10 * time.Second
+	DefaultKeyAlg          = "ES256"
+	DefaultKeyRotateAfter  = 30 * 24 * time.Hour
+)
+
+// Bounds on settings.
+const (
+	MaxChainDepthLimit = 10
+	MaxRefreshGrace    = 5 * time.Minute
+)
+
+// Settings are the server-wide settings after defaults, the file, the
+// environment and flags have been merged.
+type Settings struct {
+	// Issuer is the issuer URL (RFC 8414 §2); "" means DefaultIssuer(Listen).
+	Issuer string
+	// Listen is the host:port the server listens on.
+	Listen string
+	// Data is the data directory.
+	Data string
+	// AccessTokenTTL, RefreshTokenTTL and ExchangeTTL are the lifetimes of
+	// tokens for clients that set none of their own.
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	ExchangeTTL     time.Duration
+	// MaxChainDepth is the longest RFC 8693 delegation chain (actors).
+	MaxChainDepth int
+	// RefreshGrace is how long a rotated refresh token's reuse is treated as
+	// a lost response rather than theft.
+	RefreshGrace time.Duration
+	// KeyAlg is the signing algorithm: ES256 or EdDSA.
+	KeyAlg string
+	// KeyRotateAfter is the signing key's age at which it is rotated; 0 never.
+	KeyRotateAfter time.Duration
+	// Policy is the raw risk policy from the file, or nil.
+	Policy *yaml.Node
+}
+
+// Defaults returns the settings of a zero-configuration server.
+func Defaults() Settings {
+	return Settings{
+		Listen: DefaultListen, Data: DefaultData,
+		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL,
+		ExchangeTTL: DefaultExchangeTTL, MaxChainDepth: DefaultMaxChainDepth,
+		RefreshGrace: DefaultRefreshGrace, KeyAlg: DefaultKeyAlg, KeyRotateAfter: DefaultKeyRotateAfter,
+	}
+}
+
+// DefaultIssuer returns the issuer URL for a server listening on listen:
+// http://listen, with an unspecified or empty host replaced by 127.0.0.1.
+func DefaultIssuer(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Overlay returns base with every setting the file sets replaced by the
+// file's value.
+func (f *File) Overlay(base Settings) Settings {
+	setString(&base.Issuer, f.Issuer)
+	setString(&base.Listen, f.Listen)
+	setString(&base.Data, f.Data)
+	setString(&base.KeyAlg, f.KeyAlg)
+	setDuration(&base.AccessTokenTTL, f.AccessTokenTTL)
+	setDuration(&base.RefreshTokenTTL, f.RefreshTokenTTL)
+	setDuration(&base.ExchangeTTL, f.ExchangeTTL)
+	setDuration(&base.RefreshGrace, f.RefreshGrace)
+	setDuration(&base.KeyRotateAfter, f.KeyRotateAfter)
+	if f.MaxChainDepth != nil {
+		base.MaxChainDepth = *f.MaxChainDepth
+	}
+	if f.Policy.Kind != 0 {
+		p := f.Policy
+		base.Policy = &p
+	}
+	return base
+}
+
+func setString(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func setDuration(dst *time.Duration, v storage.Duration) {
+	if v != 0 {
+		*dst = v.D()
+	}
+}
+
+// Validate reports every problem with s, joined.
+func (s Settings) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
+		add("listen: %q is not host:port", s.Listen)
+	}
+	if s.Data == "" {
+		add("data: must not be empty")
+	}
+	if s.Issuer != "" {
+		if err := validateIssuerURL(s.Issuer); err != nil {
+			add("issuer: %v", err)
+		}
+	}
+	checkTTL := func(name string, d, maxTTL time.Duration) {
+		if d <= 0 || d > maxTTL {
+			add("%s: %s is not in (0, %s]", name, d, maxTTL)
+		}
+	}
+	checkTTL("access_token_ttl", s.AccessTokenTTL, storage.MaxAccessTokenTTL)
+	checkTTL("exchange_ttl", s.ExchangeTTL, storage.MaxAccessTokenTTL)
+	checkTTL("refresh_token_ttl", s.RefreshTokenTTL, storage.MaxRefreshTokenTTL)
+	if s.MaxChainDepth < 0 || s.MaxChainDepth > MaxChainDepthLimit {
+		add("max_chain_depth: %d is not in 0..%d", s.MaxChainDepth, MaxChainDepthLimit)
+	}
+	if s.RefreshGrace < 0 || s.RefreshGrace > MaxRefreshGrace {
+		add("refresh_grace: %s is not in [0, %s]", s.RefreshGrace, MaxRefreshGrace)
+	}
+	if s.KeyAlg != "ES256" && s.KeyAlg != "EdDSA" {
+		add("key_alg: %q is not ES256 or EdDSA", s.KeyAlg)
+	}
+	if s.KeyRotateAfter != 0 && s.KeyRotateAfter < time.Hour {
+		add("key_rotate_after: %s is shorter than 1h (0 turns rotation off)", s.KeyRotateAfter)
+	}
+	return errors.Join(errs...)
+}
+
+// validateIssuerURL accepts an absolute http or https URL with no query,
+// fragment or user info (RFC 8414 §2).
+func validateIssuerURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%q is not an absolute URL", s)
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("%q must use https (or http)", s)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return fmt.Errorf("%q must not have a query, fragment or user info", s)
+	}
+	return nil
+}
