@@ -153,7 +153,8 @@ func testAudit(t *testing.T, s storage.Store) {
 		})
 	}
 	write(rec("1", "c1", "s1", t0), rec("2", "c2", "s2", at(time.Minute)), rec("3", "c1", "s2", at(2*time.Minute)))
-	write(rec("4", "c1", "s1", at(3*time.Minute)), rec("5", "c2", "", at(4*time.Minute)))
+	write(rec("4", "c1", "s1", at(3*time.Minute)), rec("5", "c2", "", at(4*time.Minute)),
+		rec("6", "c2", "s1", at(5*time.Minute)))
 
 	all := get(t, "ListAudit", func(ctx context.Context) ([]storage.AuditRecord, error) {
 		return s.ListAudit(ctx, storage.AuditFilter{})
@@ -168,12 +169,13 @@ func testAudit(t *testing.T, s storage.Store) {
 		f    storage.AuditFilter
 		want []string
 	}{
-		{"all", storage.AuditFilter{}, []string{"1", "2", "3", "4", "5"}},
+		{"all", storage.AuditFilter{}, []string{"1", "2", "3", "4", "5", "6"}},
 		{"client", storage.AuditFilter{ClientID: "c1"}, []string{"1", "3", "4"}},
 		{"session", storage.AuditFilter{SessionID: "s2"}, []string{"2", "3"}},
 		{"client and session", storage.AuditFilter{ClientID: "c1", SessionID: "s1"}, []string{"1", "4"}},
-		{"since is inclusive", storage.AuditFilter{Since: at(2 * time.Minute)}, []string{"3", "4", "5"}},
-		{"since and client", storage.AuditFilter{ClientID: "c2", Since: at(time.Minute)}, []string{"2", "5"}},
+		{"since is inclusive", storage.AuditFilter{Since: at(2 * time.Minute)}, []string{"3", "4", "5", "6"}},
+		{"since and client", storage.AuditFilter{ClientID: "c2", Since: at(time.Minute)}, []string{"2", "5", "6"}},
+		{"since and session", storage.AuditFilter{SessionID: "s1", Since: at(time.Minute)}, []string{"4", "6"}},
 		{"limit keeps the oldest", storage.AuditFilter{Limit: 2}, []string{"1", "2"}},
 		{"client and limit", storage.AuditFilter{ClientID: "c1", Limit: 2}, []string{"1", "3"}},
 		{"since after everything", storage.AuditFilter{Since: at(time.Hour)}, []string{}},

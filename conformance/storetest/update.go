@@ -127,6 +127,9 @@ func testUpdateAbort(t *testing.T, s storage.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := s.Update(t.Context(), func(w storage.Writer) error { return tt.fn(t.Context(), w) })
 			isErr(t, "Update", err, tt.want)
+			if errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("Update: fn's error %v reported as storage.ErrUnavailable", err)
+			}
 			equal(t, "store after aborted Update", takeSnapshot(t, s, "s1", "s2"), before)
 		})
 	}

@@ -1,0 +1,238 @@
+// Package bolt is the durable [storage.Store]: one bbolt file, with a
+// bucket per record kind and index buckets for the lookups the contract
+// needs (a session's tokens and events, sessions by creation time and by
+// client, audit records by session and client, and expiry indexes that let
+// DeleteExpired find what to remove without scanning). Records are stored
+// as JSON.
+//
+// Reads run in their own read-only transaction and decode straight out of
+// the memory map, so nothing returned shares memory with the file.
+// [Store.Update] goes through bbolt's group commit (DB.Batch): concurrent
+// Updates share one transaction and one fsync, which is why fn may run more
+// than once. I/O failures (disk full, closed store, corrupt records) are
+// reported wrapped in [storage.ErrUnavailable].
+//
+// It imports only storage from this module, and is the only package that
+// imports go.etcd.io/bbolt.
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-auth/vigil/storage"
+	bbolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
+)
+
+var _ storage.Store = (*Store)(nil)
+
+// ErrLocked reports that another process holds the data file open. Open
+// returns it (wrapped) when the file lock is not acquired in time.
+var ErrLocked = errors.New("data file is in use by another process")
+
+// Store is a storage.Store backed by one bbolt file. It is safe for
+// concurrent use by many goroutines; the file is locked against other
+// processes while the Store is open.
+type Store struct {
+	db        *bbolt.DB
+	path      string
+	log       *slog.Logger
+	retention time.Duration
+	closed    atomic.Bool
+}
+
+// An Option replaces one of Open's defaults.
+type Option func(*options)
+
+type options struct {
+	lockTimeout time.Duration
+	batchDelay  time.Duration
+	retention   time.Duration
+	log         *slog.Logger
+}
+
+// WithLockTimeout sets how long Open waits for the file lock held by
+// another process before failing with ErrLocked. The default is 1s; d <= 0
+// keeps it (bbolt would otherwise wait forever).
+func WithLockTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.lockTimeout = d
+		}
+	}
+}
+
+// WithBatchDelay sets how long an Update waits for concurrent Updates to
+// join its commit. Longer delays mean fewer fsyncs under load and more
+// latency for a lone writer. The default is 2ms; d <= 0 keeps it.
+func WithBatchDelay(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.batchDelay = d
+		}
+	}
+}
+
+// WithRetention keeps expired tokens, sessions, single-use identifiers and
+// events for d after they expire before DeleteExpired removes them. The
+// default is 0.
+func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
+
+// WithLogger sets the logger for opening, closing, expiry sweeps and I/O
+// failures. The default discards everything. Record contents are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Open opens or creates the data file at path (mode 0600) and its buckets.
+// The directory must exist. If another process has the file open, Open
+// fails after the lock timeout with an error matching ErrLocked.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{lockTimeout: time.Second, batchDelay: 2 * time.Millisecond, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: o.lockTimeout})
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return nil, fmt.Errorf("bolt: open %s: %w (lock not acquired within %s)", path, ErrLocked, o.lockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w: %w", path, storage.ErrUnavailable, err)
+	}
+	db.MaxBatchDelay = o.batchDelay
+	if err := db.Update(initBuckets); err != nil {
+		return nil, errors.Join(fmt.Errorf("bolt: open %s: %w", path, err), db.Close())
+	}
+	o.log.Info("storage opened", "path", path)
+	return &Store{db: db, path: path, log: o.log, retention: o.retention}, nil
+}
+
+// schemaVersion is the layout of buckets and keys this package writes.
+const schemaVersion = "1"
+
+// initBuckets creates missing buckets and checks the schema version.
+func initBuckets(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(keyVersion); {
+	case v == nil:
+		return meta.Put(keyVersion, []byte(schemaVersion))
+	case string(v) != schemaVersion:
+		return fmt.Errorf("data file schema version %q, this build reads %q", v, schemaVersion)
+	}
+	return nil
+}
+
+// Update runs fn in one read-write transaction, committed with any
+// concurrent Updates in a single fsync. When Update returns nil, fn's writes
+// are on stable storage. When fn returns an error nothing is written and
+// that error is returned. fn may run more than once (when another Update in
+// the same commit fails, the rest are retried) and must have no side effects
+// outside w; w must not be used after fn returns. A failed commit is
+// reported wrapped in storage.ErrUnavailable.
+func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	var fnErr error
+	err := s.db.Batch(func(tx *bbolt.Tx) error {
+		fnErr = fn(txn{tx: tx})
+		return fnErr
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return s.ioError("update", err)
+	}
+	return nil
+}
+
+// Close closes the data file, waiting for running transactions, and
+// releases its lock. Every later call returns an error matching
+// storage.ErrUnavailable. Close is idempotent.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("bolt: close %s: %w: %w", s.path, storage.ErrUnavailable, err)
+	}
+	s.log.Info("storage closed", "path", s.path)
+	return nil
+}
+
+// Check runs bbolt's consistency check over the whole file (every page
+// reachable exactly once, freelist consistent, keys ordered) and returns
+// every problem found, joined. It reads a consistent snapshot and does not
+// block writers.
+func (s *Store) Check() error {
+	if err := s.usable(context.Background()); err != nil {
+		return err
+	}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		return fmt.Errorf("bolt: check %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// usable reports why the store cannot serve a call.
+func (s *Store) usable(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("bolt: store closed: %w", storage.ErrUnavailable)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: %w", err)
+	}
+	return nil
+}
+
+// ioError wraps a failure of bbolt itself in storage.ErrUnavailable and
+// logs it, unless it only reports that the store was closed meanwhile.
+func (s *Store) ioError(op string, err error) error {
+	if !errors.Is(err, bberrors.ErrDatabaseNotOpen) {
+		s.log.Error("storage failure", "op", op, "path", s.path, "err", err)
+	}
+	return fmt.Errorf("bolt: %s: %w: %w", op, storage.ErrUnavailable, err)
+}
+
+// view runs fn in a read-only transaction.
+func (s *Store) view(ctx context.Context, fn func(r txn) error) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	var fnErr error
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		fnErr = fn(txn{tx: tx})
+		return fnErr
+	})
+	if err != nil && fnErr == nil {
+		return s.ioError("read", err)
+	}
+	return err
+}
+
+// read runs fn in a read-only transaction and returns its result.
+func read[T any](ctx context.Context, s *Store, fn func(r txn) (T, error)) (T, error) {
+	var v T
+	err := s.view(ctx, func(r txn) error {
+		var err error
+		v, err = fn(r)
+		return err
+	})
+	return v, err
+}

@@ -1,0 +1,143 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// Buckets. Record buckets map a record's key to its JSON; index buckets map
+// composite keys to nothing (the record ID is the key's tail), except
+// bucketEvents, which holds the events themselves.
+//
+// Key parts: P(s) is s prefixed with its length as a uvarint, so that one
+// session's entries never share a prefix with another's; T(t) is t as 8
+// big-endian bytes that sort in time order; N(n) is n as 8 big-endian bytes.
+var (
+	bucketMeta       = []byte("meta")
+	bucketClients    = []byte("clients")            // id
+	bucketResources  = []byte("resources")          // audience
+	bucketIssuers    = []byte("issuers")            // issuer URL
+	bucketSessions   = []byte("sessions")           // id
+	bucketTokens     = []byte("tokens")             // id
+	bucketKeys       = []byte("keys")               // kid
+	bucketJTIs       = []byte("jtis")               // key -> T(exp)
+	bucketEvents     = []byte("events")             // P(sid) N(seq) -> event
+	bucketAudit      = []byte("audit")              // N(seq) -> record
+	ixSessionTokens  = []byte("ix_session_tokens")  // P(sid) T(iat) id
+	ixTokenExp       = []byte("ix_token_exp")       // T(exp) id
+	ixSessionCreated = []byte("ix_session_created") // T(created) id
+	ixClientSessions = []byte("ix_client_sessions") // P(client) T(created) id
+	ixSessionExp     = []byte("ix_session_exp")     // T(exp) id
+	ixJTIExp         = []byte("ix_jti_exp")         // T(exp) key
+	ixAuditSession   = []byte("ix_audit_session")   // P(sid) N(seq)
+	ixAuditClient    = []byte("ix_audit_client")    // P(client) N(seq)
+
+	allBuckets = [][]byte{
+		bucketMeta, bucketClients, bucketResources, bucketIssuers, bucketSessions, bucketTokens,
+		bucketKeys, bucketJTIs, bucketEvents, bucketAudit, ixSessionTokens, ixTokenExp,
+		ixSessionCreated, ixClientSessions, ixSessionExp, ixJTIExp, ixAuditSession, ixAuditClient,
+	}
+
+	keyVersion = []byte("version")
+)
+
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// timeBits maps t to a uint64 that sorts like t, at nanosecond precision.
+// Times outside the int64 nanosecond range (before 1678, after 2262, and the
+// zero time) are clamped to its ends.
+func timeBits(t time.Time) uint64 {
+	switch {
+	case t.Before(minTime):
+		t = minTime
+	case t.After(maxTime):
+		t = maxTime
+	}
+	return uint64(t.UnixNano()) ^ 1<<63
+}
+
+// keyT returns T(t) + id.
+func keyT(t time.Time, id string) []byte {
+	k := make([]byte, 8, 8+len(id))
+	binary.BigEndian.PutUint64(k, timeBits(t))
+	return append(k, id...)
+}
+
+// prefix returns P(s) with spare capacity for the rest of a key.
+func prefix(s string) []byte {
+	p := make([]byte, 0, binary.MaxVarintLen64+len(s)+8+64)
+	p = binary.AppendUvarint(p, uint64(len(s)))
+	return append(p, s...)
+}
+
+// keyPT returns P(p) + T(t) + id.
+func keyPT(p string, t time.Time, id string) []byte {
+	k := binary.BigEndian.AppendUint64(prefix(p), timeBits(t))
+	return append(k, id...)
+}
+
+// keyPN returns P(p) + N(n).
+func keyPN(p string, n uint64) []byte { return binary.BigEndian.AppendUint64(prefix(p), n) }
+
+// keyN returns N(n).
+func keyN(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// successor returns the smallest key greater than every key with prefix p,
+// or nil if there is none.
+func successor(p []byte) []byte {
+	s := bytes.Clone(p)
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < 0xff {
+			s[i]++
+			return s[:i+1]
+		}
+	}
+	return nil
+}
+
+// first positions c on the first key with prefix p.
+func first(c *bbolt.Cursor, p []byte) (k, v []byte) {
+	k, v = c.Seek(p)
+	if k == nil || !bytes.HasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
+}
+
+// last positions c on the last key with prefix p.
+func last(c *bbolt.Cursor, p []byte) (k, v []byte) {
+	if succ := successor(p); succ == nil {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(succ); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
+}
+
+// next advances c and returns the next key with prefix p.
+func next(c *bbolt.Cursor, p []byte) (k, v []byte) {
+	if k, v = c.Next(); k == nil || !bytes.HasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
+}
+
+// prev moves c back and returns the previous key with prefix p.
+func prev(c *bbolt.Cursor, p []byte) (k, v []byte) {
+	if k, v = c.Prev(); k == nil || !bytes.HasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
+}

@@ -1,0 +1,249 @@
+package bolt
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/vigil-auth/vigil/storage"
+	bbolt "go.etcd.io/bbolt"
+)
+
+var _ storage.Writer = txn{}
+
+// txn is a bbolt transaction seen as a storage.Writer. Its read methods
+// also serve the Store's read-only transactions.
+type txn struct{ tx *bbolt.Tx }
+
+// check returns ctx's error, if any.
+func check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("bolt: %w", err)
+	}
+	return nil
+}
+
+func notFound(kind string, key []byte) error {
+	return fmt.Errorf("bolt: %s %q: %w", kind, key, storage.ErrNotFound)
+}
+
+// decode unmarshals a stored record. Decoding copies everything out of
+// data, which is only valid during the transaction.
+func decode(data []byte, v any, kind string, key []byte) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("bolt: decode %s %q: %w: %w", kind, key, storage.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// getKey returns the record at key in bucket, or storage.ErrNotFound.
+func getKey[T any](r txn, bucket []byte, kind string, key []byte) (T, error) {
+	var v T
+	data := r.tx.Bucket(bucket).Get(key)
+	if data == nil {
+		return v, notFound(kind, key)
+	}
+	err := decode(data, &v, kind, key)
+	return v, err
+}
+
+// getRecord is getKey for a string key, after checking ctx.
+func getRecord[T any](ctx context.Context, r txn, bucket []byte, kind, key string) (T, error) {
+	if err := check(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return getKey[T](r, bucket, kind, []byte(key))
+}
+
+// listRecords decodes every record of bucket, in key order.
+func listRecords[T any](ctx context.Context, r txn, bucket []byte, kind string) ([]T, error) {
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	var out []T
+	err := r.tx.Bucket(bucket).ForEach(func(k, data []byte) error {
+		var v T
+		if err := decode(data, &v, kind, k); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// GetClient implements storage.Reader.
+func (r txn) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	return getRecord[storage.Client](ctx, r, bucketClients, "client", id)
+}
+
+// ListClients implements storage.Reader.
+func (r txn) ListClients(ctx context.Context) ([]storage.Client, error) {
+	return listRecords[storage.Client](ctx, r, bucketClients, "client")
+}
+
+// GetResource implements storage.Reader.
+func (r txn) GetResource(ctx context.Context, audience string) (storage.Resource, error) {
+	return getRecord[storage.Resource](ctx, r, bucketResources, "resource", audience)
+}
+
+// ListResources implements storage.Reader.
+func (r txn) ListResources(ctx context.Context) ([]storage.Resource, error) {
+	return listRecords[storage.Resource](ctx, r, bucketResources, "resource")
+}
+
+// GetIssuer implements storage.Reader.
+func (r txn) GetIssuer(ctx context.Context, issuer string) (storage.Issuer, error) {
+	return getRecord[storage.Issuer](ctx, r, bucketIssuers, "issuer", issuer)
+}
+
+// ListIssuers implements storage.Reader.
+func (r txn) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
+	return listRecords[storage.Issuer](ctx, r, bucketIssuers, "issuer")
+}
+
+// GetSession implements storage.Reader.
+func (r txn) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	return getRecord[storage.Session](ctx, r, bucketSessions, "session", id)
+}
+
+// ListSessions implements storage.Reader. It walks the creation-time index
+// (per client when the filter names one) backwards, so it reads only as many
+// sessions as it returns plus those the status filter skips.
+func (r txn) ListSessions(ctx context.Context, f storage.SessionFilter) ([]storage.Session, error) {
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	ix, p := ixSessionCreated, []byte(nil)
+	if f.ClientID != "" {
+		ix, p = ixClientSessions, prefix(f.ClientID)
+	}
+	var out []storage.Session
+	c := r.tx.Bucket(ix).Cursor()
+	for k, _ := last(c, p); k != nil; k, _ = prev(c, p) {
+		s, err := getKey[storage.Session](r, bucketSessions, "session", k[len(p)+8:])
+		if err != nil {
+			return nil, err
+		}
+		if f.Status != "" && s.Status != f.Status {
+			continue
+		}
+		if out = append(out, s); f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// GetToken implements storage.Reader.
+func (r txn) GetToken(ctx context.Context, id string) (storage.Token, error) {
+	return getRecord[storage.Token](ctx, r, bucketTokens, "token", id)
+}
+
+// ListSessionTokens implements storage.Reader: tokens ordered by IssuedAt, then ID.
+func (r txn) ListSessionTokens(ctx context.Context, sid string) ([]storage.Token, error) {
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	p := prefix(sid)
+	var out []storage.Token
+	c := r.tx.Bucket(ixSessionTokens).Cursor()
+	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {
+		t, err := getKey[storage.Token](r, bucketTokens, "token", k[len(p)+8:])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ListEvents implements storage.Reader.
+func (r txn) ListEvents(ctx context.Context, sid string) ([]storage.Event, error) {
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	p := prefix(sid)
+	var out []storage.Event
+	c := r.tx.Bucket(bucketEvents).Cursor()
+	for k, data := first(c, p); k != nil; k, data = next(c, p) {
+		var e storage.Event
+		if err := decode(data, &e, "event", k); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ListKeys implements storage.Reader: keys ordered by CreatedAt, then ID.
+func (r txn) ListKeys(ctx context.Context) ([]storage.Key, error) {
+	keys, err := listRecords[storage.Key](ctx, r, bucketKeys, "key")
+	slices.SortFunc(keys, func(a, b storage.Key) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return keys, err
+}
+
+// ListAudit implements storage.Reader. With a session or client filter it
+// walks that index instead of the whole log.
+func (r txn) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditRecord, error) {
+	if err := check(ctx); err != nil {
+		return nil, err
+	}
+	var out []storage.AuditRecord
+	add := func(data, key []byte) (bool, error) {
+		var rec storage.AuditRecord
+		if err := decode(data, &rec, "audit record", key); err != nil {
+			return false, err
+		}
+		if auditMatches(f, rec) {
+			out = append(out, rec)
+		}
+		return f.Limit <= 0 || len(out) < f.Limit, nil
+	}
+	var err error
+	switch {
+	case f.SessionID != "":
+		err = r.auditIndex(ixAuditSession, f.SessionID, add)
+	case f.ClientID != "":
+		err = r.auditIndex(ixAuditClient, f.ClientID, add)
+	default:
+		c := r.tx.Bucket(bucketAudit).Cursor()
+		more := true
+		for k, data := c.First(); k != nil && more && err == nil; k, data = c.Next() {
+			more, err = add(data, k)
+		}
+	}
+	return out, err
+}
+
+// auditIndex feeds add the audit records listed under key in index ix, in
+// Seq order, until add returns false or an error.
+func (r txn) auditIndex(ix []byte, key string, add func(data, key []byte) (bool, error)) error {
+	p := prefix(key)
+	audit := r.tx.Bucket(bucketAudit)
+	c := r.tx.Bucket(ix).Cursor()
+	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {
+		seq := k[len(p):]
+		data := audit.Get(seq)
+		if data == nil {
+			return fmt.Errorf("bolt: audit record %d missing from the log: %w", binary.BigEndian.Uint64(seq), storage.ErrUnavailable)
+		}
+		if more, err := add(data, seq); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditMatches reports whether rec passes filter f.
+func auditMatches(f storage.AuditFilter, rec storage.AuditRecord) bool {
+	return (f.ClientID == "" || rec.ClientID == f.ClientID) &&
+		(f.SessionID == "" || rec.SessionID == f.SessionID) &&
+		!rec.At.Before(f.Since)
+}

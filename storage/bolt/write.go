@@ -1,0 +1,317 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-auth/vigil/storage"
+)
+
+var errEmptyKey = errors.New("bolt: empty key")
+
+// put stores val at key. bbolt keeps both slices until the transaction
+// ends, so callers never reuse them.
+func (r txn) put(bucket, key, val []byte) error {
+	if err := r.tx.Bucket(bucket).Put(key, val); err != nil {
+		return fmt.Errorf("bolt: write %s: %w: %w", bucket, storage.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// del removes key from bucket.
+func (r txn) del(bucket, key []byte) error {
+	if err := r.tx.Bucket(bucket).Delete(key); err != nil {
+		return fmt.Errorf("bolt: delete from %s: %w: %w", bucket, storage.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// putJSON stores v, encoded, at key.
+func (r txn) putJSON(ctx context.Context, bucket []byte, kind string, key []byte, v any) error {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	if len(key) == 0 {
+		return fmt.Errorf("bolt: put %s: %w", kind, errEmptyKey)
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("bolt: encode %s %q: %w", kind, key, err)
+	}
+	return r.put(bucket, key, data)
+}
+
+// deleteRecord removes key from bucket, or returns storage.ErrNotFound.
+func (r txn) deleteRecord(ctx context.Context, bucket []byte, kind, key string) error {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	k := []byte(key)
+	if r.tx.Bucket(bucket).Get(k) == nil {
+		return notFound(kind, k)
+	}
+	return r.del(bucket, k)
+}
+
+// entry is one index entry: a key in an index bucket. A nil key means the
+// record has no entry in that index.
+type entry struct{ bucket, key []byte }
+
+// reindex replaces a record's index entries old (nil for a new record) with
+// new, touching only the entries that changed.
+func (r txn) reindex(old, new []entry) error {
+	for i, e := range new {
+		var prev []byte
+		if old != nil {
+			prev = old[i].key
+		}
+		if bytes.Equal(prev, e.key) {
+			continue
+		}
+		if prev != nil {
+			if err := r.del(e.bucket, prev); err != nil {
+				return err
+			}
+		}
+		if e.key != nil {
+			if err := r.put(e.bucket, e.key, []byte{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// unindex removes every entry in es.
+func (r txn) unindex(es []entry) error {
+	for _, e := range es {
+		if e.key != nil {
+			if err := r.del(e.bucket, e.key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sessionIndex holds the session fields the indexes are keyed on; decoding
+// it from a stored session skips the rest.
+type sessionIndex struct {
+	ID        string    `json:"sid"`
+	ClientID  string    `json:"client_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s sessionIndex) entries() []entry {
+	return []entry{
+		{ixSessionCreated, keyT(s.CreatedAt, s.ID)},
+		{ixClientSessions, keyPT(s.ClientID, s.CreatedAt, s.ID)},
+		{ixSessionExp, keyT(s.ExpiresAt, s.ID)},
+	}
+}
+
+func indexOfSession(s storage.Session) sessionIndex {
+	return sessionIndex{ID: s.ID, ClientID: s.ClientID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
+}
+
+// tokenIndex holds the token fields the indexes are keyed on.
+type tokenIndex struct {
+	ID        string    `json:"id"`
+	SessionID string    `json:"sid"`
+	IssuedAt  time.Time `json:"iat"`
+	ExpiresAt time.Time `json:"exp"`
+}
+
+func (t tokenIndex) entries() []entry {
+	es := []entry{{ixTokenExp, keyT(t.ExpiresAt, t.ID)}, {ixSessionTokens, nil}}
+	if t.SessionID != "" {
+		es[1].key = keyPT(t.SessionID, t.IssuedAt, t.ID)
+	}
+	return es
+}
+
+func indexOfToken(t storage.Token) tokenIndex {
+	return tokenIndex{ID: t.ID, SessionID: t.SessionID, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}
+}
+
+// PutClient implements storage.Writer.
+func (r txn) PutClient(ctx context.Context, c storage.Client) error {
+	return r.putJSON(ctx, bucketClients, "client", []byte(c.ID), c)
+}
+
+// DeleteClient implements storage.Writer.
+func (r txn) DeleteClient(ctx context.Context, id string) error {
+	return r.deleteRecord(ctx, bucketClients, "client", id)
+}
+
+// PutResource implements storage.Writer.
+func (r txn) PutResource(ctx context.Context, res storage.Resource) error {
+	return r.putJSON(ctx, bucketResources, "resource", []byte(res.Audience), res)
+}
+
+// DeleteResource implements storage.Writer.
+func (r txn) DeleteResource(ctx context.Context, audience string) error {
+	return r.deleteRecord(ctx, bucketResources, "resource", audience)
+}
+
+// PutIssuer implements storage.Writer.
+func (r txn) PutIssuer(ctx context.Context, i storage.Issuer) error {
+	return r.putJSON(ctx, bucketIssuers, "issuer", []byte(i.Issuer), i)
+}
+
+// DeleteIssuer implements storage.Writer.
+func (r txn) DeleteIssuer(ctx context.Context, issuer string) error {
+	return r.deleteRecord(ctx, bucketIssuers, "issuer", issuer)
+}
+
+// CreateSession implements storage.Writer.
+func (r txn) CreateSession(ctx context.Context, s storage.Session) error {
+	k := []byte(s.ID)
+	if len(k) > 0 && r.tx.Bucket(bucketSessions).Get(k) != nil {
+		return fmt.Errorf("bolt: session %q: %w", s.ID, storage.ErrAlreadyExists)
+	}
+	if err := r.putJSON(ctx, bucketSessions, "session", k, s); err != nil {
+		return err
+	}
+	return r.reindex(nil, indexOfSession(s).entries())
+}
+
+// PutSession implements storage.Writer.
+func (r txn) PutSession(ctx context.Context, s storage.Session) error {
+	k := []byte(s.ID)
+	data := r.tx.Bucket(bucketSessions).Get(k)
+	if data == nil {
+		return notFound("session", k)
+	}
+	var old sessionIndex
+	if err := decode(data, &old, "session", k); err != nil {
+		return err
+	}
+	if err := r.putJSON(ctx, bucketSessions, "session", k, s); err != nil {
+		return err
+	}
+	return r.reindex(old.entries(), indexOfSession(s).entries())
+}
+
+// sessionExists returns storage.ErrNotFound unless sid is "" or a session.
+func (r txn) sessionExists(sid string) error {
+	if sid != "" && r.tx.Bucket(bucketSessions).Get([]byte(sid)) == nil {
+		return notFound("session", []byte(sid))
+	}
+	return nil
+}
+
+// CreateToken implements storage.Writer. A token naming a session that does
+// not exist is refused with storage.ErrNotFound.
+func (r txn) CreateToken(ctx context.Context, t storage.Token) error {
+	k := []byte(t.ID)
+	if len(k) > 0 && r.tx.Bucket(bucketTokens).Get(k) != nil {
+		return fmt.Errorf("bolt: token %q: %w", t.ID, storage.ErrAlreadyExists)
+	}
+	if err := r.sessionExists(t.SessionID); err != nil {
+		return err
+	}
+	if err := r.putJSON(ctx, bucketTokens, "token", k, t); err != nil {
+		return err
+	}
+	return r.reindex(nil, indexOfToken(t).entries())
+}
+
+// PutToken implements storage.Writer. Moving a token to a session that does
+// not exist is refused with storage.ErrNotFound.
+func (r txn) PutToken(ctx context.Context, t storage.Token) error {
+	k := []byte(t.ID)
+	data := r.tx.Bucket(bucketTokens).Get(k)
+	if data == nil {
+		return notFound("token", k)
+	}
+	var old tokenIndex
+	if err := decode(data, &old, "token", k); err != nil {
+		return err
+	}
+	if old.SessionID != t.SessionID {
+		if err := r.sessionExists(t.SessionID); err != nil {
+			return err
+		}
+	}
+	if err := r.putJSON(ctx, bucketTokens, "token", k, t); err != nil {
+		return err
+	}
+	return r.reindex(old.entries(), indexOfToken(t).entries())
+}
+
+// UseJTI implements storage.Writer. An identifier is live while now is
+// before its recorded expiry.
+func (r txn) UseJTI(ctx context.Context, key string, exp, now time.Time) error {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	k := []byte(key)
+	if len(k) == 0 {
+		return fmt.Errorf("bolt: use jti: %w", errEmptyKey)
+	}
+	var old []entry
+	if cur := r.tx.Bucket(bucketJTIs).Get(k); len(cur) == 8 {
+		if timeBits(now) < binary.BigEndian.Uint64(cur) {
+			return fmt.Errorf("bolt: jti %q: %w", key, storage.ErrAlreadyExists)
+		}
+		old = []entry{{ixJTIExp, append(bytes.Clone(cur), k...)}}
+	}
+	if err := r.put(bucketJTIs, k, binary.BigEndian.AppendUint64(nil, timeBits(exp))); err != nil {
+		return err
+	}
+	return r.reindex(old, []entry{{ixJTIExp, keyT(exp, key)}})
+}
+
+// AppendEvent implements storage.Writer. The event's session must exist
+// (storage.ErrNotFound otherwise); Seq is one more than the session's
+// previous event, starting at 1.
+func (r txn) AppendEvent(ctx context.Context, e storage.Event) error {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	if r.tx.Bucket(bucketSessions).Get([]byte(e.SessionID)) == nil {
+		return notFound("session", []byte(e.SessionID))
+	}
+	p := prefix(e.SessionID)
+	e.Seq = 1
+	if k, _ := last(r.tx.Bucket(bucketEvents).Cursor(), p); k != nil {
+		e.Seq = binary.BigEndian.Uint64(k[len(p):]) + 1
+	}
+	return r.putJSON(ctx, bucketEvents, "event", keyPN(e.SessionID, e.Seq), e)
+}
+
+// PutKey implements storage.Writer.
+func (r txn) PutKey(ctx context.Context, k storage.Key) error {
+	return r.putJSON(ctx, bucketKeys, "key", []byte(k.ID), k)
+}
+
+// AppendAudit implements storage.Writer. Seq is one more than the previous
+// record's, starting at 1.
+func (r txn) AppendAudit(ctx context.Context, rec storage.AuditRecord) error {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	seq, err := r.tx.Bucket(bucketAudit).NextSequence()
+	if err != nil {
+		return fmt.Errorf("bolt: audit sequence: %w: %w", storage.ErrUnavailable, err)
+	}
+	rec.Seq = seq
+	if err := r.putJSON(ctx, bucketAudit, "audit record", keyN(seq), rec); err != nil {
+		return err
+	}
+	es := []entry{{ixAuditSession, nil}, {ixAuditClient, nil}}
+	if rec.SessionID != "" {
+		es[0].key = keyPN(rec.SessionID, seq)
+	}
+	if rec.ClientID != "" {
+		es[1].key = keyPN(rec.ClientID, seq)
+	}
+	return r.reindex(nil, es)
+}
