@@ -1,0 +1,82 @@
+# Vigil: an OAuth 2.0 authorization server that keeps judging the session.
+SHELL := /bin/bash
+# `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin/vigil
+CONFIG    ?= examples/vigil.yaml
+FUZZTIME  ?= 30s
+CYCLES    ?= 20
+BENCHTIME ?= 15s
+
+.DEFAULT_GOAL := help
+
+##@ Run
+
+.PHONY: run
+run: build ## Start the server with the example configuration (examples/vigil.yaml)
+	$(BIN) serve --config $(CONFIG)
+
+.PHONY: build
+build: ## Build bin/vigil
+	$(GO) build -trimpath -o $(BIN) ./cmd/vigil
+
+##@ Test
+
+.PHONY: test
+test: vet ## Vet, run every test with the race detector, and check for known vulnerabilities
+	$(GO) test -race -shuffle=on -count=1 ./...
+	@$(MAKE) --no-print-directory vulncheck
+
+.PHONY: test-short
+test-short: ## Run the tests without the race detector
+	$(GO) test -count=1 ./...
+
+.PHONY: vet
+vet: ## go vet and a formatting check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: conformance
+conformance: ## Run the protocol suite (in-process, or against VIGIL_CONFORMANCE_URL) and print a per-requirement summary
+	@$(GO) test -count=1 -v ./conformance/protocol/ 2>&1 | tee /tmp/vigil-conformance.out | grep -E '^(=== RUN|--- (PASS|FAIL|SKIP)|FAIL|ok|PASS)' | grep -v '^=== RUN' ; \
+	status=$${PIPESTATUS[0]}; \
+	pass=$$(grep -c -- '^--- PASS' /tmp/vigil-conformance.out); fail=$$(grep -c -- '^--- FAIL' /tmp/vigil-conformance.out); skip=$$(grep -c -- '^--- SKIP' /tmp/vigil-conformance.out); \
+	echo "conformance: $$pass passed, $$fail failed, $$skip skipped"; exit $$status
+
+.PHONY: vulncheck
+vulncheck: ## Report known vulnerabilities reachable from Vigil (skipped when govulncheck cannot be installed)
+	@if $(GO) run golang.org/x/vuln/cmd/govulncheck@v1.1.4 -version >/dev/null 2>&1; then \
+		$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.1.4 ./...; \
+	else echo "govulncheck unavailable: skipped"; fi
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+.PHONY: cover
+cover: ## Test with coverage and print the total
+	$(GO) test -coverprofile=/tmp/vigil-cover.out ./... >/dev/null
+	$(GO) tool cover -func=/tmp/vigil-cover.out | tail -1
+
+##@ Maintain
+
+.PHONY: fmt
+fmt: ## Format the code
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: tidy
+tidy: ## Tidy go.mod and fail if it changed
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
