@@ -1,0 +1,165 @@
+// Package server assembles Vigil: storage, keys, the risk engine, the token
+// endpoint, introspection, revocation, discovery, the admin API, health and
+// metrics, into one http.Handler. It is the only package that knows every
+// other; cmd/vigil and the conformance suites build the server through it, so
+// tests run exactly the server that ships.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-auth/vigil/authz"
+	"github.com/vigil-auth/vigil/internal/admin"
+	"github.com/vigil-auth/vigil/internal/metrics"
+	"github.com/vigil-auth/vigil/internal/secret"
+	"github.com/vigil-auth/vigil/internal/web"
+	"github.com/vigil-auth/vigil/introspect"
+	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// Config is the server's configuration.
+type Config struct {
+	// Issuer is the server's issuer URL; endpoints hang below it.
+	Issuer string
+	// AdminToken guards /admin/; empty disables the admin API.
+	AdminToken string
+	// Authz configures the token endpoint; Issuer and RefreshKey are filled in.
+	Authz authz.Config
+}
+
+// Deps are the server's collaborators. Store, Keys and Hasher are required.
+type Deps struct {
+	Store  storage.Store
+	Keys   *keys.Manager
+	Hasher *secret.Hasher
+	// Risk judges sessions; nil means the default policy.
+	Risk Risk
+	// RefreshKey keys successor refresh tokens (32+ bytes); required.
+	RefreshKey []byte
+	// HTTPClient fetches jwks_uri documents; nil means a client with a timeout.
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Risk is the risk engine as the server uses it.
+type Risk interface {
+	authz.Risk
+}
+
+// Server is an assembled Vigil.
+type Server struct {
+	cfg     Config
+	d       Deps
+	authz   *authz.Server
+	metrics *metrics.Registry
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// New assembles a server. It validates cfg before building anything.
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := validate(cfg, d); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Risk == nil {
+		r, err := defaultRisk()
+		if err != nil {
+			return nil, err
+		}
+		d.Risk = r
+	}
+	s := &Server{cfg: cfg, d: d, metrics: metrics.New()}
+	if err := s.build(); err != nil {
+		return nil, err
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+func validate(cfg Config, d Deps) error {
+	var errs []error
+	if d.Store == nil || d.Keys == nil || d.Hasher == nil {
+		errs = append(errs, errors.New("store, keys and hasher are required"))
+	}
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("issuer is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Server) build() error {
+	acfg := s.cfg.Authz
+	acfg.Issuer, acfg.RefreshKey = s.cfg.Issuer, s.d.RefreshKey
+	verifier := newVerifier(s.d.HTTPClient, s.d.Log)
+	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.d.Risk,
+		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}))
+	if err != nil {
+		return err
+	}
+	s.authz = az
+	s.handler = web.Middleware(s.routes(), s.d.Log, s.metrics, s.d.Now)
+	return nil
+}
+
+func (s *Server) routes() *web.Router {
+	r := web.NewRouter()
+	r.Handle(PathToken, s.authz.TokenHandler(), http.MethodPost)
+	r.Handle(PathIntrospect, s.introspection(), http.MethodPost)
+	r.Handle(PathRevoke, s.authz.RevocationHandler(), http.MethodPost)
+	r.Handle(PathRevalidate, s.authz.RevalidationHandler(), http.MethodPost)
+	r.HandleFunc(PathMetadata, s.metadata, http.MethodGet)
+	r.HandleFunc(PathJWKS, s.jwks, http.MethodGet)
+	r.HandleFunc("/health/alive", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }, http.MethodGet)
+	r.HandleFunc("/health/ready", s.readiness, http.MethodGet)
+	r.Handle("/metrics", s.metrics.Handler(), http.MethodGet)
+	if s.cfg.AdminToken != "" {
+		admin.New(s.cfg.AdminToken, admin.Deps{Store: s.d.Store, Hasher: s.d.Hasher, Sessions: s.authz,
+			Now: s.d.Now, Log: s.d.Log}).Mount(r)
+	}
+	return r
+}
+
+func (s *Server) introspection() http.Handler {
+	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.d.Store, Risk: s.d.Risk,
+		Sessions: s.authz, Signer: s.d.Keys, TokenID: authz.TokenID, Profile: authz.Profile,
+		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now}
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Authority returns the token authority, for in-process drivers such as
+// the scenario replay.
+func (s *Server) Authority() *authz.Server { return s.authz }
+
+// SetReady flips /health/ready; a draining server answers 503 there.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.d.Store.GetClient(r.Context(), "\x00health"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Close stops background work. It does not close the store, which the
+// caller opened.
+func (s *Server) Close() error { return nil }
