@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
@@ -100,7 +101,7 @@ func startInProcess(t *testing.T, f *config.File, secrets map[string]string) *ta
 	var handler http.Handler
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: "conf-admin-token"},
+	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: "conf-admin-token", Authz: authz.Config{DPoPNonce: true}},
 		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +252,10 @@ func loadSigner(t *testing.T, name string) signer {
 		t.Fatal(err)
 	}
 	k := all[name]
-	dec := func(s string) *big.Int { v, _ := base64.RawURLEncoding.DecodeString(s); return new(big.Int).SetBytes(v) }
+	dec := func(s string) *big.Int {
+		v, _ := base64.RawURLEncoding.DecodeString(s)
+		return new(big.Int).SetBytes(v)
+	}
 	priv := &ecdsa.PrivateKey{D: dec(k.D)}
 	priv.PublicKey = ecdsa.PublicKey{Curve: elliptic.P256(), X: dec(k.X), Y: dec(k.Y)}
 	return signer{kid: k.Kid, key: priv}

@@ -65,12 +65,12 @@ func TestRFC7523_3_AssertionSignature(t *testing.T) {
 	other := loadSigner(t, "issuer")
 	none := b64([]byte(`{"alg":"none"}`)) + "." + b64(mustJSON(t, claims)) + "."
 	tests := map[string]string{
-		"alg none":             none,
-		"another key":          other.sign(t, map[string]any{"kid": "conf-0"}, claims),
-		"embedded jwk header":  other.sign(t, map[string]any{"kid": "zzz", "jwk": map[string]any{"kty": "EC"}}, claims),
-		"jku header":           other.sign(t, map[string]any{"kid": "zzz", "jku": "https://attacker.example/jwks"}, claims),
-		"garbage":              "a.b.c",
-		"crit header":          loadSigner(t, "client").sign(t, map[string]any{"crit": []string{"x-ext"}, "x-ext": true}, claims),
+		"alg none":            none,
+		"another key":         other.sign(t, map[string]any{"kid": "conf-0"}, claims),
+		"embedded jwk header": other.sign(t, map[string]any{"kid": "zzz", "jwk": map[string]any{"kty": "EC"}}, claims),
+		"jku header":          other.sign(t, map[string]any{"kid": "zzz", "jku": "https://attacker.example/jwks"}, claims),
+		"garbage":             "a.b.c",
+		"crit header":         loadSigner(t, "client").sign(t, map[string]any{"crit": []string{"x-ext"}, "x-ext": true}, claims),
 	}
 	for name, a := range tests {
 		t.Run(name, func(t *testing.T) {
