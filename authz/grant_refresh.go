@@ -37,11 +37,13 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	}
 	// A refresh narrows the new access token only; the family keeps what was
 	// first granted (RFC 6749 §6: never wider than the original grant).
-	scopes, err := narrowScopes(req.scopes, old.Scopes)
+	// The client's current registration bounds the refresh too: a scope or
+	// audience an admin removed is gone from every grant at once.
+	scopes, err := narrowScopes(req.scopes, intersect(old.Scopes, c.Scopes))
 	if err != nil {
 		return nil, err
 	}
-	auds, err := narrowTargets(req.targets, old.Audiences)
+	auds, err := narrowTargets(req.targets, intersect(old.Audiences, c.Audiences))
 	if err != nil {
 		return nil, err
 	}

@@ -147,6 +147,12 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	if err != nil || sess.Status != storage.SessionActive || owner.Disabled {
 		return inactive, storeErr(err)
 	}
+	// The owner's current registration bounds live tokens: what an admin
+	// removed is gone from every token at once.
+	tok.Scopes, tok.Audiences = intersect(tok.Scopes, owner.Scopes), intersect(tok.Audiences, owner.Audiences)
+	if len(tok.Audiences) == 0 {
+		return inactive, nil
+	}
 	aud, meant := sharedAudience(tok.Audiences, caller.Introspect)
 	ev := h.event(ctx, tok, owner, caller, aud, u, now)
 	if !meant {
@@ -246,4 +252,14 @@ func storeErr(err error) error {
 		return nil
 	}
 	return unavailable(err)
+}
+
+func intersect(a, b []string) []string {
+	out := make([]string, 0, len(a))
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
