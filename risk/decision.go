@@ -44,6 +44,11 @@ type Decision struct {
 	// ReportOnly is true when the policy only reports: the caller logs the
 	// decision and answers as for Allow.
 	ReportOnly bool
+	// Tier is the sensitivity tier (1..4) the decision was made for.
+	Tier int
+	// SensitiveTouched is true once the session has reached a sensitive
+	// resource; every later token of the session is short-lived.
+	SensitiveTouched bool
 }
 
 // Reason is one contribution to a decision: a detector's code, the points it
@@ -53,6 +58,15 @@ type Reason struct {
 	Points   int    `json:"points"`
 	Evidence string `json:"evidence,omitempty"`
 }
+
+// Revalidation methods a Challenge may list, weakest first.
+const (
+	MethodClientAssertion = "private_key_jwt"      // a fresh client assertion (RFC 7523)
+	MethodActorToken      = "actor_token"          // fresh proof from the delegated actor
+	MethodSubjectToken    = "subject_token"        // fresh proof from the delegating subject
+	MethodAttestation     = "workload_attestation" // a fresh workload attestation
+	MethodOwnerApproval   = "owner_approval"       // approval by the delegating human or the owner
+)
 
 // Challenge says how a client may revalidate its session.
 type Challenge struct {

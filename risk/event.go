@@ -30,6 +30,9 @@ const (
 	FactUnexpectedIntrospect = "rs.unexpected_introspector"
 	FactCompromised          = "subj.compromised"
 	FactRevalidationFailed   = "chal.failed"
+	// FactSessionRevoked records an inbound session-revoked event: the
+	// session ends at once.
+	FactSessionRevoked = "subj.session_revoked"
 )
 
 // Event is one observation about a session, built by the request handlers
@@ -65,6 +68,10 @@ type Event struct {
 	Passed bool
 	// Evidence is a short, secret-free note copied into the reasons of Facts.
 	Evidence string
+	// ActorProfile is what the current actor (Actors[0]) declared at
+	// registration, when Actors is set: the engine judges the address of a
+	// delegated call against the actor's networks, not the subject's.
+	ActorProfile ClientProfile
 }
 
 // ClientProfile is a client's declared registration, as the engine needs it.
@@ -94,6 +101,13 @@ type ResourceProfile struct {
 	Tenant      string
 	Tactic      string
 }
+
+// Signal types the engine understands (CAEP event names).
+const (
+	SignalCredentialChange = "credential-change"
+	SignalSessionRevoked   = "session-revoked"
+	SignalRiskLevelChange  = "risk-level-change"
+)
 
 // Signal is an inbound security event about a client or session, shaped
 // like the CAEP events credential-change, session-revoked and risk-level-change.

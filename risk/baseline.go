@@ -1,0 +1,237 @@
+package risk
+
+import (
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// entry is one learned value: its key and how many clean sessions (decayed)
+// used it.
+type entry struct {
+	Key   uint64  `json:"k"`
+	Count float32 `json:"n"`
+}
+
+// Capacity of each learned set. Together they keep a baseline under 8 KiB.
+const (
+	capNets    = 16
+	capAuds    = 32
+	capScopes  = 32
+	capTenants = 32
+	capTools   = 48
+	capTrans   = 96
+	capActors  = 8
+)
+
+func lookup(set []entry, k uint64) float32 {
+	for i := range set {
+		if set[i].Key == k {
+			return set[i].Count
+		}
+	}
+	return 0
+}
+
+// bump adds one sighting of k to set, evicting the weakest entry when the
+// set is at capacity.
+func bump(set []entry, k uint64, capacity int) []entry {
+	for i := range set {
+		if set[i].Key == k {
+			set[i].Count++
+			return set
+		}
+	}
+	if len(set) < capacity {
+		return append(set, entry{Key: k, Count: 1})
+	}
+	weakest := 0
+	for i := range set {
+		if set[i].Count < set[weakest].Count {
+			weakest = i
+		}
+	}
+	set[weakest] = entry{Key: k, Count: 1}
+	return set
+}
+
+// fade multiplies every count by f and drops entries that faded away.
+func fade(set []entry, f float32) []entry {
+	out := set[:0]
+	for _, e := range set {
+		e.Count *= f
+		if e.Count >= 0.05 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Baseline is what a client normally does, learned online from its clean
+// sessions: bounded sets of hashed values with decayed counts, an
+// hour-of-week histogram and a few running averages. It is exported only so
+// Snapshot can journal it; treat its fields as opaque counters. A published
+// baseline is immutable: learning copies it, changes the copy and swaps the
+// pointer, so detectors read it without a lock.
+type Baseline struct {
+	Sessions float32      `json:"sessions"`
+	LastAt   int64        `json:"last_at"` // unix seconds of the last merge
+	Nets     []entry      `json:"nets,omitempty"`
+	Auds     []entry      `json:"auds,omitempty"`
+	Scopes   []entry      `json:"scopes,omitempty"`
+	Tenants  []entry      `json:"tenants,omitempty"`
+	Tools    []entry      `json:"tools,omitempty"`
+	Trans    []entry      `json:"trans,omitempty"`
+	Actors   []entry      `json:"actors,omitempty"`
+	Tiers    [5]float32   `json:"tiers"`   // sessions whose highest tier was i
+	Tactics  [8]float32   `json:"tactics"` // sessions that touched tactic i
+	Hours    [168]float32 `json:"hours"`   // sessions opened in each hour of the week
+	PeakRate float32      `json:"peak_rate"`
+	Tenants1 float32      `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
+	Auds1    float32      `json:"auds_per_session"`
+	MaxDepth uint8        `json:"max_depth"`
+}
+
+// maxTier is the highest tier reached by clean sessions whose decayed count
+// is at least normal, or 0.
+func (b *Baseline) maxTier(normal float32) int {
+	var sum float32
+	for t := 4; t >= 1; t-- {
+		sum += b.Tiers[t]
+		if sum >= normal {
+			return t
+		}
+	}
+	return 0
+}
+
+func (b *Baseline) clone() *Baseline {
+	c := *b
+	c.Nets, c.Auds, c.Scopes = slices.Clone(b.Nets), slices.Clone(b.Auds), slices.Clone(b.Scopes)
+	c.Tenants, c.Tools, c.Trans, c.Actors = slices.Clone(b.Tenants), slices.Clone(b.Tools), slices.Clone(b.Trans), slices.Clone(b.Actors)
+	return &c
+}
+
+// fadeTo decays every count to time at (unix seconds) with half-life hl (seconds).
+func (b *Baseline) fadeTo(at int64, hl float64) {
+	if b.LastAt == 0 || at <= b.LastAt {
+		b.LastAt = max(b.LastAt, at)
+		return
+	}
+	f := float32(math.Exp2(-float64(at-b.LastAt) / hl))
+	b.Sessions *= f
+	for _, set := range []*[]entry{&b.Nets, &b.Auds, &b.Scopes, &b.Tenants, &b.Tools, &b.Trans, &b.Actors} {
+		*set = fade(*set, f)
+	}
+	for i := range b.Tiers {
+		b.Tiers[i] *= f
+	}
+	for i := range b.Tactics {
+		b.Tactics[i] *= f
+	}
+	for i := range b.Hours {
+		b.Hours[i] *= f
+	}
+	b.Tenants1 *= f
+	b.Auds1 *= f
+	b.LastAt = at
+}
+
+// summary is what one clean session teaches its client's baseline.
+type summary struct {
+	at                     int64 // unix seconds
+	nets, auds, scopes     []uint64
+	tenants, tools, trans  []uint64
+	actors                 []uint64
+	tier                   int
+	tactics                uint8
+	hour                   int
+	peakRate               float32
+	distinctTenants, auds1 int
+	depth                  int
+}
+
+// learn merges one clean session into b.
+func (b *Baseline) learn(s *summary, hl float64) {
+	b.fadeTo(s.at, hl)
+	b.Sessions++
+	for _, k := range s.nets {
+		b.Nets = bump(b.Nets, k, capNets)
+	}
+	b.Auds = bumpAll(b.Auds, s.auds, capAuds)
+	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes)
+	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants)
+	b.Tools = bumpAll(b.Tools, s.tools, capTools)
+	b.Trans = bumpAll(b.Trans, s.trans, capTrans)
+	b.Actors = bumpAll(b.Actors, s.actors, capActors)
+	b.Tiers[s.tier]++
+	for i := range 8 {
+		if s.tactics&(1<<i) != 0 {
+			b.Tactics[i]++
+		}
+	}
+	b.Hours[s.hour]++
+	b.PeakRate = ewma(b.PeakRate, s.peakRate, b.Sessions)
+	b.Tenants1 = max(b.Tenants1, float32(s.distinctTenants))
+	b.Auds1 = max(b.Auds1, float32(s.auds1))
+	b.MaxDepth = max(b.MaxDepth, uint8(min(s.depth, 255)))
+}
+
+// learnNet records one sighting of network k (an actor's, learned from a
+// session it acted in).
+func (b *Baseline) learnNet(k uint64, at int64, hl float64) {
+	b.fadeTo(at, hl)
+	b.Nets = bump(b.Nets, k, capNets)
+}
+
+func bumpAll(set []entry, keys []uint64, capacity int) []entry {
+	for _, k := range keys {
+		set = bump(set, k, capacity)
+	}
+	return set
+}
+
+// ewma folds v into avg, as a plain mean for the first sessions and then
+// with weight 0.2.
+func ewma(avg, v, n float32) float32 {
+	w := max(float32(0.2), 1/max(n, 1))
+	return avg + w*(v-avg)
+}
+
+// Memory is a client's short-term record of risk across its sessions: the
+// peak score of its recent sessions and its recent unanswered and failed
+// challenges, all fading with Policy.Memory.HalfLife.
+type Memory struct {
+	Peak       float32 `json:"peak"` // highest recent session score
+	Unanswered float32 `json:"unanswered"`
+	Failed     float32 `json:"failed"`
+	At         int64   `json:"at"` // unix ns the values were last decayed to
+}
+
+func (m *Memory) fadeTo(at int64, hl float64) {
+	if m.At != 0 && at > m.At {
+		f := float32(math.Exp2(-float64(at-m.At) / hl))
+		m.Peak *= f
+		m.Unanswered *= f
+		m.Failed *= f
+	}
+	m.At = max(m.At, at)
+}
+
+// client is the engine's state for one client.
+type client struct {
+	base atomic.Pointer[Baseline]
+
+	mu   sync.Mutex // guards mem and live
+	mem  Memory
+	live []string // session ids, oldest first, bounded
+}
+
+const maxLiveRefs = 64
+
+func newClient() *client {
+	c := &client{}
+	c.base.Store(&Baseline{})
+	return c
+}

@@ -1,0 +1,125 @@
+package risk
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// principal is who made the call the event's address belongs to: the
+// current actor of a delegated token, else the session's client.
+type principal struct {
+	name    string
+	key     uint64
+	profile *ClientProfile
+	base    *Baseline
+}
+
+func (x *evaluation) principal() principal {
+	ev := x.ev
+	if len(ev.Actors) > 0 && ev.Actors[0] != ev.ClientID {
+		name := ev.Actors[0]
+		return principal{name, hashString(nsActor, name), &ev.ActorProfile, x.e.client(name).base.Load()}
+	}
+	return principal{ev.ClientID, hashString(nsClient, ev.ClientID), &ev.Client, x.base}
+}
+
+// network runs net.session_origin_change, net.new_network and
+// net.parallel_use for the event's source address.
+func (x *evaluation) network() {
+	p := x.principal()
+	ip := x.ev.IP.Unmap()
+	o := x.s.originOf(p.name, p.key)
+	k24 := netKey(ip, 24)
+	fresh := x.s.nets.add(k24 ^ p.key) // first time this principal uses this /24 here
+	if p.name == x.ev.ClientID {
+		x.s.ownNets.add(k24)
+	}
+	if !o.first.IsValid() {
+		o.first = ip
+	} else if fresh {
+		x.originChange(p, o.first, ip)
+	}
+	if fresh {
+		x.newNetwork(p, ip)
+	}
+	if o.last.IsValid() && netKey(o.last, 24) != k24 && x.at-o.lastAt <= int64(parallelWindow) {
+		x.parallel(p, o.last, o.lastAt, ip)
+	}
+	o.last, o.lastAt = ip, x.at
+}
+
+// originChange scores a session used from a network other than its origin.
+func (x *evaluation) originChange(p principal, first, ip netip.Addr) {
+	decl := p.profile.Networks
+	var pts float32
+	switch {
+	case len(decl) > 0 && !inNetworks(ip, decl):
+		pts = ptsOriginOutsideDeclared
+	case x.known(p.base.Nets, netKey(ip, 24)):
+		pts = ptsOriginKnown
+	case len(decl) > 0 || netKey(first, 16) == netKey(ip, 16):
+		pts = ptsOriginNear
+	default:
+		pts = ptsOriginFar
+	}
+	x.add(dOriginChange, pts, p.name+" moved from "+first.String()+" to "+ip.String())
+}
+
+// newNetwork scores a caller network outside the declared networks or
+// unknown to the learned baseline, discounted when peers share it.
+func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
+	decl := p.profile.Networks
+	k24 := netKey(ip, 24)
+	if len(decl) > 0 && !inNetworks(ip, decl) {
+		x.add(dNewNetwork, ptsNetOutsideDeclared, ip.String()+" is outside the declared networks of "+p.name)
+		return
+	}
+	if x.known(p.base.Nets, k24) {
+		return
+	}
+	var pts float32
+	switch {
+	case len(decl) > 0:
+		pts = ptsNetNewInsideDeclared
+	case knows16(p.base.Nets, netKey(ip, 16)):
+		pts = ptsNetUnknownNear * x.learn
+	default:
+		pts = ptsNetUnknownFar * x.learn
+	}
+	if n := x.e.peerCount(k24); n >= 2 {
+		pts /= float32(n)
+	}
+	x.add(dNewNetwork, pts, ip.String()+" is new for "+p.name)
+}
+
+// knows16 reports whether set holds a /24 inside the /16 with key k16.
+func knows16(set []entry, k16 uint64) bool {
+	for _, e := range set {
+		if e.Count >= 0.5 && same16(e.Key, k16) {
+			return true
+		}
+	}
+	return false
+}
+
+// same16 compares a /24 (or /48) key with a /16 (or /40) key.
+func same16(k24, k16 uint64) bool {
+	fam := k24 >> 62
+	return fam == k16>>62 && (k24&^(3<<62))>>16 == (k16&^(3<<62))>>8
+}
+
+// parallel scores one session used from two origins within the window.
+func (x *evaluation) parallel(p principal, prev netip.Addr, prevAt int64, ip netip.Addr) {
+	decl := p.profile.Networks
+	var pts float32
+	switch {
+	case len(decl) > 0 && inNetworks(ip, decl) && inNetworks(prev, decl):
+		pts = ptsParallelDeclared
+	case netKey(prev, 16) == netKey(ip, 16):
+		pts = ptsParallelNear
+	default:
+		pts = ptsParallelFar
+	}
+	gap := (x.at - prevAt) / 1e9
+	x.add(dParallelUse, pts, p.name+" used from "+prev.String()+" and "+ip.String()+" "+strconv.FormatInt(gap, 10)+"s apart")
+}

@@ -1,0 +1,195 @@
+package risk
+
+import (
+	"math/bits"
+	"strconv"
+)
+
+// tactics are the tactic classes a resource may declare, as bit numbers.
+var tactics = [...]string{"discovery", "collection", "credential_access", "persistence", "defense_evasion", "exfiltration", "impact"}
+
+// tacticBit returns the bit of a declared tactic: 7 for an unknown name, -1
+// for none.
+func tacticBit(t string) int {
+	if t == "" {
+		return -1
+	}
+	for i, name := range tactics {
+		if name == t {
+			return i
+		}
+	}
+	return 7
+}
+
+// startKey is the sequence state before a session's first tool.
+var startKey = hashString(nsTool, "^")
+
+// resource runs scope.novel_resource, scope.tier_jump and seq.multi_tactic
+// for a call that asks for an audience.
+func (x *evaluation) resource() {
+	ev, s := x.ev, x.s
+	aud := hashString(nsAudience, ev.Audience)
+	registered := ev.Resource.Sensitivity > 0 && (len(ev.Client.Audiences) == 0 || contains(ev.Client.Audiences, ev.Audience))
+	var pts float32
+	what := ""
+	if s.auds.add(aud) {
+		s.distinctAuds++
+		x.fanout("audiences", int(s.distinctAuds), x.base.Auds1)
+		if registered {
+			pts += ptsNovelAudience[x.tier] * (1 - x.familiar(x.base.Auds, aud))
+			what = "audience " + ev.Audience
+		}
+	}
+	for _, sc := range ev.Scopes {
+		k := hashString(nsScope, sc)
+		if !s.scopes.add(k) || (len(ev.Client.Scopes) > 0 && !contains(ev.Client.Scopes, sc)) {
+			continue
+		}
+		if p := ptsNovelScope[x.tier] * (1 - x.familiar(x.base.Scopes, k)); p > 0 {
+			pts += p
+			what += " scope " + sc
+		}
+	}
+	if pts*x.learn >= 0.5 {
+		x.add(dNovelResource, pts*x.learn, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
+	}
+	x.tierJump()
+	x.tactic()
+}
+
+// tierJump scores the first access in the session to a tier above both the
+// session's and the client's usual maximum.
+func (x *evaluation) tierJump() {
+	if x.ev.Audience == "" || uint8(x.tier) <= x.s.maxTier {
+		return
+	}
+	ref := int(max(x.s.maxTier, 1))
+	x.s.maxTier = uint8(x.tier)
+	ref = max(ref, x.base.maxTier(float32(x.e.p.Baseline.KnownAt)))
+	if x.tier > ref {
+		x.add(dTierJump, ptsTierStep*float32(x.tier-ref)*x.learn,
+			"first tier "+strconv.Itoa(x.tier)+" access, usual maximum "+strconv.Itoa(ref))
+	}
+}
+
+// tactic runs seq.multi_tactic: several tactic classes in one session, one of
+// them new for the client, or a new class after a challenge.
+func (x *evaluation) tactic() {
+	bit := tacticBit(x.ev.Resource.Tactic)
+	s := x.s
+	if bit < 0 || s.tactics&(1<<bit) != 0 {
+		return
+	}
+	s.tactics |= 1 << bit
+	n := bits.OnesCount8(s.tactics)
+	if s.challenges > 0 && n > 1 {
+		x.add(dMultiTactic, ptsTacticSwitch, "switched to "+x.ev.Resource.Tactic+" after a challenge")
+	}
+	if n >= 2 && x.novelTactic() {
+		x.add(dMultiTactic, ptsTacticStep*x.learn, strconv.Itoa(n)+" tactic classes in one session, "+x.ev.Resource.Tactic+" last")
+	}
+}
+
+// novelTactic reports whether the session touched a tactic class the client
+// does not normally touch.
+func (x *evaluation) novelTactic() bool {
+	normal := float32(x.e.p.Baseline.KnownAt)
+	for i := range 8 {
+		if x.s.tactics&(1<<i) != 0 && x.base.Tactics[i] < normal {
+			return true
+		}
+	}
+	return false
+}
+
+// tenant runs tenant.novel and the tenant side of vol.fanout.
+func (x *evaluation) tenant() {
+	ev, s := x.ev, x.s
+	if ev.Tenant == "" {
+		return
+	}
+	k := hashString(nsTenant, ev.Tenant)
+	if !s.tenants.add(k) {
+		return
+	}
+	s.distinctTenants++
+	x.fanout("tenants", int(s.distinctTenants), x.base.Tenants1)
+	if ev.Resource.Tenant == ev.Tenant {
+		return // the declared tenant of a registered audience
+	}
+	if f := x.familiar(x.base.Tenants, k); f < 1 {
+		x.add(dTenantNovel, ptsTenantNovel*(1-f)*x.learn, "tenant "+ev.Tenant+" never served")
+	}
+}
+
+// fanout scores a session reaching many more distinct values than usual.
+func (x *evaluation) fanout(what string, n int, usual float32) {
+	u := max(usual, 1)
+	limit := max(2*u, u+3)
+	if float32(n) > limit {
+		x.add(dFanout, ptsFanoutStep, strconv.Itoa(n)+" distinct "+what+" (usual "+strconv.Itoa(int(u+0.5))+")")
+	}
+}
+
+// tool runs seq.rare_transition: a tool never used, or a step between two
+// tools never seen in the client's clean sessions.
+func (x *evaluation) tool() {
+	ev, s := x.ev, x.s
+	if ev.Tool == "" {
+		return
+	}
+	k := hashString(nsTool, ev.Tool)
+	if k == s.prevState {
+		return
+	}
+	prev, prevTool := s.prevState, s.prevTool
+	if prev == 0 {
+		prev = startKey
+	}
+	s.prevState, s.prevTool = k, ev.Tool
+	s.tools.add(k)
+	tr := pairKey(prev, k)
+	s.trans.add(tr)
+	pts := ptsNovelTool[x.tier] * x.learn
+	switch f := x.familiar(x.base.Tools, k); {
+	case f < 1:
+		x.add(dRareTransition, pts*(1-f), "tool "+ev.Tool+" never used")
+	case prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt):
+		x.add(dRareTransition, pts/2, "tool "+ev.Tool+" never follows "+prevTool)
+	}
+}
+
+// rate runs vol.rate_spike on calls the client makes (not introspection).
+func (x *evaluation) rate() {
+	s := x.s
+	s.rate++
+	s.peakRate = max(s.peakRate, s.rate)
+	thr := max(3*x.base.PeakRate, 10)
+	if !x.mature() {
+		thr = max(thr, 20)
+	}
+	if s.rate > thr {
+		x.add(dRateSpike, ptsRatePerFactor*s.rate/thr,
+			strconv.Itoa(int(s.rate))+" calls a minute (threshold "+strconv.Itoa(int(thr))+")")
+	}
+}
+
+// chain runs deleg.unusual_chain: a deeper delegation chain than usual, or
+// an actor never seen acting for the client.
+func (x *evaluation) chain() {
+	ev, s := x.ev, x.s
+	depth := len(ev.Actors)
+	if depth == 0 {
+		return
+	}
+	s.maxDepth = max(s.maxDepth, uint8(min(depth, 255)))
+	usual := max(int(x.base.MaxDepth), 1)
+	if depth > usual {
+		x.add(dUnusualChain, ptsChainDepth*float32(depth-usual), "delegation depth "+strconv.Itoa(depth)+", usual "+strconv.Itoa(usual))
+	}
+	actor := ev.Actors[0]
+	if f := x.familiar(x.base.Actors, hashString(nsActor, actor)); f < 1 {
+		x.add(dUnusualChain, ptsChainNewActor*(1-f)*x.learn, "actor "+actor+" new for "+ev.ClientID)
+	}
+}

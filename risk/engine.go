@@ -1,0 +1,217 @@
+package risk
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// shards splits the session and client maps so no global lock sits on the
+// hot path. A power of two.
+const shards = 64
+
+// Windows the detectors use; they are properties of the detectors, not
+// policy.
+const (
+	rateWindow     = time.Minute     // call-rate counter time constant
+	parallelWindow = 2 * time.Minute // two origins this close together are parallel use
+	scheduleSlack  = 30 * time.Minute
+)
+
+// Engine scores sessions. It is safe for concurrent use: each session and
+// each client has its own lock, found through sharded maps. It does no I/O
+// and never reads the wall clock except, through WithClock, for events that
+// carry no time.
+type Engine struct {
+	p       Policy
+	hl      float64 // behaviour half-life, ns
+	baseHL  float64 // baseline half-life, s
+	memHL   float64 // client memory half-life, ns
+	weights [numDetectors]float32
+	caps    [numDetectors]float32
+	rules   Rules
+	now     func() time.Time
+
+	sessions [shards]sessionShard
+	clients  [shards]clientShard
+	peers    [shards]peerShard
+}
+
+type sessionShard struct {
+	mu sync.Mutex
+	m  map[string]*session
+}
+
+type clientShard struct {
+	mu sync.Mutex
+	m  map[string]*client
+}
+
+// An Option changes one of the engine's optional collaborators.
+type Option func(*Engine)
+
+// WithClock sets the time used for events whose At is zero. The default is
+// time.Now.
+func WithClock(now func() time.Time) Option { return func(e *Engine) { e.now = now } }
+
+// WithRules installs compiled admin rules (see risk/rules). A policy that has
+// rules needs them.
+func WithRules(r Rules) Option { return func(e *Engine) { e.rules = r } }
+
+// ErrRulesMissing reports a policy whose rules were not compiled and passed
+// with WithRules.
+var ErrRulesMissing = errors.New("risk: policy has rules but no compiled rules were given")
+
+// New returns an engine running policy p. It returns an error if p is
+// invalid or names rules that opts do not supply.
+func New(p Policy, opts ...Option) (*Engine, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("risk: invalid policy: %w", err)
+	}
+	e := &Engine{
+		p:      p,
+		hl:     float64(p.HalfLife),
+		baseHL: p.Baseline.HalfLife.Std().Seconds(),
+		memHL:  float64(p.Memory.HalfLife),
+		now:    time.Now,
+	}
+	for _, opt := range opts {
+		opt(e)
+	}
+	if len(p.Rules) > 0 && e.rules == nil {
+		return nil, ErrRulesMissing
+	}
+	for i, d := range detectors {
+		dp, ok := p.Detectors[d.code]
+		if !ok {
+			dp = DetectorPolicy{Weight: 1, Cap: d.cap}
+		}
+		e.weights[i], e.caps[i] = float32(dp.Weight), float32(dp.Cap)
+	}
+	for i := range shards {
+		e.sessions[i].m = make(map[string]*session)
+		e.clients[i].m = make(map[string]*client)
+		e.peers[i].m = make(map[uint64]uint16)
+	}
+	return e, nil
+}
+
+// Policy returns the policy the engine runs.
+func (e *Engine) Policy() Policy { return e.p }
+
+func shardOf(s string) int { return int(hashString(0, s) & (shards - 1)) }
+
+// client returns the state of client id, creating it.
+func (e *Engine) client(id string) *client {
+	sh := &e.clients[shardOf(id)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	c := sh.m[id]
+	if c == nil {
+		c = newClient()
+		sh.m[id] = c
+	}
+	return c
+}
+
+// lookup returns session sid, or nil.
+func (e *Engine) lookup(sid string) *session {
+	sh := &e.sessions[shardOf(sid)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.m[sid]
+}
+
+// session returns session sid, creating it for clientID.
+func (e *Engine) session(sid, clientID string) *session {
+	if sid == "" {
+		return &session{clientID: clientID} // unsessioned event: scored, not kept
+	}
+	sh := &e.sessions[shardOf(sid)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	s := sh.m[sid]
+	if s == nil {
+		s = &session{id: sid, clientID: clientID}
+		sh.m[sid] = s
+	}
+	return s
+}
+
+func (e *Engine) at(t time.Time) int64 {
+	if t.IsZero() {
+		t = e.now()
+	}
+	return t.UnixNano()
+}
+
+// Observe updates the session's and client's state with ev and returns the
+// decision for this call. Facts the event establishes for the first time are
+// in Decision.NewFacts: the caller persists them before answering. A
+// terminated session answers Terminate to every later event. Observe never
+// blocks on I/O.
+func (e *Engine) Observe(ev Event) Decision {
+	at := e.at(ev.At)
+	if ev.Op == OpToken {
+		e.endIdle(ev.ClientID, at)
+	}
+	c := e.client(ev.ClientID)
+	s := e.session(ev.SessionID, ev.ClientID)
+	s.mu.Lock()
+	if s.opened == 0 {
+		e.open(s, c, at)
+	}
+	x := evaluation{e: e, s: s, ev: &ev, at: at, base: c.base.Load()}
+	d := x.run()
+	note := x.memo
+	s.mu.Unlock()
+	e.remember(c, note, at)
+	if ev.Op == OpRevoke || d.Action == Terminate {
+		e.end(s, c, at, ev.Op == OpRevoke)
+	}
+	return d
+}
+
+// open initialises a new session from the client's recent memory.
+func (e *Engine) open(s *session, c *client, at int64) {
+	c.mu.Lock()
+	c.mem.fadeTo(at, e.memHL)
+	m := c.mem
+	if s.id != "" {
+		if len(c.live) >= maxLiveRefs {
+			c.live = c.live[1:]
+		}
+		c.live = append(c.live, s.id)
+	}
+	c.mu.Unlock()
+	s.opened, s.last = at, at
+	s.lastSeen.Store(at)
+	s.hour = uint8(hourOfWeek(time.Unix(0, at)))
+	s.carry, s.carryAt = float32(e.p.Memory.Carry)*m.Peak, at
+	s.inherited = uint8(min(m.Unanswered+m.Failed+0.5, 255))
+	s.inheritedPts = float32(e.p.Memory.PerUnanswered)*m.Unanswered + float32(e.p.Memory.PerFailure)*m.Failed
+}
+
+// memo is what an event tells the client's memory.
+type memo struct {
+	peak                     float32
+	issued, answered, failed int8
+	terminated               bool
+}
+
+// remember folds n into c's memory.
+func (e *Engine) remember(c *client, n memo, at int64) {
+	if n == (memo{}) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.mem.fadeTo(at, e.memHL)
+	c.mem.Peak = max(c.mem.Peak, n.peak)
+	if n.terminated {
+		c.mem.Peak = 100
+	}
+	c.mem.Unanswered = max(0, c.mem.Unanswered+float32(n.issued-n.answered-n.failed))
+	c.mem.Failed += float32(n.failed)
+}

@@ -1,0 +1,242 @@
+package risk
+
+import "time"
+
+// evaluation is one Observe call's work on a locked session.
+type evaluation struct {
+	e    *Engine
+	s    *session
+	ev   *Event
+	base *Baseline // the session client's baseline
+	at   int64
+	tier int
+	// learn scales learned detectors while the client has few clean sessions.
+	learn    float32
+	newFacts []Reason
+	added    uint32 // bit i: s.facts[i] was touched by this event
+	softFact bool   // a non-hard fact was established by this event
+	memo     memo
+}
+
+// run scores the event and decides. The session is locked.
+func (x *evaluation) run() Decision {
+	s := x.s
+	s.decay(x.at, x.e.hl)
+	x.tier = eventTier(x.ev)
+	x.learn = x.learningFactor()
+	if s.terminated {
+		s.touch(x.at)
+		return x.terminated()
+	}
+	x.facts()
+	x.detect()
+	sc := x.e.score(s, &s.acc, x.at)
+	d := x.decide(sc)
+	s.touch(x.at)
+	if d.Score > int(s.peak) {
+		s.peak = uint8(d.Score)
+		if d.Score >= x.e.p.Thresholds.Medium {
+			x.memo.peak = float32(d.Score)
+		}
+	}
+	return d
+}
+
+func (s *session) touch(at int64) {
+	s.last = max(s.last, at)
+	s.lastSeen.Store(s.last)
+}
+
+// terminated answers an event on a session that is already over.
+func (x *evaluation) terminated() Decision {
+	sc := x.e.score(x.s, &x.s.acc, x.at)
+	return Decision{
+		Score: 100, Level: LevelCritical, Action: Terminate, NoRefresh: true,
+		Reasons: sc.reasons, ReportOnly: x.e.p.ReportOnly, Tier: x.tier, SensitiveTouched: x.s.sensitive,
+	}
+}
+
+// eventTier is the sensitivity tier the call is judged at: the audience's
+// declared sensitivity, 4 for an audience nobody registered (fail closed),
+// and 1 for calls with no audience.
+func eventTier(ev *Event) int {
+	switch {
+	case ev.Audience == "":
+		return 1
+	case ev.Resource.Sensitivity == 0:
+		return 4
+	}
+	return clampTier(ev.Resource.Sensitivity)
+}
+
+// learningFactor scales learned evidence for a client with few clean
+// sessions: it leans on declared data instead.
+func (x *evaluation) learningFactor() float32 {
+	b := x.e.p.Baseline
+	f := x.base.Sessions / float32(b.MinSessions)
+	return min(1, max(float32(b.LearningFloor), f*f))
+}
+
+// mature reports whether the baseline has converged enough to judge by.
+func (x *evaluation) mature() bool {
+	return x.base.Sessions >= float32(x.e.p.Baseline.MinSessions)
+}
+
+// familiar is how normal key k is in set, 0 (never seen) to 1.
+func (x *evaluation) familiar(set []entry, k uint64) float32 {
+	return min(1, lookup(set, k)/float32(x.e.p.Baseline.KnownAt))
+}
+
+// known reports whether key k is a normal value of set.
+func (x *evaluation) known(set []entry, k uint64) bool {
+	return lookup(set, k) >= float32(x.e.p.Baseline.KnownAt)
+}
+
+// add adds points to detector i's standing contribution, up to its cap.
+func (x *evaluation) add(i int, pts float32, evidence string) {
+	pts *= x.e.weights[i]
+	if pts < 0.5 {
+		return
+	}
+	a := &x.s.acc[i]
+	a.pts = min(x.e.caps[i], a.pts+pts)
+	a.ev = evidence
+}
+
+// facts records the handlers' facts and those the engine establishes itself.
+func (x *evaluation) facts() {
+	ev := x.ev
+	for _, code := range ev.Facts {
+		x.addFact(code, ev.Evidence)
+	}
+	switch ev.Op {
+	case OpToken, OpExchange:
+		x.registration()
+	case OpRevalidate:
+		x.revalidation()
+	case OpSignal:
+		x.signal()
+	}
+}
+
+// registration establishes an escalation attempt when the call asks for an
+// audience or scope outside the client's registration, or an audience no
+// admin registered.
+func (x *evaluation) registration() {
+	ev := x.ev
+	switch {
+	case ev.Audience == "":
+	case ev.Resource.Sensitivity == 0:
+		x.addFact(FactEscalationAttempt, "audience "+ev.Audience+" is not a registered resource")
+	case len(ev.Client.Audiences) > 0 && !contains(ev.Client.Audiences, ev.Audience):
+		x.addFact(FactEscalationAttempt, "audience "+ev.Audience+" is outside the registration")
+	}
+	if len(ev.Client.Scopes) == 0 {
+		return
+	}
+	for _, sc := range ev.Scopes {
+		if !contains(ev.Client.Scopes, sc) {
+			x.addFact(FactEscalationAttempt, "scope "+sc+" is outside the registration")
+		}
+	}
+}
+
+// revalidation records the answer to a challenge.
+func (x *evaluation) revalidation() {
+	s := x.s
+	if s.pending {
+		s.pending = false
+		if x.ev.Passed {
+			x.memo.answered++
+		}
+	}
+	if x.ev.Passed {
+		return
+	}
+	s.failed++
+	x.memo.failed++
+	x.addFact(FactRevalidationFailed, "revalidation failed")
+}
+
+// signal handles an inbound CAEP-shaped event.
+func (x *evaluation) signal() {
+	sig := x.ev.Signal
+	if sig == nil {
+		return
+	}
+	switch sig.Type {
+	case SignalCredentialChange:
+		x.addFact(FactCompromised, "credential-change event")
+	case SignalSessionRevoked:
+		x.addFact(FactSessionRevoked, "session-revoked event")
+	case SignalRiskLevelChange:
+		pts := map[string]float32{"low": ptsSignalLow, "medium": ptsSignalMedium, "high": ptsSignalHigh}[sig.Level]
+		x.s.acc[dExternalSignal] = accum{} // an upstream level replaces the previous one
+		x.add(dExternalSignal, pts, "upstream risk level "+sig.Level)
+	}
+}
+
+// addFact records fact code once per event: new facts go to NewFacts,
+// repeated ones add the policy's Repeat points.
+func (x *evaluation) addFact(code, evidence string) {
+	fp, ok := x.e.p.Facts[code]
+	if !ok {
+		fp = FactPolicy{Points: 40, Repeat: 10}
+	}
+	s := x.s
+	if i := s.factByCode(code); i >= 0 {
+		if i < 32 && x.added&(1<<i) == 0 {
+			x.added |= 1 << i
+			f := &s.facts[i]
+			f.points = int16(min(int(f.points)+fp.Repeat, fp.Points+2*fp.Repeat))
+			f.count++
+		}
+		return
+	}
+	if len(s.facts) < 32 {
+		x.added |= 1 << len(s.facts)
+	}
+	pts := fp.Points
+	if !fp.Hard {
+		if x.softFact { // one refused request is one incident: later facts about it add their repeat points
+			pts = fp.Repeat
+		}
+		x.softFact = true
+	}
+	s.facts = append(s.facts, fact{code: code, evidence: evidence, points: int16(pts), count: 1, hard: fp.Hard})
+	x.newFacts = append(x.newFacts, Reason{Code: code, Points: pts, Evidence: evidence})
+}
+
+// detect runs the behaviour detectors that apply to the event's operation.
+func (x *evaluation) detect() {
+	ev := x.ev
+	if ev.IP.IsValid() && ev.Op != OpSignal {
+		x.network()
+	}
+	if !x.s.judgedOpen { // the schedule is judged once, when the session opens
+		x.s.judgedOpen = true
+		x.schedule()
+	}
+	switch ev.Op {
+	case OpToken:
+		if ev.Audience != "" {
+			x.resource()
+		}
+		x.rate()
+	case OpExchange:
+		x.resource()
+		x.tenant()
+		x.tool()
+		x.chain()
+		x.rate()
+	case OpRefresh:
+		x.rate()
+	case OpIntrospect:
+		x.tierJump()
+		x.tenant()
+		x.tool()
+	}
+}
+
+// eventTime is the event's time as a time.Time.
+func (x *evaluation) eventTime() time.Time { return time.Unix(0, x.at) }

@@ -1,0 +1,215 @@
+package risk
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// end closes session s. When learn is set and the session was clean, its
+// behaviour teaches the client's baseline. Ending twice does nothing.
+func (e *Engine) end(s *session, c *client, at int64, learn bool) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	var sum *summary
+	if learn && e.clean(s) {
+		sum = s.summarize(at)
+	}
+	actorNets := s.actorNets()
+	s.mu.Unlock()
+
+	c.mu.Lock()
+	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == s.id })
+	c.mu.Unlock()
+	if sum == nil {
+		return
+	}
+	e.learn(c, func(b *Baseline) { b.learn(sum, e.baseHL) })
+	for _, an := range actorNets {
+		e.learn(e.client(an.name), func(b *Baseline) { b.learnNet(an.net, at/int64(time.Second), e.baseHL) })
+	}
+}
+
+// clean reports whether s ended without risk: no fact, no challenge, no
+// inherited suspicion, and a peak below the policy's clean threshold.
+func (e *Engine) clean(s *session) bool {
+	return s.id != "" && !s.terminated && len(s.facts) == 0 && s.challenges == 0 &&
+		s.inherited == 0 && int(s.peak) < e.p.Baseline.CleanBelow
+}
+
+// learn replaces c's baseline with a changed copy.
+func (e *Engine) learn(c *client, change func(*Baseline)) {
+	c.mu.Lock()
+	old := c.base.Load()
+	nb := old.clone()
+	change(nb)
+	c.base.Store(nb)
+	c.mu.Unlock()
+	for _, n := range nb.Nets {
+		if lookup(old.Nets, n.Key) == 0 {
+			e.peerAdd(n.Key)
+		}
+	}
+}
+
+// endIdle ends client id's sessions that have been idle for IdleEnd, so their
+// behaviour is learned before the client's next session is judged.
+func (e *Engine) endIdle(id string, at int64) {
+	c := e.client(id)
+	idle := e.idleSessions(c, at)
+	for _, s := range idle {
+		e.end(s, c, at, true)
+	}
+}
+
+func (e *Engine) idleSessions(c *client, at int64) []*session {
+	limit := at - int64(e.p.Baseline.IdleEnd)
+	c.mu.Lock()
+	ids := slices.Clone(c.live)
+	c.mu.Unlock()
+	var idle []*session
+	for _, id := range ids {
+		if s := e.lookup(id); s != nil && s.lastSeen.Load() < limit {
+			idle = append(idle, s)
+		}
+	}
+	return idle
+}
+
+// Sweep ends every session idle since before at minus the policy's idle
+// window (learning from the clean ones) and drops the state of sessions that
+// ended that long ago. It returns how many sessions it dropped. Call it
+// periodically; it takes each shard's lock in turn.
+func (e *Engine) Sweep(at time.Time) int {
+	now := at.UnixNano()
+	limit := now - int64(e.p.Baseline.IdleEnd)
+	dropped := 0
+	for i := range e.sessions {
+		for _, s := range e.shardSessions(&e.sessions[i], limit) {
+			s.mu.Lock()
+			ended := s.ended
+			s.mu.Unlock()
+			if !ended {
+				e.end(s, e.client(s.clientID), now, true)
+				continue
+			}
+			dropped += e.drop(s.id, limit)
+		}
+	}
+	return dropped
+}
+
+func (e *Engine) shardSessions(sh *sessionShard, limit int64) []*session {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	var out []*session
+	for _, s := range sh.m {
+		if s.lastSeen.Load() < limit {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// drop removes sid if it is still idle since before limit.
+func (e *Engine) drop(sid string, limit int64) int {
+	sh := &e.sessions[shardOf(sid)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if s := sh.m[sid]; s != nil && s.lastSeen.Load() < limit {
+		delete(sh.m, sid)
+		return 1
+	}
+	return 0
+}
+
+// Forget drops session sid's state at once, without learning from it. Its
+// client's memory of it stays.
+func (e *Engine) Forget(sid string) {
+	sh := &e.sessions[shardOf(sid)]
+	sh.mu.Lock()
+	s := sh.m[sid]
+	delete(sh.m, sid)
+	sh.mu.Unlock()
+	if s == nil {
+		return
+	}
+	c := e.client(s.clientID)
+	c.mu.Lock()
+	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == sid })
+	c.mu.Unlock()
+}
+
+// Sessions returns the ids of client id's live sessions the engine tracks,
+// oldest first (at most 64). A handler uses it to apply a client-wide signal
+// to each session.
+func (e *Engine) Sessions(id string) []string {
+	c := e.client(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.live)
+}
+
+// actorNet is a network an actor used in a session, for its own baseline.
+type actorNet struct {
+	name string
+	net  uint64
+}
+
+func (s *session) actorNets() []actorNet {
+	var out []actorNet
+	for i := 0; i < int(s.norigins); i++ {
+		o := &s.origins[i]
+		if o.name != s.clientID && o.name != "" && o.first.IsValid() {
+			out = append(out, actorNet{o.name, netKey(o.first, 24)})
+		}
+	}
+	return out
+}
+
+// summarize extracts what a clean session teaches.
+func (s *session) summarize(at int64) *summary {
+	sum := &summary{
+		at:   at / int64(time.Second),
+		nets: slices.Clone(s.ownNets.keys()), auds: slices.Clone(s.auds.keys()),
+		scopes: slices.Clone(s.scopes.keys()), tenants: slices.Clone(s.tenants.keys()),
+		tools: slices.Clone(s.tools.keys()), trans: slices.Clone(s.trans.keys()),
+		tier: int(s.maxTier), tactics: s.tactics, hour: int(s.hour), peakRate: s.peakRate,
+		distinctTenants: int(s.distinctTenants), auds1: int(s.distinctAuds), depth: int(s.maxDepth),
+	}
+	for i := 0; i < int(s.norigins); i++ {
+		if o := &s.origins[i]; o.name != s.clientID && o.name != "" {
+			sum.actors = append(sum.actors, hashString(nsActor, o.name))
+		}
+	}
+	return sum
+}
+
+// peerShard counts, per /24 network, how many clients' baselines hold it.
+type peerShard struct {
+	mu sync.Mutex
+	m  map[uint64]uint16
+}
+
+const maxPeerNets = 1024 // per shard
+
+func (e *Engine) peerAdd(k uint64) {
+	sh := &e.peers[k&(shards-1)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if n, ok := sh.m[k]; ok || len(sh.m) < maxPeerNets {
+		sh.m[k] = min(n+1, 65535)
+	}
+}
+
+// peerCount returns how many clients' baselines hold network k.
+func (e *Engine) peerCount(k uint64) int {
+	sh := &e.peers[k&(shards-1)]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return int(sh.m[k])
+}

@@ -1,0 +1,165 @@
+package risk
+
+import (
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// smallSet is a fixed-size set of hash keys. When full, a new key replaces
+// the oldest, so a session touching more distinct values than it holds
+// still counts each one (in distinct) and never grows.
+type smallSet struct {
+	k    [12]uint64
+	n    uint8 // slots used
+	next uint8 // slot to overwrite when full
+}
+
+func (s *smallSet) has(k uint64) bool {
+	for i := 0; i < int(s.n); i++ {
+		if s.k[i] == k {
+			return true
+		}
+	}
+	return false
+}
+
+// add inserts k and reports whether it was absent.
+func (s *smallSet) add(k uint64) bool {
+	if k == 0 || s.has(k) {
+		return false
+	}
+	if int(s.n) < len(s.k) {
+		s.k[s.n] = k
+		s.n++
+		return true
+	}
+	s.k[s.next] = k
+	s.next = (s.next + 1) % uint8(len(s.k))
+	return true
+}
+
+func (s *smallSet) keys() []uint64 { return s.k[:s.n] }
+
+// accum is one detector's standing contribution in a session.
+type accum struct {
+	pts float32
+	ev  string
+}
+
+// fact is a sticky finding.
+type fact struct {
+	code     string
+	evidence string
+	points   int16
+	count    uint8
+	hard     bool
+}
+
+// origin is where one principal (the session's client or an actor) called
+// from in this session.
+type origin struct {
+	name        string // client id of the principal
+	who         uint64
+	first, last netip.Addr
+	lastAt      int64
+}
+
+// session is the engine's live state for one session. Its fields are
+// guarded by mu. It is sized to stay under 2 KiB.
+type session struct {
+	mu       sync.Mutex
+	id       string
+	clientID string
+
+	opened, last int64        // unix nanoseconds
+	lastSeen     atomic.Int64 // last, readable without mu (idle sweeps)
+	acc          [numDetectors]accum
+	facts        []fact
+	origins      [4]origin
+	norigins     uint8
+
+	auds, scopes, tenants, tools  smallSet
+	trans                         smallSet
+	nets                          smallSet // /24 networks seen, salted per principal
+	ownNets                       smallSet // the client's own /24 networks, for learning
+	prevState                     uint64
+	prevTool                      string
+	distinctTenants, distinctAuds uint16
+	tactics                       uint8 // bit set of tactic classes touched
+
+	rate, peakRate float32 // decayed count of client calls in the last minute
+	carry          float32 // floor carried from the client's recent sessions
+	carryAt        int64
+	inheritedPts   float32 // challenge-history points inherited at open
+	inherited      uint8   // unanswered/failed challenges inherited from the client
+	challenges     uint8
+	failed         uint8
+	pending        bool
+	verified       bool
+	verifiedScore  uint8
+	verifiedTier   uint8
+	maxTier        uint8
+	maxDepth       uint8
+	peak           uint8
+	hour           uint8 // hour-of-week the session opened
+	terminated     bool
+	ended          bool
+	sensitive      bool
+	judgedOpen     bool
+	pendingTier    uint8
+}
+
+// decay fades behaviour points to time at (unix ns) with half-life hl (ns).
+func (s *session) decay(at int64, hl float64) {
+	dt := at - s.last
+	if s.last == 0 || dt <= 0 {
+		return
+	}
+	f := float32(math.Exp2(-float64(dt) / hl))
+	for i := range s.acc {
+		if !detectors[i].sticky {
+			s.acc[i].pts *= f
+		}
+	}
+	s.rate *= float32(math.Exp(-float64(dt) / float64(rateWindow)))
+}
+
+// originOf returns the origin slot of principal name (key who), adding one
+// if there is room.
+func (s *session) originOf(name string, who uint64) *origin {
+	for i := 0; i < int(s.norigins); i++ {
+		if s.origins[i].who == who {
+			return &s.origins[i]
+		}
+	}
+	if int(s.norigins) == len(s.origins) {
+		o := &s.origins[len(s.origins)-1] // reuse the last slot; rare
+		*o = origin{name: name, who: who}
+		return o
+	}
+	o := &s.origins[s.norigins]
+	s.norigins++
+	*o = origin{name: name, who: who}
+	return o
+}
+
+// factByCode returns the index of the fact with code, or -1.
+func (s *session) factByCode(code string) int {
+	for i := range s.facts {
+		if s.facts[i].code == code {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *session) hasHardFact() bool {
+	for i := range s.facts {
+		if s.facts[i].hard {
+			return true
+		}
+	}
+	return false
+}
