@@ -350,3 +350,48 @@ trusted_issuers:
 		t.Fatalf("Apply = %d, %v", n, err)
 	}
 }
+
+func TestDecodeOverDefaults(t *testing.T) {
+	type detector struct {
+		Weight float64 `json:"weight"`
+		Cap    int     `json:"cap"`
+	}
+	type policy struct {
+		ReportOnly bool                `json:"report_only"`
+		HalfLife   storage.Duration    `json:"half_life"`
+		Detectors  map[string]detector `json:"detectors"`
+		Tiers      []int               `json:"tier_adjust"`
+	}
+	f, err := config.Parse([]byte("policy:\n  half_life: 30m\n  detectors:\n    ip_drift: {cap: 40}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := policy{HalfLife: storage.Duration(time.Hour), Tiers: []int{0, 5},
+		Detectors: map[string]detector{"ip_drift": {Weight: 1, Cap: 20}, "velocity": {Weight: 1, Cap: 10}}}
+	if err := config.Decode(&f.Policy, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.HalfLife.D() != 30*time.Minute || p.Detectors["ip_drift"] != (detector{Weight: 1, Cap: 40}) ||
+		p.Detectors["velocity"].Cap != 10 || len(p.Tiers) != 2 {
+		t.Errorf("decoded over defaults = %+v", p)
+	}
+	bad, _ := config.Parse([]byte("policy:\n  detectors:\n    ip_drift: {cap: 40, weigth: 2}\n"))
+	if err := config.Decode(&bad.Policy, &p); err == nil || !strings.Contains(err.Error(), `line 3: detectors.ip_drift: unknown key "weigth"`) {
+		t.Errorf("Decode of a misspelt key = %v", err)
+	}
+}
+
+func TestYAMLToJSON(t *testing.T) {
+	got, err := config.YAMLToJSON([]byte("id: a\nscopes: [x, y]\nsensitivity: 2\njwks: {keys: []}\nttl: 15m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"id":"a","jwks":{"keys":[]},"scopes":["x","y"],"sensitivity":2,"ttl":"15m"}`; string(got) != want {
+		t.Errorf("YAMLToJSON = %s, want %s", got, want)
+	}
+	for _, in := range []string{"", "a: &x 1\nb: *x\n", "a: [\n"} {
+		if _, err := config.YAMLToJSON([]byte(in)); err == nil {
+			t.Errorf("YAMLToJSON(%q) succeeded", in)
+		}
+	}
+}

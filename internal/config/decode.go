@@ -26,6 +26,30 @@ var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
+// Decode decodes the YAML node n into out (a non-nil pointer) as strictly
+// as a configuration file: keys are out's JSON field names, unknown or
+// duplicated keys and aliases are errors naming their line, and fields the
+// node does not mention keep their values in out, so callers can decode
+// over defaults. It is how a file's raw sections (such as policy) are read.
+func Decode(n *yaml.Node, out any) error { return decodeNode(n, out) }
+
+// YAMLToJSON converts one YAML document to JSON, refusing aliases and merge
+// keys. An empty document is an error.
+func YAMLToJSON(b []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, errors.New("empty document")
+	}
+	v, err := nodeToValue(doc.Content[0], 0)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
 // decodeNode decodes n into out (a pointer) strictly, using the JSON field
 // names of out's type, so a file uses the same names as the admin API.
 // Every error names the line it is about; all errors are reported, joined.
@@ -72,6 +96,8 @@ func decodeValue(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 		decodeStruct(n, v, path, errs)
 	case v.Kind() == reflect.Slice:
 		decodeSlice(n, v, path, errs)
+	case v.Kind() == reflect.Map && v.Type().Key().Kind() == reflect.String:
+		decodeMap(n, v, path, errs)
 	case v.Kind() == reflect.String:
 		decodeString(n, v, path, errs)
 	default:
@@ -151,6 +177,37 @@ func jsonFields(t reflect.Type) map[string][]int {
 		out[name] = []int{i}
 	}
 	return out
+}
+
+// decodeMap decodes a mapping into a map with string keys, each value
+// strictly by its type. Existing entries are kept unless the file sets them.
+func decodeMap(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		*errs = append(*errs, lineErr(n, path, "want a mapping of keys to values"))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if prev, dup := seen[k.Value]; dup || k.Kind != yaml.ScalarNode || k.Value == "<<" {
+			*errs = append(*errs, lineErr(k, path, "key %q is repeated (line %d) or not a plain name", k.Value, prev))
+			continue
+		}
+		seen[k.Value] = k.Line
+		key := reflect.ValueOf(k.Value).Convert(v.Type().Key())
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if cur := v.MapIndex(key); cur.IsValid() {
+			elem.Set(cur)
+		}
+		decodeValue(val, elem, join(path, k.Value), errs)
+		v.SetMapIndex(key, elem)
+	}
 }
 
 func decodeSlice(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
