@@ -2,8 +2,9 @@
 // bucket per record kind and index buckets for the lookups the contract
 // needs (a session's tokens and events, sessions by creation time and by
 // client, audit records by session and client, and expiry indexes that let
-// DeleteExpired find what to remove without scanning). Records are stored
-// as JSON.
+// DeleteExpired find what to remove without scanning). Tokens, sessions
+// and clients, which every introspection reads, are stored in a compact
+// binary form; other records as JSON.
 //
 // Reads run in their own read-only transaction and decode straight out of
 // the memory map, so nothing returned shares memory with the file.
@@ -69,7 +70,8 @@ func WithLockTimeout(d time.Duration) Option {
 
 // WithBatchDelay sets how long an Update waits for concurrent Updates to
 // join its commit. Longer delays mean fewer fsyncs under load and more
-// latency for a lone writer. The default is 2ms; d <= 0 keeps it.
+// latency for a lone writer; too short a delay means many small commits
+// under load. The default is 1ms; d <= 0 keeps it.
 func WithBatchDelay(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -91,7 +93,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // The directory must exist. If another process has the file open, Open
 // fails after the lock timeout with an error matching ErrLocked.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{lockTimeout: time.Second, batchDelay: 2 * time.Millisecond, log: slog.New(slog.DiscardHandler)}
+	o := options{lockTimeout: time.Second, batchDelay: time.Millisecond, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}

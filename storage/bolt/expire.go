@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/vigil-auth/vigil/storage"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -81,11 +82,11 @@ func sweepTokens(r txn, cutoff uint64, _ []byte) (int, []byte, bool, error) {
 		if data == nil {
 			continue
 		}
-		var t tokenIndex
+		var t storage.Token
 		if err := decode(data, &t, "token", id); err != nil {
 			return n, nil, false, err
 		}
-		if err := r.unindex(t.entries()); err != nil {
+		if err := r.unindex(tokenEntries(&t)); err != nil {
 			return n, nil, false, err
 		}
 		if err := r.del(bucketTokens, id); err != nil {
@@ -133,11 +134,11 @@ func sweepSessions(r txn, cutoff uint64, after []byte) (int, []byte, bool, error
 		if data == nil {
 			continue
 		}
-		var s sessionIndex
+		var s storage.Session
 		if err := decode(data, &s, "session", v.id); err != nil {
 			return n, nil, false, err
 		}
-		if err := r.unindex(s.entries()); err != nil {
+		if err := r.unindex(sessionEntries(&s)); err != nil {
 			return n, nil, false, err
 		}
 		if err := r.del(bucketSessions, v.id); err != nil {

@@ -30,13 +30,38 @@ func notFound(kind string, key []byte) error {
 	return fmt.Errorf("bolt: %s %q: %w", kind, key, storage.ErrNotFound)
 }
 
-// decode unmarshals a stored record. Decoding copies everything out of
+// decode decodes a stored record into v: the binary form for tokens,
+// sessions and clients, JSON for the rest. Decoding copies everything out of
 // data, which is only valid during the transaction.
 func decode(data []byte, v any, kind string, key []byte) error {
-	if err := json.Unmarshal(data, v); err != nil {
+	var err error
+	switch v := v.(type) {
+	case *storage.Token:
+		err = decodeToken(data, v)
+	case *storage.Session:
+		err = decodeSession(data, v)
+	case *storage.Client:
+		err = decodeClient(data, v)
+	default:
+		err = json.Unmarshal(data, v)
+	}
+	if err != nil {
 		return fmt.Errorf("bolt: decode %s %q: %w: %w", kind, key, storage.ErrUnavailable, err)
 	}
 	return nil
+}
+
+// encode is decode's inverse.
+func encode(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case *storage.Token:
+		return encodeToken(v), nil
+	case *storage.Session:
+		return encodeSession(v), nil
+	case *storage.Client:
+		return encodeClient(v), nil
+	}
+	return json.Marshal(v)
 }
 
 // getKey returns the record at key in bucket, or storage.ErrNotFound.
@@ -74,6 +99,32 @@ func listRecords[T any](ctx context.Context, r txn, bucket []byte, kind string) 
 		return nil
 	})
 	return out, err
+}
+
+// getHot decodes the record at key into v without the reflection and
+// interface conversions of getRecord: the Store's single-record reads of
+// tokens, sessions and clients serve every introspection.
+func getHot[T any](r txn, bucket []byte, kind, key string, v *T, dec func([]byte, *T) error) error {
+	data := r.tx.Bucket(bucket).Get([]byte(key))
+	if data == nil {
+		return notFound(kind, []byte(key))
+	}
+	if err := dec(data, v); err != nil {
+		return fmt.Errorf("bolt: decode %s %q: %w: %w", kind, key, storage.ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (r txn) getToken(id string, t *storage.Token) error {
+	return getHot(r, bucketTokens, "token", id, t, decodeToken)
+}
+
+func (r txn) getSession(id string, s *storage.Session) error {
+	return getHot(r, bucketSessions, "session", id, s, decodeSession)
+}
+
+func (r txn) getClient(id string, c *storage.Client) error {
+	return getHot(r, bucketClients, "client", id, c, decodeClient)
 }
 
 // GetClient implements storage.Reader.

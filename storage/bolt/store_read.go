@@ -8,7 +8,9 @@ import (
 
 // GetClient returns client id, or an error matching storage.ErrNotFound.
 func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error) {
-	return read(ctx, s, func(r txn) (storage.Client, error) { return r.GetClient(ctx, id) })
+	var v storage.Client
+	err := s.view(ctx, func(r txn) error { return r.getClient(id, &v) })
+	return v, err
 }
 
 // ListClients returns every client ordered by ID.
@@ -38,7 +40,9 @@ func (s *Store) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
 
 // GetSession returns session id, or an error matching storage.ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	return read(ctx, s, func(r txn) (storage.Session, error) { return r.GetSession(ctx, id) })
+	var v storage.Session
+	err := s.view(ctx, func(r txn) error { return r.getSession(id, &v) })
+	return v, err
 }
 
 // ListSessions returns the sessions matching f, newest first (by CreatedAt,
@@ -49,7 +53,9 @@ func (s *Store) ListSessions(ctx context.Context, f storage.SessionFilter) ([]st
 
 // GetToken returns token id, or an error matching storage.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) {
-	return read(ctx, s, func(r txn) (storage.Token, error) { return r.GetToken(ctx, id) })
+	var v storage.Token
+	err := s.view(ctx, func(r txn) error { return r.getToken(id, &v) })
+	return v, err
 }
 
 // ListSessionTokens returns the tokens of session sid ordered by IssuedAt,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -31,15 +30,15 @@ func (r txn) del(bucket, key []byte) error {
 	return nil
 }
 
-// putJSON stores v, encoded, at key.
-func (r txn) putJSON(ctx context.Context, bucket []byte, kind string, key []byte, v any) error {
+// putRecord stores v, encoded, at key.
+func (r txn) putRecord(ctx context.Context, bucket []byte, kind string, key []byte, v any) error {
 	if err := check(ctx); err != nil {
 		return err
 	}
 	if len(key) == 0 {
 		return fmt.Errorf("bolt: put %s: %w", kind, errEmptyKey)
 	}
-	data, err := json.Marshal(v)
+	data, err := encode(v)
 	if err != nil {
 		return fmt.Errorf("bolt: encode %s %q: %w", kind, key, err)
 	}
@@ -99,16 +98,8 @@ func (r txn) unindex(es []entry) error {
 	return nil
 }
 
-// sessionIndex holds the session fields the indexes are keyed on; decoding
-// it from a stored session skips the rest.
-type sessionIndex struct {
-	ID        string    `json:"sid"`
-	ClientID  string    `json:"client_id"`
-	CreatedAt time.Time `json:"created_at"`
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-func (s sessionIndex) entries() []entry {
+// sessionEntries returns s's index entries.
+func sessionEntries(s *storage.Session) []entry {
 	return []entry{
 		{ixSessionCreated, keyT(s.CreatedAt, s.ID)},
 		{ixClientSessions, keyPT(s.ClientID, s.CreatedAt, s.ID)},
@@ -116,19 +107,8 @@ func (s sessionIndex) entries() []entry {
 	}
 }
 
-func indexOfSession(s storage.Session) sessionIndex {
-	return sessionIndex{ID: s.ID, ClientID: s.ClientID, CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt}
-}
-
-// tokenIndex holds the token fields the indexes are keyed on.
-type tokenIndex struct {
-	ID        string    `json:"id"`
-	SessionID string    `json:"sid"`
-	IssuedAt  time.Time `json:"iat"`
-	ExpiresAt time.Time `json:"exp"`
-}
-
-func (t tokenIndex) entries() []entry {
+// tokenEntries returns t's index entries.
+func tokenEntries(t *storage.Token) []entry {
 	es := []entry{{ixTokenExp, keyT(t.ExpiresAt, t.ID)}, {ixSessionTokens, nil}}
 	if t.SessionID != "" {
 		es[1].key = keyPT(t.SessionID, t.IssuedAt, t.ID)
@@ -136,13 +116,9 @@ func (t tokenIndex) entries() []entry {
 	return es
 }
 
-func indexOfToken(t storage.Token) tokenIndex {
-	return tokenIndex{ID: t.ID, SessionID: t.SessionID, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}
-}
-
 // PutClient implements storage.Writer.
 func (r txn) PutClient(ctx context.Context, c storage.Client) error {
-	return r.putJSON(ctx, bucketClients, "client", []byte(c.ID), c)
+	return r.putRecord(ctx, bucketClients, "client", []byte(c.ID), &c)
 }
 
 // DeleteClient implements storage.Writer.
@@ -152,7 +128,7 @@ func (r txn) DeleteClient(ctx context.Context, id string) error {
 
 // PutResource implements storage.Writer.
 func (r txn) PutResource(ctx context.Context, res storage.Resource) error {
-	return r.putJSON(ctx, bucketResources, "resource", []byte(res.Audience), res)
+	return r.putRecord(ctx, bucketResources, "resource", []byte(res.Audience), res)
 }
 
 // DeleteResource implements storage.Writer.
@@ -162,7 +138,7 @@ func (r txn) DeleteResource(ctx context.Context, audience string) error {
 
 // PutIssuer implements storage.Writer.
 func (r txn) PutIssuer(ctx context.Context, i storage.Issuer) error {
-	return r.putJSON(ctx, bucketIssuers, "issuer", []byte(i.Issuer), i)
+	return r.putRecord(ctx, bucketIssuers, "issuer", []byte(i.Issuer), i)
 }
 
 // DeleteIssuer implements storage.Writer.
@@ -176,10 +152,10 @@ func (r txn) CreateSession(ctx context.Context, s storage.Session) error {
 	if len(k) > 0 && r.tx.Bucket(bucketSessions).Get(k) != nil {
 		return fmt.Errorf("bolt: session %q: %w", s.ID, storage.ErrAlreadyExists)
 	}
-	if err := r.putJSON(ctx, bucketSessions, "session", k, s); err != nil {
+	if err := r.putRecord(ctx, bucketSessions, "session", k, &s); err != nil {
 		return err
 	}
-	return r.reindex(nil, indexOfSession(s).entries())
+	return r.reindex(nil, sessionEntries(&s))
 }
 
 // PutSession implements storage.Writer.
@@ -189,14 +165,14 @@ func (r txn) PutSession(ctx context.Context, s storage.Session) error {
 	if data == nil {
 		return notFound("session", k)
 	}
-	var old sessionIndex
+	var old storage.Session
 	if err := decode(data, &old, "session", k); err != nil {
 		return err
 	}
-	if err := r.putJSON(ctx, bucketSessions, "session", k, s); err != nil {
+	if err := r.putRecord(ctx, bucketSessions, "session", k, &s); err != nil {
 		return err
 	}
-	return r.reindex(old.entries(), indexOfSession(s).entries())
+	return r.reindex(sessionEntries(&old), sessionEntries(&s))
 }
 
 // sessionExists returns storage.ErrNotFound unless sid is "" or a session.
@@ -217,10 +193,10 @@ func (r txn) CreateToken(ctx context.Context, t storage.Token) error {
 	if err := r.sessionExists(t.SessionID); err != nil {
 		return err
 	}
-	if err := r.putJSON(ctx, bucketTokens, "token", k, t); err != nil {
+	if err := r.putRecord(ctx, bucketTokens, "token", k, &t); err != nil {
 		return err
 	}
-	return r.reindex(nil, indexOfToken(t).entries())
+	return r.reindex(nil, tokenEntries(&t))
 }
 
 // PutToken implements storage.Writer. Moving a token to a session that does
@@ -231,7 +207,7 @@ func (r txn) PutToken(ctx context.Context, t storage.Token) error {
 	if data == nil {
 		return notFound("token", k)
 	}
-	var old tokenIndex
+	var old storage.Token
 	if err := decode(data, &old, "token", k); err != nil {
 		return err
 	}
@@ -240,10 +216,10 @@ func (r txn) PutToken(ctx context.Context, t storage.Token) error {
 			return err
 		}
 	}
-	if err := r.putJSON(ctx, bucketTokens, "token", k, t); err != nil {
+	if err := r.putRecord(ctx, bucketTokens, "token", k, &t); err != nil {
 		return err
 	}
-	return r.reindex(old.entries(), indexOfToken(t).entries())
+	return r.reindex(tokenEntries(&old), tokenEntries(&t))
 }
 
 // UseJTI implements storage.Writer. An identifier is live while now is
@@ -284,12 +260,12 @@ func (r txn) AppendEvent(ctx context.Context, e storage.Event) error {
 	if k, _ := last(r.tx.Bucket(bucketEvents).Cursor(), p); k != nil {
 		e.Seq = binary.BigEndian.Uint64(k[len(p):]) + 1
 	}
-	return r.putJSON(ctx, bucketEvents, "event", keyPN(e.SessionID, e.Seq), e)
+	return r.putRecord(ctx, bucketEvents, "event", keyPN(e.SessionID, e.Seq), e)
 }
 
 // PutKey implements storage.Writer.
 func (r txn) PutKey(ctx context.Context, k storage.Key) error {
-	return r.putJSON(ctx, bucketKeys, "key", []byte(k.ID), k)
+	return r.putRecord(ctx, bucketKeys, "key", []byte(k.ID), k)
 }
 
 // AppendAudit implements storage.Writer. Seq is one more than the previous
@@ -303,7 +279,7 @@ func (r txn) AppendAudit(ctx context.Context, rec storage.AuditRecord) error {
 		return fmt.Errorf("bolt: audit sequence: %w: %w", storage.ErrUnavailable, err)
 	}
 	rec.Seq = seq
-	if err := r.putJSON(ctx, bucketAudit, "audit record", keyN(seq), rec); err != nil {
+	if err := r.putRecord(ctx, bucketAudit, "audit record", keyN(seq), rec); err != nil {
 		return err
 	}
 	es := []entry{{ixAuditSession, nil}, {ixAuditClient, nil}}
