@@ -35,8 +35,10 @@ func TestMiddleware_Cache(t *testing.T) {
 		{name: "another token is judged again", answer: func(n time.Time) map[string]any { return active(n, nil) },
 			steps: []step{{wantStatus: 200, wantCalls: 1}, {token: "tok-2", wantStatus: 401, wantCalls: 2}}},
 		{name: "never past the token's expiry",
-			answer: func(n time.Time) map[string]any { return active(n, map[string]any{"exp": n.Add(3 * time.Second).Unix()}) },
-			steps:  []step{{wantStatus: 200, wantCalls: 1}, {advance: 2 * time.Second, wantStatus: 200, wantCalls: 1}, {advance: time.Second, wantStatus: 401, wantCalls: 2}}},
+			answer: func(n time.Time) map[string]any {
+				return active(n, map[string]any{"exp": n.Add(3 * time.Second).Unix()})
+			},
+			steps: []step{{wantStatus: 200, wantCalls: 1}, {advance: 2 * time.Second, wantStatus: 200, wantCalls: 1}, {advance: time.Second, wantStatus: 401, wantCalls: 2}}},
 		{name: "step up is not cached",
 			answer: func(n time.Time) map[string]any { return active(n, map[string]any{"risk": verdict("step_up", "")}) },
 			steps:  []step{{wantStatus: 401, wantCalls: 1}, {wantStatus: 401, wantCalls: 2}}},
