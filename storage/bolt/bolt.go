@@ -137,8 +137,9 @@ func initBuckets(tx *bbolt.Tx) error {
 // are on stable storage. When fn returns an error nothing is written and
 // that error is returned. fn may run more than once (when another Update in
 // the same commit fails, the rest are retried) and must have no side effects
-// outside w; w must not be used after fn returns. A failed commit is
-// reported wrapped in storage.ErrUnavailable.
+// outside w. fn must read and write through w only (calling the Store from
+// fn can deadlock), and w must not be used after fn returns. A failed
+// commit is reported wrapped in storage.ErrUnavailable.
 func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err

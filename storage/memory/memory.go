@@ -53,8 +53,9 @@ func New(opts ...Option) *Store {
 // Update runs fn with exclusive access to the store. fn's writes are
 // buffered and applied together only if fn returns nil; otherwise nothing
 // is written and fn's error is returned. fn runs exactly once here, but the
-// [storage.Store] contract allows backends to run it more than once. The
-// Writer must not be used after fn returns.
+// [storage.Store] contract allows backends to run it more than once. fn
+// must read and write through w only: calling the Store from fn deadlocks.
+// The Writer must not be used after fn returns.
 func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
