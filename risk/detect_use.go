@@ -38,7 +38,7 @@ func (x *evaluation) resource() {
 		x.fanout("audiences", int(s.distinctAuds), x.base.Auds1)
 		if registered {
 			pts += ptsNovelAudience[x.tier] * (1 - x.familiar(x.base.Auds, aud))
-			what = "audience " + ev.Audience
+			what = " audience " + ev.Audience
 		}
 	}
 	for _, sc := range ev.Scopes {

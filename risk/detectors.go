@@ -28,6 +28,9 @@ const (
 	ReasonRecentSessions = "hist.recent_sessions"
 	// ReasonAgreement is the bonus for evidence of several kinds agreeing.
 	ReasonAgreement = "risk.agreement"
+	// ReasonSensitiveTouched explains a refused refresh after the session
+	// reached a sensitive resource.
+	ReasonSensitiveTouched = "risk.sensitive_touched"
 	// ReasonRule names an admin rule that changed the decision.
 	ReasonRule = "policy.rule"
 	// ReasonRuleError reports an admin rule that failed to evaluate; the

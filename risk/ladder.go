@@ -54,6 +54,10 @@ func (x *evaluation) decide(sc scored) Decision {
 	lvl := e.level(sc.score, x.tier)
 	sensitive := ev.Audience != "" && x.tier >= e.p.SensitiveTier
 	action := ladder(ev.Op, lvl, sensitive, ev.Passed)
+	if ev.Op == OpRefresh && s.sensitive && action == Allow {
+		action = Deny // after sensitive data, the session's tokens get no refresh
+		sc.reasons = append(sc.reasons, Reason{Code: ReasonSensitiveTouched, Evidence: "sensitive resource reached: no refresh"})
+	}
 	action = x.covered(action, sc.score)
 	ttl := e.ttlFor(lvl)
 	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly, Tier: x.tier}

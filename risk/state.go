@@ -35,7 +35,7 @@ func (e *Engine) SessionState(sid string) (SessionState, bool) {
 	defer s.mu.Unlock()
 	sc := e.score(s, &s.acc, s.last)
 	st := SessionState{
-		ID: s.id, ClientID: s.clientID, Opened: time.Unix(0, s.opened), LastSeen: time.Unix(0, s.last),
+		ID: s.id, ClientID: s.clientID, Opened: unixTime(s.opened), LastSeen: unixTime(s.last),
 		Score: sc.score, Level: e.level(sc.score, 1), Peak: int(s.peak), Reasons: sc.reasons,
 		Challenges: int(s.challenges), Failed: int(s.failed), Pending: s.pending,
 		Terminated: s.terminated, Ended: s.ended, SensitiveTouched: s.sensitive,
@@ -101,4 +101,13 @@ func (e *Engine) RestoreFacts(sid, clientID string, facts []Reason, challenges, 
 		s.opened = 1 // restored: not a new session, so no schedule check or inherited memory
 		s.judgedOpen = true
 	}
+}
+
+// unixTime converts unix nanoseconds, with 0 and 1 (restored, never seen)
+// meaning unknown.
+func unixTime(ns int64) time.Time {
+	if ns <= 1 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
 }

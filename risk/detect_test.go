@@ -1,0 +1,196 @@
+package risk_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/risk"
+)
+
+// TestDetectors trains a routine client, runs one probe session and checks
+// the points one detector gives on the probe's last call.
+func TestDetectors(t *testing.T) {
+	vault := call{op: risk.OpExchange, aud: "vault", sens: 4, tactic: "credential_access", tool: "vault.read", scopes: []string{"secrets.read"}}
+	finance := call{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.get", scopes: []string{"finance.read"}}
+	billing := func(tenant string) call {
+		return call{op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: tenant, scopes: []string{"billing.read"}, after: time.Second}
+	}
+	tests := []struct {
+		name      string
+		trainWith []call // extra calls in every training session
+		probeIP   string
+		probe     []call
+		code      string
+		min, max  int
+	}{
+		{name: "origin change outside declared networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9"}),
+			code: risk.DetOriginChange, min: 45, max: 45},
+		{name: "origin change inside declared networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "10.1.9.9"}),
+			code: risk.DetOriginChange, min: 15, max: 15},
+		{name: "no origin change from the same network", probe: routine, code: risk.DetOriginChange, min: 0, max: 0},
+		{name: "new network outside declared networks", probeIP: "198.51.100.7", probe: routine[:1], code: risk.DetNewNetwork, min: 20, max: 20},
+		{name: "new subnet inside declared networks", probeIP: "10.1.77.3", probe: routine[:1], code: risk.DetNewNetwork, min: 3, max: 3},
+		{name: "known network", probe: routine[:1], code: risk.DetNewNetwork, min: 0, max: 0},
+		{name: "parallel use from two networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 5 * time.Second}),
+			code: risk.DetParallelUse, min: 30, max: 30},
+		{name: "no parallel use minutes apart", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 10 * time.Minute}),
+			code: risk.DetParallelUse, min: 0, max: 0},
+		{name: "novel sensitive resource", probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 30, max: 30},
+		{name: "familiar sensitive resource", trainWith: []call{vault}, probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 0, max: 0},
+		{name: "novel routine resource is cheap", probe: []call{{op: risk.OpExchange, aud: "directory", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}}},
+			code: risk.DetNovelResource, min: 2, max: 2},
+		{name: "tier jump to secrets", probe: append(routine[:2:2], vault), code: risk.DetTierJump, min: 24, max: 24},
+		{name: "no tier jump within the usual tiers", trainWith: []call{vault}, probe: append(routine[:2:2], vault), code: risk.DetTierJump, min: 0, max: 0},
+		{name: "novel tenant", trainWith: []call{billing("t-acme")}, probe: []call{billing("t-acme"), billing("t-new")}, code: risk.DetTenantNovel, min: 5, max: 5},
+		{name: "declared tenant is not novel", probe: []call{{op: risk.OpExchange, aud: "billing", sens: 2, tenant: "t-own", resTen: "t-own", tool: "invoices.list"}},
+			code: risk.DetTenantNovel, min: 0, max: 0},
+		{name: "fan-out across tenants", trainWith: []call{billing("t-acme")}, probe: []call{billing("a"), billing("b"), billing("c"), billing("d"), billing("e")},
+			code: risk.DetFanout, min: 3, max: 3},
+		{name: "rate spike", probe: repeatCall(call{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}, after: time.Second}, 40),
+			code: risk.DetRateSpike, min: 6, max: 20},
+		{name: "tool never used", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.delete_all", scopes: []string{"tickets.read"}}},
+			code: risk.DetRareTransition, min: 3, max: 3},
+		{name: "known tools in an unseen order", probe: []call{routine[2], routine[0]}, code: risk.DetRareTransition, min: 2, max: 2},
+		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 8, max: 8},
+		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
+			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 13, max: 13},
+		{name: "upstream risk level high", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "high"}}},
+			code: risk.DetExternalSignal, min: 50, max: 50},
+		{name: "upstream risk level low", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "low"}}},
+			code: risk.DetExternalSignal, min: 5, max: 5},
+		{name: "unregistered audience is an escalation fact", probe: []call{{op: risk.OpExchange, aud: "iam", sens: 4, tool: "iam.keys", scopes: []string{"iam.write"}}},
+			code: risk.FactEscalationAttempt, min: 40, max: 40},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.train("agent", agent, "10.1.4.21", append(append([]call{}, routine...), tt.trainWith...), 20)
+			ip := tt.probeIP
+			if ip == "" {
+				ip = "10.1.4.21"
+			}
+			sid, _ := f.open("agent", agent, ip)
+			d := last(f.do(sid, "agent", agent, ip, tt.probe))
+			if got := points(d, tt.code); got < tt.min || got > tt.max {
+				t.Errorf("%s = %d, want %d..%d; reasons %v", tt.code, got, tt.min, tt.max, d.Reasons)
+			}
+		})
+	}
+}
+
+func repeatCall(c call, n int) []call {
+	out := make([]call, n)
+	for i := range out {
+		out[i] = c
+	}
+	return out
+}
+
+// TestOffSchedule checks the declared schedule, its slack, and the learned
+// hour-of-week profile.
+func TestOffSchedule(t *testing.T) {
+	job := agent
+	job.Kind = "job"
+	job.Schedule = &risk.Schedule{Days: 0b0111110, Start: 60, End: 120} // Mon-Fri 01:00-02:00 UTC
+	tests := []struct {
+		name string
+		prof risk.ClientProfile
+		at   time.Time
+		want int
+	}{
+		{name: "inside the declared window", prof: job, at: time.Date(2026, 3, 19, 1, 30, 0, 0, time.UTC), want: 0},
+		{name: "just after the window", prof: job, at: time.Date(2026, 3, 19, 2, 20, 0, 0, time.UTC), want: 8},
+		{name: "saturday afternoon", prof: job, at: time.Date(2026, 3, 21, 14, 0, 0, 0, time.UTC), want: 20},
+		{name: "learned: an hour the client never starts at", prof: agent, at: time.Date(2026, 3, 19, 3, 0, 0, 0, time.UTC), want: 10},
+		{name: "learned: its usual hour", prof: agent, at: time.Date(2026, 3, 19, 10, 0, 0, 0, time.UTC), want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.at = time.Date(2026, 2, 20, 10, 0, 0, 0, time.UTC)
+			for range 20 { // daily at 10:00 or 01:30 for the job
+				start := f.at
+				if tt.prof.Schedule != nil {
+					f.at = f.at.Add(-8*time.Hour - 30*time.Minute)
+				}
+				f.session("c", tt.prof, "10.1.4.21", routine[:1])
+				f.at = start.Add(24 * time.Hour)
+			}
+			f.at = tt.at
+			_, d := f.open("c", tt.prof, "10.1.4.21")
+			if got := points(d, risk.DetOffSchedule); got != tt.want {
+				t.Errorf("%s = %d, want %d; reasons %v", risk.DetOffSchedule, got, tt.want, d.Reasons)
+			}
+		})
+	}
+}
+
+func TestScheduleOutside(t *testing.T) {
+	night := risk.Schedule{Start: 22 * 60, End: 2 * 60} // every day 22:00-02:00, wrapping midnight
+	tests := []struct {
+		name string
+		at   time.Time
+		want time.Duration
+	}{
+		{name: "before midnight", at: time.Date(2026, 3, 18, 23, 0, 0, 0, time.UTC), want: 0},
+		{name: "after midnight", at: time.Date(2026, 3, 19, 1, 59, 0, 0, time.UTC), want: 0},
+		{name: "morning", at: time.Date(2026, 3, 19, 3, 0, 0, 0, time.UTC), want: time.Hour},
+		{name: "evening", at: time.Date(2026, 3, 19, 21, 30, 0, 0, time.UTC), want: 30 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := night.Outside(tt.at); got != tt.want {
+				t.Errorf("Outside = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestLearningMode checks that a client with no history is judged on its
+// declared data: its first sessions of registered, routine work stay at no
+// risk, while a declared-network violation still counts in full.
+func TestLearningMode(t *testing.T) {
+	f := newFixture(t)
+	for i := range 3 {
+		for _, d := range f.session("fresh", agent, "10.1.4.21", routine) {
+			if d.Action != risk.Allow || d.Score >= 15 {
+				t.Fatalf("session %d: %s score %d %v", i, d.Action, d.Score, d.Reasons)
+			}
+		}
+	}
+	_, d := f.open("fresh", agent, "198.51.100.7")
+	if got := points(d, risk.DetNewNetwork); got != 20 {
+		t.Errorf("declared-network violation in learning mode = %d, want 20", got)
+	}
+}
+
+// TestPeersDiscountNewNetwork checks that a network other clients use
+// normally counts less as new.
+func TestPeersDiscountNewNetwork(t *testing.T) {
+	open := agent
+	open.Networks = nil
+	f := newFixture(t)
+	f.train("a", open, "10.1.4.21", routine, 12)
+	_, alone := f.open("a", open, "172.16.5.5")
+	f2 := newFixture(t)
+	f2.train("a", open, "10.1.4.21", routine, 12)
+	f2.train("b", open, "172.16.5.6", routine, 2)
+	f2.train("c", open, "172.16.5.7", routine, 2)
+	_, shared := f2.open("a", open, "172.16.5.5")
+	if a, s := points(alone, risk.DetNewNetwork), points(shared, risk.DetNewNetwork); a != 20 || s >= a {
+		t.Errorf("new network alone %d, shared with peers %d; want 20 and less", a, s)
+	}
+}
+
+func TestIPv6Networks(t *testing.T) {
+	p := agent
+	p.Networks = []netip.Prefix{netip.MustParsePrefix("2001:db8::/32")}
+	f := newFixture(t)
+	f.train("v6", p, "2001:db8:1::5", routine, 12)
+	_, in := f.open("v6", p, "2001:db8:1::9")
+	_, out := f.open("v6", p, "2001:dead::1")
+	if points(in, risk.DetNewNetwork) != 0 || points(out, risk.DetNewNetwork) != 20 {
+		t.Errorf("inside %v / outside %v", in.Reasons, out.Reasons)
+	}
+}
