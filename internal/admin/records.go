@@ -135,7 +135,8 @@ func createRecord[T any](a *API, k kind[T], w http.ResponseWriter, r *http.Reque
 	}
 	key := k.key(rec)
 	c, u := k.times(&rec)
-	*c, *u = a.d.Now(), a.d.Now()
+	now := a.d.Now()
+	*c, *u = now, now
 	err = a.d.Store.Update(r.Context(), func(wr storage.Writer) error {
 		if _, err := k.get(wr, r.Context(), key); err == nil {
 			return storage.ErrAlreadyExists
