@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigil-auth/vigil/authz"
+	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/internal/web"
+)
+
+// HTTP server limits (SECURITY.md §4.9: slowloris, oversized headers).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 16 << 10
+	// shutdownTimeout bounds how long in-flight requests may drain.
+	shutdownTimeout = 15 * time.Second
+	// maintenanceEvery is how often keys are rotated when due and expired
+	// records removed.
+	maintenanceEvery = 5 * time.Minute
+)
+
+// serveOptions are serve's flags; empty means "not given".
+type serveOptions struct {
+	listen, data, issuer, config string
+	logLevel                     slog.Level
+	drain                        time.Duration
+}
+
+func parseServe(args []string, e *cli) (serveOptions, error) {
+	var o serveOptions
+	fs := e.newFlagSet("serve", "serve [flags]")
+	fs.StringVar(&o.listen, "listen", "", "listen address host:port (env VIGIL_LISTEN; default "+config.DefaultListen+")")
+	fs.StringVar(&o.data, "data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
+	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.DurationVar(&o.drain, "drain", 0, "on SIGTERM, report not-ready for this long before closing the listener (e.g. 5s behind a load balancer)")
+	pos, err := parse(fs, args)
+	if err == nil && len(pos) > 0 {
+		err = wantArgs(fs, pos, 0)
+	}
+	return o, err
+}
+
+// resolveSettings merges, lowest first: defaults, the configuration file,
+// VIGIL_* environment variables, flags. It returns the file (nil if none)
+// so its records can be applied.
+func resolveSettings(o serveOptions, getenv func(string) string) (*config.File, config.Settings, error) {
+	s := config.Defaults()
+	var file *config.File
+	if path := firstSet(o.config, getenv("VIGIL_CONFIG")); path != "" {
+		f, err := config.Load(path)
+		if err == nil {
+			err = f.Validate()
+		}
+		if err != nil {
+			return nil, s, err
+		}
+		file, s = f, f.Overlay(s)
+	}
+	setIf(&s.Listen, firstSet(o.listen, getenv("VIGIL_LISTEN")))
+	setIf(&s.Data, firstSet(o.data, getenv("VIGIL_DATA")))
+	setIf(&s.Issuer, firstSet(o.issuer, getenv("VIGIL_ISSUER")))
+	if err := s.Validate(); err != nil {
+		return nil, s, fmt.Errorf("settings: %w", err)
+	}
+	return file, s, nil
+}
+
+func firstSet(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func setIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
+	}
+}
+
+func newLogger(e *cli, level slog.Level) *slog.Logger {
+	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})})
+}
+
+// serve runs the server until ctx is cancelled (SIGTERM or SIGINT), then
+// drains in-flight requests and closes the store. A clean shutdown
+// returns nil.
+func serve(ctx context.Context, args []string, e *cli) error {
+	o, err := parseServe(args, e)
+	if err != nil {
+		return err
+	}
+	file, s, err := resolveSettings(o, e.getenv)
+	if err != nil {
+		return err
+	}
+	rsk, err := riskFromPolicy(s)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, o.logLevel)
+	st, err := openState(ctx, s, e.getenv, log, time.Now)
+	if err != nil {
+		return err
+	}
+	defer st.close(log)
+	if err := applyFile(ctx, file, st, log, firstSet(o.config, e.getenv("VIGIL_CONFIG"))); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Listen, err)
+	}
+	if s.Issuer == "" {
+		s.Issuer = config.DefaultIssuer(ln.Addr().String())
+	}
+	srv, err := newServer(s, st, rsk, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer srv.Close()
+	stop := st.maintain(ctx, log)
+	defer stop()
+	return runHTTP(ctx, ln, srv, s.Issuer, o.drain, log)
+}
+
+func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger, path string) error {
+	if f == nil {
+		return nil
+	}
+	warnIfReadable(path, f, log)
+	n, err := f.Apply(ctx, st.store, st.hasher, time.Now())
+	if err != nil {
+		return err
+	}
+	log.Info("configuration applied", "clients", len(f.Clients), "resources", len(f.Resources),
+		"trusted_issuers", len(f.TrustedIssuers), "changed", n)
+	return nil
+}
+
+func newServer(s config.Settings, st *state, rsk server.Risk, log *slog.Logger) (*server.Server, error) {
+	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, Authz: authz.Config{
+		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
+		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth,
+	}}
+	return server.New(cfg, server.Deps{Store: st.store, Keys: st.keys, Hasher: st.hasher, Risk: rsk,
+		RefreshKey: st.refreshKey, Log: log, Now: time.Now})
+}
+
+// runHTTP serves on ln until ctx is done, then shuts down gracefully:
+// readiness goes to 503, the listener stays open for drain (so a load
+// balancer can notice), then in-flight requests get shutdownTimeout.
+func runHTTP(ctx context.Context, ln net.Listener, srv *server.Server, issuer string, drain time.Duration, log *slog.Logger) error {
+	hs := &http.Server{
+		Handler: srv.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", issuer)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain", drain)
+	srv.SetReady(false)
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		<-t.C
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// maintain rotates the signing key when it is due and removes expired
+// records, every maintenanceEvery, until ctx is done or the returned stop
+// is called; stop waits for a running pass to finish.
+func (st *state) maintain(ctx context.Context, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(maintenanceEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				st.maintenancePass(ctx, log)
+			}
+		}
+	})
+	return func() { cancel(); wg.Wait() }
+}
+
+func (st *state) maintenancePass(ctx context.Context, log *slog.Logger) {
+	if rotated, err := st.keys.RotateIfDue(ctx); err != nil {
+		log.Error("key rotation failed", "err", err)
+	} else if rotated {
+		log.Info("signing key rotated", "kid", st.keys.ActiveKeyID())
+	}
+	if n, err := st.store.DeleteExpired(ctx, time.Now()); err != nil {
+		log.Error("removing expired records failed", "err", err)
+	} else if n > 0 {
+		log.Debug("expired records removed", "count", n)
+	}
+}
