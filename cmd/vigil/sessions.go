@@ -57,6 +57,10 @@ func listSessions(ctx context.Context, e *cli, args []string) error {
 	if err != nil || af.json {
 		return orPrint(err, e.stdout, b)
 	}
+	return sessionTable(e, b)
+}
+
+func sessionTable(e *cli, b []byte) error {
 	var ans struct {
 		Sessions []admin.SessionOutput `json:"sessions"`
 	}

@@ -21,6 +21,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -57,6 +58,10 @@ type Deps struct {
 	Now      func() time.Time
 	Log      *slog.Logger
 }
+
+// errNoTerminator reports that Deps.Sessions is missing: sessions cannot be
+// ended, so nothing claims they were.
+var errNoTerminator = errors.New("admin: no session terminator configured")
 
 // API is the admin REST API. It is safe for concurrent use.
 type API struct {

@@ -236,6 +236,9 @@ func (a *API) terminateClientSessions(ctx context.Context, id string) ([]string,
 		return nil, err
 	}
 	ended := []string{}
+	if len(ss) > 0 && a.d.Sessions == nil {
+		return ended, errNoTerminator
+	}
 	for _, s := range ss {
 		if err := a.d.Sessions.TerminateSession(ctx, s.ID, "client deleted"); err != nil {
 			return ended, err

@@ -111,6 +111,10 @@ func (a *API) terminateSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if a.d.Sessions == nil {
+		a.fail(w, r, errNoTerminator)
+		return
+	}
 	if err := a.d.Sessions.TerminateSession(ctx, sid, req.Reason); err != nil {
 		a.fail(w, r, storeErr(err, "session "+sid))
 		return
