@@ -10,7 +10,8 @@
 //
 // The administration commands call the admin REST API of a running server
 // (--addr / VIGIL_ADDR, --token / VIGIL_ADMIN_TOKEN, or the admin-token file
-// in the data directory).
+// in the data directory). An annotated configuration file is in
+// testdata/vigil.example.yaml.
 package main
 
 import (

@@ -323,3 +323,19 @@ func getJSON(t *testing.T, u, token string, out any) {
 		t.Fatal(err)
 	}
 }
+
+// TestExampleConfig keeps the annotated example loadable, valid, and
+// accepted by the risk engine.
+func TestExampleConfig(t *testing.T) {
+	f, err := config.Load("testdata/vigil.example.yaml")
+	if err == nil {
+		err = f.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsk, err := riskFromPolicy(f.Overlay(config.Defaults()))
+	if err != nil || rsk == nil {
+		t.Fatalf("policy: %v", err)
+	}
+}

@@ -355,6 +355,7 @@ func TestDecodeOverDefaults(t *testing.T) {
 	type detector struct {
 		Weight float64 `json:"weight"`
 		Cap    int     `json:"cap"`
+		Seen   uint    `json:"seen"`
 	}
 	type policy struct {
 		ReportOnly bool                `json:"report_only"`
@@ -362,7 +363,7 @@ func TestDecodeOverDefaults(t *testing.T) {
 		Detectors  map[string]detector `json:"detectors"`
 		Tiers      []int               `json:"tier_adjust"`
 	}
-	f, err := config.Parse([]byte("policy:\n  half_life: 30m\n  detectors:\n    ip_drift: {cap: 40}\n"))
+	f, err := config.Parse([]byte("policy:\n  half_life: 30m\n  detectors:\n    ip_drift: {cap: 40}\n    velocity: {weight: 0.5, seen: 3}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +373,7 @@ func TestDecodeOverDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.HalfLife.D() != 30*time.Minute || p.Detectors["ip_drift"] != (detector{Weight: 1, Cap: 40}) ||
-		p.Detectors["velocity"].Cap != 10 || len(p.Tiers) != 2 {
+		p.Detectors["velocity"] != (detector{Weight: 0.5, Cap: 10, Seen: 3}) || len(p.Tiers) != 2 {
 		t.Errorf("decoded over defaults = %+v", p)
 	}
 	bad, _ := config.Parse([]byte("policy:\n  detectors:\n    ip_drift: {cap: 40, weigth: 2}\n"))
@@ -392,6 +393,23 @@ func TestYAMLToJSON(t *testing.T) {
 	for _, in := range []string{"", "a: &x 1\nb: *x\n", "a: [\n"} {
 		if _, err := config.YAMLToJSON([]byte(in)); err == nil {
 			t.Errorf("YAMLToJSON(%q) succeeded", in)
+		}
+	}
+}
+
+func TestDecodeScalarErrors(t *testing.T) {
+	var out struct {
+		W float64 `json:"w"`
+		U uint8   `json:"u"`
+		I int8    `json:"i"`
+	}
+	for _, in := range []string{"w: .nan", "w: abc", "u: -1", "u: 300", "i: 128", "w: [1]"} {
+		f, err := config.Parse([]byte("policy:\n  " + in + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := config.Decode(&f.Policy, &out); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("Decode(%q) = %v, want an error on line 2", in, err)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -259,10 +260,24 @@ func decodeScalar(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 		if err = n.Decode(&b); err == nil {
 			v.SetBool(b)
 		}
-	case reflect.Int, reflect.Int64, reflect.Int32:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
 		var i int64
 		if i, err = strconv.ParseInt(n.Value, 10, 64); err == nil && !v.OverflowInt(i) {
 			v.SetInt(i)
+		} else if err == nil {
+			err = errors.New("out of range")
+		}
+	case reflect.Uint, reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8:
+		var u uint64
+		if u, err = strconv.ParseUint(n.Value, 10, 64); err == nil && !v.OverflowUint(u) {
+			v.SetUint(u)
+		} else if err == nil {
+			err = errors.New("out of range")
+		}
+	case reflect.Float64, reflect.Float32:
+		var f float64
+		if f, err = strconv.ParseFloat(n.Value, 64); err == nil && !v.OverflowFloat(f) && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			v.SetFloat(f)
 		} else if err == nil {
 			err = errors.New("out of range")
 		}
