@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -129,6 +130,7 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	if s.Issuer == "" {
 		s.Issuer = config.DefaultIssuer(ln.Addr().String())
 	}
+	warnPlainHTTP(s.Issuer, log)
 	srv, err := newServer(s, st, rsk, log)
 	if err != nil {
 		ln.Close()
@@ -231,4 +233,19 @@ func (st *state) maintenancePass(ctx context.Context, log *slog.Logger) {
 	} else if n > 0 {
 		log.Debug("expired records removed", "count", n)
 	}
+}
+
+// warnPlainHTTP warns when the issuer is plain http on a host other than
+// loopback: credentials and tokens would cross the network in clear
+// (RFC 6749 §3.2, RFC 9700 §2.6). TLS is expected to end in front of Vigil.
+func warnPlainHTTP(issuer string, log *slog.Logger) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return
+	}
+	log.Warn("issuer is plain http on a non-loopback host; terminate TLS in front of Vigil and use an https issuer", "issuer", issuer)
 }

@@ -102,6 +102,9 @@ func TestServeZeroConfig(t *testing.T) {
 	if !strings.Contains(logs, `"path":"`+filepath.Join(data, adminTokenFile)+`"`) {
 		t.Errorf("the admin token's path was not printed:\n%s", logs)
 	}
+	if strings.Contains(logs, "WARN") {
+		t.Errorf("a zero-configuration start logged warnings:\n%s", logs)
+	}
 	if strings.Contains(logs, token) {
 		t.Error("the admin token itself was logged")
 	}
@@ -167,6 +170,9 @@ func TestServeConfigFile(t *testing.T) {
 	env := map[string]string{"VIGIL_CONFIG": cfg, "VIGIL_DATA": data, "VIGIL_LISTEN": "127.0.0.1:0"}
 
 	s := startServe(t, env)
+	if !strings.Contains(s.logs.all(), "plain http on a non-loopback host") {
+		t.Errorf("no warning about a plain-http issuer:\n%s", s.logs.all())
+	}
 	if !strings.Contains(s.logs.all(), `"changed":2`) {
 		t.Errorf("first start did not apply 2 records:\n%s", s.logs.all())
 	}
