@@ -25,7 +25,9 @@ type Router struct {
 // NewRouter returns an empty router that answers 404 for unknown paths and
 // 405 for known paths with another method.
 func NewRouter() *Router {
-	m := mux.NewRouter()
+	// Paths are not cleaned: an audience such as https://x in a path must
+	// not be redirected to https:/x.
+	m := mux.NewRouter().SkipClean(true)
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writePlain(w, http.StatusNotFound)
 	})
