@@ -159,7 +159,7 @@ func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger,
 func newServer(s config.Settings, st *state, rsk server.Risk, log *slog.Logger) (*server.Server, error) {
 	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, Authz: authz.Config{
 		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
-		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth,
+		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
 	}}
 	return server.New(cfg, server.Deps{Store: st.store, Keys: st.keys, Hasher: st.hasher, Risk: rsk,
 		RefreshKey: st.refreshKey, Log: log, Now: time.Now})

@@ -44,6 +44,9 @@ type File struct {
 	RefreshGrace   storage.Duration `json:"refresh_grace"`
 	KeyAlg         string           `json:"key_alg"`
 	KeyRotateAfter storage.Duration `json:"key_rotate_after"`
+	// DPoPNonce requires DPoP proofs to carry a server nonce (RFC 9449 §8);
+	// a pointer so that an explicit false differs from "not set".
+	DPoPNonce *bool `json:"dpop_nonce"`
 	// Policy is the risk policy, kept as raw YAML for the risk engine to
 	// decode; its Kind is 0 when the file has none.
 	Policy         yaml.Node          `json:"policy"`

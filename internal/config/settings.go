@@ -55,6 +55,9 @@ type Settings struct {
 	KeyAlg string
 	// KeyRotateAfter is the signing key's age at which it is rotated; 0 never.
 	KeyRotateAfter time.Duration
+	// DPoPNonce requires DPoP proofs at the token endpoint to carry a server
+	// nonce (RFC 9449 §8). Default true.
+	DPoPNonce bool
 	// Policy is the raw risk policy from the file, or nil.
 	Policy *yaml.Node
 }
@@ -66,6 +69,7 @@ func Defaults() Settings {
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL,
 		ExchangeTTL: DefaultExchangeTTL, MaxChainDepth: DefaultMaxChainDepth,
 		RefreshGrace: DefaultRefreshGrace, KeyAlg: DefaultKeyAlg, KeyRotateAfter: DefaultKeyRotateAfter,
+		DPoPNonce: true,
 	}
 }
 
@@ -96,6 +100,9 @@ func (f *File) Overlay(base Settings) Settings {
 	setDuration(&base.KeyRotateAfter, f.KeyRotateAfter)
 	if f.MaxChainDepth != nil {
 		base.MaxChainDepth = *f.MaxChainDepth
+	}
+	if f.DPoPNonce != nil {
+		base.DPoPNonce = *f.DPoPNonce
 	}
 	if f.Policy.Kind != 0 {
 		p := f.Policy
