@@ -56,7 +56,8 @@ type Config struct {
 	RefreshGrace time.Duration
 	// MaxAssertionLifetime caps exp - now of a client assertion (RFC 7523). Default 10m.
 	MaxAssertionLifetime time.Duration
-	// MaxChainDepth bounds delegation chains in token exchange. Default 3.
+	// MaxChainDepth bounds delegation chains in token exchange. Default 3;
+	// negative means no delegation at all.
 	MaxChainDepth int
 	// RefreshKey keys the derivation of successor refresh tokens and DPoP
 	// server nonces (32+ bytes).
@@ -92,8 +93,8 @@ func (c Config) Validate() error {
 	if len(c.RefreshKey) < 32 {
 		errs = append(errs, errors.New("refresh key must be at least 32 bytes"))
 	}
-	if c.MaxChainDepth < 1 || c.MaxChainDepth > 10 {
-		errs = append(errs, fmt.Errorf("max chain depth %d must be 1..10", c.MaxChainDepth))
+	if c.MaxChainDepth > 10 {
+		errs = append(errs, fmt.Errorf("max chain depth %d must be at most 10", c.MaxChainDepth))
 	}
 	return errors.Join(errs...)
 }

@@ -157,6 +157,9 @@ func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger,
 }
 
 func newServer(s config.Settings, st *state, rsk server.Risk, log *slog.Logger) (*server.Server, error) {
+	if s.MaxChainDepth == 0 {
+		s.MaxChainDepth = -1 // max_chain_depth: 0 allows no delegation at all
+	}
 	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, Authz: authz.Config{
 		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
 		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
