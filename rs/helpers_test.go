@@ -46,7 +46,7 @@ type fakeAS struct {
 	calls   atomic.Int32
 }
 
-func newFakeAS(t *testing.T) *fakeAS {
+func newFakeAS(t testing.TB) *fakeAS {
 	t.Helper()
 	f := &fakeAS{answers: map[string]func() (int, string, any){}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -133,7 +133,7 @@ type prover struct {
 	jkt string
 }
 
-func newProver(t *testing.T) prover {
+func newProver(t testing.TB) prover {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -155,7 +155,7 @@ func newProver(t *testing.T) prover {
 
 // proof returns a DPoP proof for method and htu, bound to token, issued at
 // iat; over replaces claims (a nil value deletes one).
-func (p prover) proof(t *testing.T, method, htu, token string, iat time.Time, over map[string]any) string {
+func (p prover) proof(t testing.TB, method, htu, token string, iat time.Time, over map[string]any) string {
 	t.Helper()
 	claims := map[string]any{"jti": randomID(t), "htm": method, "htu": htu, "iat": iat.Unix(),
 		"ath": keys.AccessTokenHash(token)}
@@ -176,7 +176,7 @@ func (p prover) proof(t *testing.T, method, htu, token string, iat time.Time, ov
 	return input + "." + b64(sig)
 }
 
-func randomID(t *testing.T) string {
+func randomID(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 12)
 	if _, err := rand.Read(b); err != nil {

@@ -21,7 +21,7 @@ type env struct {
 	p     prover
 }
 
-func newEnv(t *testing.T, cfg func(*Config), opts ...Option) *env {
+func newEnv(t testing.TB, cfg func(*Config), opts ...Option) *env {
 	t.Helper()
 	e := &env{as: newFakeAS(t), clock: newClock(), p: newProver(t)}
 	c := Config{IntrospectionURL: e.as.srv.URL + "/oauth2/introspect", ClientID: testClientID, ClientSecret: testSecret,
