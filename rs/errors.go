@@ -69,7 +69,8 @@ func (e *Error) Unwrap() []error {
 }
 
 // Write answers with e: status, WWW-Authenticate (when set) and a JSON
-// body {"error", "error_description"}.
+// body {"error", "error_description"}; "error" is left out when e has no
+// code (a request without a token, RFC 6750 §3.1).
 func (e *Error) Write(w http.ResponseWriter) {
 	h := w.Header()
 	if e.Challenge != "" {
@@ -78,11 +79,11 @@ func (e *Error) Write(w http.ResponseWriter) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Status)
-	code := e.Code
-	if code == "" {
-		code = http.StatusText(e.Status)
+	body := map[string]string{"error_description": e.Description}
+	if e.Code != "" {
+		body["error"] = e.Code
 	}
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": e.Description})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // InsufficientScope returns the 403 refusal for a call that needs scopes

@@ -13,6 +13,9 @@ import (
 
 const resourceURL = "https://rs1.example/tickets/42"
 
+// noTokenChallenge answers a request without a token (RFC 6750 §3.1, RFC 9449 §7.1).
+const noTokenChallenge = `Bearer, DPoP algs="ES256 ES384 EdDSA RS256 PS256"`
+
 // env is one resource server under test, in front of a fake Vigil.
 type env struct {
 	as    *fakeAS
@@ -80,9 +83,9 @@ func TestMiddleware_Answers(t *testing.T) {
 		wantCalls     int32
 	}{
 		{name: "no token", auth: "", wantStatus: 401, wantErr: ErrNoToken,
-			wantChallenge: `Bearer, DPoP algs="ES256 ES384 EdDSA RS256 PS256"`},
+			wantChallenge: noTokenChallenge},
 		{name: "other scheme", auth: "Basic cnMxOnNlY3JldA==", wantStatus: 401, wantErr: ErrNoToken,
-			wantChallenge: `Bearer, DPoP algs="ES256 ES384 EdDSA RS256 PS256"`},
+			wantChallenge: noTokenChallenge},
 		{name: "malformed token", auth: "Bearer a b", wantStatus: 400, wantErr: ErrInvalidRequest,
 			wantChallenge: `Bearer error="invalid_request", error_description="malformed access token"`},
 		{name: "empty token", auth: "Bearer ", wantStatus: 400, wantErr: ErrInvalidRequest,
@@ -171,9 +174,13 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, status int, challen
 		t.Errorf("WWW-Authenticate = %q, want %q", got, challenge)
 	}
 	if status != 200 {
-		var body struct{ Error string }
-		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error == "" {
-			t.Errorf("refusal body %q is not an error object", w.Body)
+		var body struct {
+			Error       *string `json:"error"`
+			Description string  `json:"error_description"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Description == "" ||
+			(body.Error == nil) != (status == 401 && challenge == noTokenChallenge) {
+			t.Errorf("refusal body %q is not the error object for %d %q", w.Body, status, challenge)
 		}
 	}
 }
