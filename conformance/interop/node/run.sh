@@ -69,8 +69,9 @@ for _ in $(seq 1 150); do
 done
 ready "$url/health/ready" || fail "vigil not ready at $url after 30s"
 
+# A served conformance/vigil.yaml demands DPoP nonces (dpop_nonce defaults on).
 status=0
-run_tests "$url" || status=$?
+VIGIL_EXPECT_DPOP_NONCE=1 run_tests "$url" || status=$?
 if [[ $status -ne 0 ]]; then
 	echo "--- vigil log (last 50 lines) ---" >&2
 	tail -n 50 "$tmp/vigil.log" >&2

@@ -5,6 +5,7 @@
 //   VIGIL_CONFIG   the server's configuration file, for the client secrets
 //                  (default ../../vigil.yaml)
 //   VIGIL_KEYS     the conformance private keys (default ../../protocol/testdata/keys.json)
+//   VIGIL_EXPECT_DPOP_NONCE=1  fail unless the token endpoint demands DPoP nonces
 //
 // Run with `node --test` (see run.sh, which starts a server first).
 import { test, before } from 'node:test'
@@ -185,6 +186,7 @@ test('DPoP-bound client_credentials, with the nonce retry when demanded', async 
   const tokenCalls = rec.seen.filter((r) => r.url === metadata.token_endpoint)
   const demanded = tokenCalls[0].status === 400 && JSON.parse(tokenCalls[0].body).error === 'use_dpop_nonce'
   if (!demanded) {
+    assert.notEqual(process.env.VIGIL_EXPECT_DPOP_NONCE, '1', 'the server was expected to demand a DPoP nonce')
     assert.equal(tokenCalls.length, 1)
     t.diagnostic('server does not require DPoP nonces: nonce retry not exercised')
     return
