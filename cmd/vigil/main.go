@@ -6,6 +6,7 @@
 //	vigil issuer   list|get|create|update|delete ...
 //	vigil session  list|show|terminate ...
 //	vigil keys     list|rotate [--offline]
+//	vigil token    get|exchange|introspect|revoke|sign-jwt
 //	vigil version
 //
 // The administration commands call the admin REST API of a running server
@@ -57,6 +58,7 @@ Usage:
   vigil issuer   list|get|create|update|delete
   vigil session  list|show|terminate
   vigil keys     list|rotate
+  vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil version
 
 Administration commands talk to a running server's admin API. They take
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "session", sessionCommands(), rest)
 	case "keys", "key":
 		return e.group(ctx, "keys", keysCommands(), rest)
+	case "token":
+		return e.group(ctx, "token", tokenCommands(), rest)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":
