@@ -87,7 +87,7 @@ func (tg *target) dpopPost(t *testing.T, p *prover, f url.Values, opts ...reqOpt
 func TestRFC9449_5_BoundAccessToken(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	r := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-agent"))
+	r := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop"))
 	if r.status != 200 || r.str("token_type") != "DPoP" {
 		t.Fatalf("DPoP token: %d %s", r.status, r.raw)
 	}
@@ -103,7 +103,7 @@ func TestRFC9449_5_BoundAccessToken(t *testing.T) {
 func TestRFC9449_8_ServerNonce(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"),
+	r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"),
 		header("DPoP", p.proof(t, tg.issuer+pathToken, nil, nil)))
 	if r.str("error") != "use_dpop_nonce" {
 		t.Skip("server does not require DPoP nonces")
@@ -112,7 +112,7 @@ func TestRFC9449_8_ServerNonce(t *testing.T) {
 		t.Fatalf("nonce challenge: %d %v", r.status, r.header)
 	}
 	p.nonce = "stale-or-forged"
-	r = tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"),
+	r = tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"),
 		header("DPoP", p.proof(t, tg.issuer+pathToken, nil, nil)))
 	wantError(t, r, 400, "use_dpop_nonce")
 }
@@ -121,7 +121,7 @@ func TestRFC9449_8_ServerNonce(t *testing.T) {
 func TestRFC9449_4_3_ProofChecks(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-agent")) // learn the nonce
+	tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop")) // learn the nonce
 	htu := tg.issuer + pathToken
 	withD := p.jwk()
 	withD["d"] = b64(p.key.D.FillBytes(make([]byte, 32)))
@@ -145,25 +145,25 @@ func TestRFC9449_4_3_ProofChecks(t *testing.T) {
 	}
 	for name, proof := range tests {
 		t.Run(name, func(t *testing.T) {
-			r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"), header("DPoP", proof))
+			r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"), header("DPoP", proof))
 			wantError(t, r, 400, "invalid_dpop_proof")
 		})
 	}
 	t.Run("two DPoP headers", func(t *testing.T) {
-		r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"),
+		r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"),
 			header("DPoP", p.proof(t, htu, nil, nil)), header("DPoP", p.proof(t, htu, nil, nil)))
 		wantError(t, r, 400, "invalid_dpop_proof")
 	})
 	t.Run("replayed proof", func(t *testing.T) {
 		proof := p.proof(t, htu, nil, nil)
-		first := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"), header("DPoP", proof))
+		first := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"), header("DPoP", proof))
 		if first.status != 200 {
 			t.Fatalf("first use: %d %s", first.status, first.raw)
 		}
-		wantError(t, tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"), header("DPoP", proof)), 400, "invalid_dpop_proof")
+		wantError(t, tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"), header("DPoP", proof)), 400, "invalid_dpop_proof")
 	})
 	t.Run("htu with query and fragment accepted", func(t *testing.T) {
-		r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-agent"),
+		r := tg.post(t, pathToken, form("grant_type", "client_credentials"), tg.as("conf-dpop"),
 			header("DPoP", p.proof(t, htu+"?a=b#c", nil, nil)))
 		if r.status != 200 {
 			t.Fatalf("%d %s", r.status, r.raw)
@@ -175,10 +175,10 @@ func TestRFC9449_4_3_ProofChecks(t *testing.T) {
 func TestRFC9449_5_BoundRefresh(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	first := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-agent"))
+	first := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop"))
 	rt := first.str("refresh_token")
-	wantError(t, tg.post(t, pathToken, form("grant_type", "refresh_token", "refresh_token", rt), tg.as("conf-agent")), 400, "invalid_dpop_proof")
-	r := tg.dpopPost(t, p, form("grant_type", "refresh_token", "refresh_token", rt), tg.as("conf-agent"))
+	wantError(t, tg.post(t, pathToken, form("grant_type", "refresh_token", "refresh_token", rt), tg.as("conf-dpop")), 400, "invalid_dpop_proof")
+	r := tg.dpopPost(t, p, form("grant_type", "refresh_token", "refresh_token", rt), tg.as("conf-dpop"))
 	if r.status != 200 || r.str("token_type") != "DPoP" {
 		t.Fatalf("bound refresh: %d %s", r.status, r.raw)
 	}
@@ -186,7 +186,7 @@ func TestRFC9449_5_BoundRefresh(t *testing.T) {
 	// on the session.
 	other := newProver(t)
 	other.nonce = p.nonce
-	r = tg.post(t, pathToken, form("grant_type", "refresh_token", "refresh_token", r.str("refresh_token")), tg.as("conf-agent"),
+	r = tg.post(t, pathToken, form("grant_type", "refresh_token", "refresh_token", r.str("refresh_token")), tg.as("conf-dpop"),
 		header("DPoP", other.proof(t, tg.issuer+pathToken, nil, nil)))
 	wantError(t, r, 400, "invalid_dpop_proof")
 }
@@ -195,10 +195,10 @@ func TestRFC9449_5_BoundRefresh(t *testing.T) {
 func TestRFC9449_ExchangeKeepsBinding(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	sess := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-agent")).str("access_token")
+	sess := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop")).str("access_token")
 	ex := form("grant_type", grantExchange, "subject_token", sess, "subject_token_type", typeAccess, "audience", "https://rs1.example")
-	wantError(t, tg.post(t, pathToken, ex, tg.as("conf-agent")), 400, "invalid_dpop_proof")
-	r := tg.dpopPost(t, p, ex, tg.as("conf-agent"))
+	wantError(t, tg.post(t, pathToken, ex, tg.as("conf-dpop")), 400, "invalid_dpop_proof")
+	r := tg.dpopPost(t, p, ex, tg.as("conf-dpop"))
 	if r.status != 200 || r.str("token_type") != "DPoP" {
 		t.Fatalf("bound exchange: %d %s", r.status, r.raw)
 	}
@@ -208,7 +208,7 @@ func TestRFC9449_ExchangeKeepsBinding(t *testing.T) {
 	}
 	other := newProver(t)
 	other.nonce = p.nonce
-	r = tg.post(t, pathToken, ex, tg.as("conf-agent"), header("DPoP", other.proof(t, tg.issuer+pathToken, nil, nil)))
+	r = tg.post(t, pathToken, ex, tg.as("conf-dpop"), header("DPoP", other.proof(t, tg.issuer+pathToken, nil, nil)))
 	wantError(t, r, 400, "invalid_dpop_proof")
 }
 
