@@ -170,10 +170,21 @@ func (x *evaluation) signal() {
 	case SignalSessionRevoked:
 		x.addFact(FactSessionRevoked, "session-revoked event")
 	case SignalRiskLevelChange:
-		pts := map[string]float32{"low": ptsSignalLow, "medium": ptsSignalMedium, "high": ptsSignalHigh}[sig.Level]
 		x.s.acc[dExternalSignal] = accum{} // an upstream level replaces the previous one
-		x.add(dExternalSignal, pts, "upstream risk level "+sig.Level)
+		x.add(dExternalSignal, signalPoints(sig.Level), "upstream risk level "+sig.Level)
 	}
+}
+
+func signalPoints(level string) float32 {
+	switch level {
+	case "low":
+		return ptsSignalLow
+	case "medium":
+		return ptsSignalMedium
+	case "high":
+		return ptsSignalHigh
+	}
+	return 0
 }
 
 // addFact records fact code once per event: new facts go to NewFacts,

@@ -11,7 +11,7 @@ import (
 // the oldest, so a session touching more distinct values than it holds
 // still counts each one (in distinct) and never grows.
 type smallSet struct {
-	k    [12]uint64
+	k    [8]uint64
 	n    uint8 // slots used
 	next uint8 // slot to overwrite when full
 }
@@ -77,7 +77,7 @@ type session struct {
 	lastSeen     atomic.Int64 // last, readable without mu (idle sweeps)
 	acc          [numDetectors]accum
 	facts        []fact
-	origins      [4]origin
+	origins      [3]origin
 	norigins     uint8
 
 	auds, scopes, tenants, tools  smallSet
