@@ -29,7 +29,7 @@ func TestDetectors(t *testing.T) {
 		{name: "origin change inside declared networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "10.1.9.9"}),
 			code: risk.DetOriginChange, min: 15, max: 15},
 		{name: "no origin change from the same network", probe: routine, code: risk.DetOriginChange, min: 0, max: 0},
-		{name: "new network outside declared networks", probeIP: "198.51.100.7", probe: routine[:1], code: risk.DetNewNetwork, min: 20, max: 20},
+		{name: "new network outside declared networks", probeIP: "198.51.100.7", probe: routine[:1], code: risk.DetNewNetwork, min: 15, max: 15},
 		{name: "new subnet inside declared networks", probeIP: "10.1.77.3", probe: routine[:1], code: risk.DetNewNetwork, min: 3, max: 3},
 		{name: "known network", probe: routine[:1], code: risk.DetNewNetwork, min: 0, max: 0},
 		{name: "parallel use from two networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 5 * time.Second}),
@@ -101,7 +101,7 @@ func TestOffSchedule(t *testing.T) {
 	}{
 		{name: "inside the declared window", prof: job, at: time.Date(2026, 3, 19, 1, 30, 0, 0, time.UTC), want: 0},
 		{name: "just after the window", prof: job, at: time.Date(2026, 3, 19, 2, 20, 0, 0, time.UTC), want: 8},
-		{name: "saturday afternoon", prof: job, at: time.Date(2026, 3, 21, 14, 0, 0, 0, time.UTC), want: 20},
+		{name: "saturday afternoon", prof: job, at: time.Date(2026, 3, 21, 14, 0, 0, 0, time.UTC), want: 30},
 		{name: "learned: an hour the client never starts at", prof: agent, at: time.Date(2026, 3, 19, 3, 0, 0, 0, time.UTC), want: 10},
 		{name: "learned: its usual hour", prof: agent, at: time.Date(2026, 3, 19, 10, 0, 0, 0, time.UTC), want: 0},
 	}
@@ -160,8 +160,8 @@ func TestLearningMode(t *testing.T) {
 		}
 	}
 	_, d := f.open("fresh", agent, "198.51.100.7")
-	if got := points(d, risk.DetNewNetwork); got != 20 {
-		t.Errorf("declared-network violation in learning mode = %d, want 20", got)
+	if got := points(d, risk.DetNewNetwork); got != 15 {
+		t.Errorf("declared-network violation in learning mode = %d, want 15", got)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestIPv6Networks(t *testing.T) {
 	f.train("v6", p, "2001:db8:1::5", routine, 12)
 	_, in := f.open("v6", p, "2001:db8:1::9")
 	_, out := f.open("v6", p, "2001:dead::1")
-	if points(in, risk.DetNewNetwork) != 0 || points(out, risk.DetNewNetwork) != 20 {
+	if points(in, risk.DetNewNetwork) != 0 || points(out, risk.DetNewNetwork) != 15 {
 		t.Errorf("inside %v / outside %v", in.Reasons, out.Reasons)
 	}
 }

@@ -90,7 +90,7 @@ var detectors = [numDetectors]detectorInfo{
 	dRateSpike:      {DetRateSpike, kindVolume, 20, false},
 	dRareTransition: {DetRareTransition, kindSequence, 20, false},
 	dMultiTactic:    {DetMultiTactic, kindSequence, 20, false},
-	dOffSchedule:    {DetOffSchedule, kindTime, 20, false},
+	dOffSchedule:    {DetOffSchedule, kindTime, 30, false},
 	dUnusualChain:   {DetUnusualChain, kindDelegation, 20, false},
 	dExternalSignal: {DetExternalSignal, kindSignal, 60, true},
 }
@@ -120,7 +120,7 @@ const (
 	ptsOriginFar             = 35 // new origin in another /16, unknown to the baseline
 	ptsOriginNear            = 15 // new origin in another /24 of the same /16, unknown
 	ptsOriginKnown           = 4  // new origin the baseline knows
-	ptsNetOutsideDeclared    = 20 // caller network outside declared networks
+	ptsNetOutsideDeclared    = 15 // caller network outside declared networks
 	ptsNetUnknownFar         = 20 // /16 never seen for this client (learned)
 	ptsNetUnknownNear        = 8  // /24 never seen, /16 known (learned)
 	ptsNetNewInsideDeclared  = 3  // /24 never seen, inside declared networks
@@ -133,7 +133,7 @@ const (
 	ptsRatePerFactor         = 6  // per multiple of the rate threshold
 	ptsTacticStep            = 8  // per tactic class beyond the first, with a novel one
 	ptsTacticSwitch          = 10 // a new tactic class after a challenge
-	ptsOffDeclared           = 20 // outside the declared schedule by more than the slack
+	ptsOffDeclared           = 30 // outside the declared schedule by more than the slack
 	ptsOffDeclaredNear       = 8  // outside the declared schedule, within the slack
 	ptsOffLearned            = 10 // an hour this client almost never starts at
 	ptsOffLearnedDay         = 6  // a weekday this client never runs on

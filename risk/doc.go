@@ -19,7 +19,7 @@
 // that fade with Policy.HalfLife, each capped per session:
 //
 //	net.session_origin_change  45 outside declared networks, 35 another /16, 15 another /24, 4 a known network
-//	net.new_network            20 outside declared networks or an unknown /16, 8 an unknown /24, 3 a new /24 inside declared networks
+//	net.new_network            15 outside declared networks, 20 an unknown /16, 8 an unknown /24, 3 a new /24 inside declared networks
 //	net.parallel_use           30 two /16s within 2 minutes, 10 two /24s, 5 both inside declared networks
 //	scope.novel_resource       audience never used 2/5/10/20 by tier, scope 1/4/8/15
 //	scope.tier_jump            8 per tier above the session's and client's usual maximum
@@ -28,7 +28,7 @@
 //	vol.rate_spike             6 per multiple of max(3×usual peak, 10) calls a minute
 //	seq.rare_transition        tool never used 3/5/8/12 by tier, half for an unseen step between known tools
 //	seq.multi_tactic           8 per tactic class beyond the first when one is new for the client, 10 for a new class after a challenge
-//	time.off_schedule          20 outside the declared schedule (8 within 30 minutes), 10 an hour the client never starts at, 6 a weekday it never runs on
+//	time.off_schedule          30 outside the declared schedule (8 within 30 minutes), 10 an hour the client never starts at, 6 a weekday it never runs on
 //	deleg.unusual_chain        10 per delegation level beyond the usual depth, 3 an actor never seen
 //	subj.external_signal       5/25/50 for an upstream risk level low/medium/high (does not fade)
 //
