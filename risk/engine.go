@@ -149,8 +149,10 @@ func (e *Engine) at(t time.Time) int64 {
 // Observe updates the session's and client's state with ev and returns the
 // decision for this call. Facts the event establishes for the first time are
 // in Decision.NewFacts: the caller persists them before answering. A
-// terminated session answers Terminate to every later event. Observe never
-// blocks on I/O.
+// terminated session answers Terminate to every later event. An OpRevoke
+// ends the session (handlers report it when the session's own token or
+// refresh family is revoked) and, if it was clean, teaches the client's
+// baseline. Observe never blocks on I/O.
 func (e *Engine) Observe(ev Event) Decision {
 	at := e.at(ev.At)
 	if ev.Op == OpToken {
