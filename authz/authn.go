@@ -65,13 +65,8 @@ func (s *Server) AuthenticateClient(ctx context.Context, r *http.Request, form u
 	if c.jti == nil {
 		return c.client, nil
 	}
-	jtis := []*pendingJTI{c.jti}
-	if err := s.claimJTIs(jtis); err != nil {
+	if err := s.useUp(ctx, []*pendingJTI{c.jti}); err != nil {
 		return storage.Client{}, err
-	}
-	if err := s.store.Update(ctx, func(w storage.Writer) error { return s.recordJTIs(ctx, w, jtis) }); err != nil {
-		s.releaseJTIs(jtis)
-		return storage.Client{}, storeErr(err)
 	}
 	return c.client, nil
 }

@@ -35,43 +35,54 @@ func (s *Server) revalidate(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c, err := s.authenticate(ctx, r, form)
+	t, sess, err := s.sessionOf(ctx, form.Get("token"))
 	if err != nil {
 		return "", err
 	}
-	t, sess, err := s.sessionOf(ctx, form.Get("token"), c.client.ID)
-	if err != nil {
-		return "", err
-	}
-	passed := c.method == AuthPrivateKeyJWT && (len(t.Actors) == 0 || s.freshActor(ctx, form, c.client.ID) == nil)
+	c, authErr := s.authenticate(ctx, r, form)
+	owner := authErr == nil && (t.ClientID == c.client.ID || sess.ClientID == c.client.ID)
+	passed := owner && c.method == AuthPrivateKeyJWT &&
+		(len(t.Actors) == 0 || s.freshActor(ctx, form, c.client.ID) == nil)
 	if passed {
-		jtis := []*pendingJTI{c.jti}
-		if err := s.claimJTIs(jtis); err != nil {
+		if err := s.useUp(ctx, []*pendingJTI{c.jti}); err != nil {
 			return "", err
 		}
-		if err := s.store.Update(ctx, func(w storage.Writer) error { return s.recordJTIs(ctx, w, jtis) }); err != nil {
-			s.releaseJTIs(jtis)
-			return "", storeErr(err)
-		}
 	}
-	ev := s.event(ctx, risk.OpRevalidate, sess.ID, c.client, nil)
-	ev.Passed, ev.Actors, ev.IP = passed, t.Actors, RemoteIP(r)
+	// Whoever holds a token of the session and cannot prove more fails the
+	// challenge: that raises the session's risk, it never lowers it.
+	sessClient, _ := s.store.GetClient(ctx, sess.ClientID)
+	ev := s.event(ctx, risk.OpRevalidate, sess.ID, sessClient, nil)
+	ev.Passed, ev.Actors, ev.IP, ev.Caller = passed, t.Actors, RemoteIP(r), c.client.ID
 	d := s.risk.Observe(ev)
 	if err := s.recordDecision(ctx, sess.ID, "revalidate", c.client.ID, d); err != nil {
 		return "", err
 	}
-	if !passed {
-		return "", errInvalidClient("revalidation needs a fresh private_key_jwt client assertion")
-	}
-	if d.Action == risk.Terminate && !d.ReportOnly {
+	switch {
+	case authErr != nil:
+		return "", authErr
+	case !passed:
+		return "", errInvalidClient("revalidation needs a fresh private_key_jwt client assertion by the session's client")
+	case d.Action == risk.Terminate && !d.ReportOnly:
 		return "", oauth.Errorf(oauth.InvalidGrant, "session terminated")
 	}
 	return sess.ID, nil
 }
 
-// sessionOf finds the active session of a token the client holds or acts in.
-func (s *Server) sessionOf(ctx context.Context, raw, clientID string) (storage.Token, storage.Session, error) {
-	invalid := oauth.Errorf(oauth.InvalidRequest, "token does not name a live session of this client")
+// useUp claims and durably records single-use identifiers in their own transaction.
+func (s *Server) useUp(ctx context.Context, jtis []*pendingJTI) error {
+	if err := s.claimJTIs(jtis); err != nil {
+		return err
+	}
+	if err := s.store.Update(ctx, func(w storage.Writer) error { return s.recordJTIs(ctx, w, jtis) }); err != nil {
+		s.releaseJTIs(jtis)
+		return storeErr(err)
+	}
+	return nil
+}
+
+// sessionOf finds the active session of a token.
+func (s *Server) sessionOf(ctx context.Context, raw string) (storage.Token, storage.Session, error) {
+	invalid := oauth.Errorf(oauth.InvalidRequest, "token does not name a live session")
 	if raw == "" {
 		return storage.Token{}, storage.Session{}, oauth.Errorf(oauth.InvalidRequest, "token is required")
 	}
@@ -86,7 +97,7 @@ func (s *Server) sessionOf(ctx context.Context, raw, clientID string) (storage.T
 	if err != nil {
 		return t, sess, storeErr(err)
 	}
-	if sess.Status != storage.SessionActive || (t.ClientID != clientID && sess.ClientID != clientID) {
+	if sess.Status != storage.SessionActive {
 		return t, sess, invalid
 	}
 	return t, sess, nil
