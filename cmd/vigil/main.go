@@ -7,6 +7,7 @@
 //	vigil session  list|show|terminate ...
 //	vigil keys     list|rotate [--offline]
 //	vigil token    get|exchange|introspect|revoke|sign-jwt
+//	vigil policy   check FILE
 //	vigil version
 //
 // The administration commands call the admin REST API of a running server
@@ -59,6 +60,7 @@ Usage:
   vigil session  list|show|terminate
   vigil keys     list|rotate
   vigil token    get|exchange|introspect|revoke|sign-jwt
+  vigil policy   check FILE
   vigil version
 
 Administration commands talk to a running server's admin API. They take
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "keys", keysCommands(), rest)
 	case "token":
 		return e.group(ctx, "token", tokenCommands(), rest)
+	case "policy":
+		return e.group(ctx, "policy", policyCommands(), rest)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":

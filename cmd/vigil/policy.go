@@ -1,27 +1,131 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/risk"
+	"github.com/vigil-auth/vigil/risk/rules"
 )
 
 // riskFromPolicy builds the risk engine from the file's policy section,
-// decoded strictly over the default policy. Without a policy section it
-// returns nil, and the server uses the default policy.
+// decoded strictly over the default policy, with its CEL rules compiled,
+// type-checked and cost-checked. Without a policy section it returns nil,
+// and the server uses the default policy.
 func riskFromPolicy(s config.Settings) (server.Risk, error) {
 	if s.Policy == nil {
 		return nil, nil
 	}
-	p := risk.DefaultPolicy()
-	if err := config.Decode(s.Policy, &p); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	eng, err := risk.New(p)
+	p, err := decodePolicy(s.Policy)
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, err
 	}
-	return eng, nil
+	eng, _, err := buildEngine(p)
+	return eng, err
+}
+
+func decodePolicy(n *yaml.Node) (risk.Policy, error) {
+	p := risk.DefaultPolicy()
+	if err := config.Decode(n, &p); err != nil {
+		return p, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+// buildEngine validates p, compiles its rules and returns the engine and
+// the number of rules.
+func buildEngine(p risk.Policy) (*risk.Engine, int, error) {
+	var opts []risk.Option
+	if len(p.Rules) > 0 {
+		set, err := rules.Compile(p.Rules)
+		if err != nil {
+			return nil, 0, fmt.Errorf("policy: %w", err)
+		}
+		opts = append(opts, risk.WithRules(set))
+	}
+	eng, err := risk.New(p, opts...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("policy: %w", err)
+	}
+	return eng, len(p.Rules), nil
+}
+
+// policyCommands are "vigil policy …".
+func policyCommands() []command {
+	return []command{
+		{"check", "FILE", "validate a risk policy: a policy file, or a configuration file's policy section", policyCheck},
+	}
+}
+
+// policyCheck validates FILE without starting anything: it decodes the
+// policy strictly over the defaults, validates it, and compiles, type-checks
+// and cost-checks its CEL rules.
+func policyCheck(_ context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("policy check", "policy check FILE")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(fs, pos, 1); err != nil {
+		return err
+	}
+	node, err := policyNode(pos[0])
+	if err != nil {
+		return err
+	}
+	p, err := decodePolicy(node)
+	if err != nil {
+		return err
+	}
+	_, n, err := buildEngine(p)
+	if err != nil {
+		return err
+	}
+	mode := "enforcing"
+	if p.ReportOnly {
+		mode = "report-only"
+	}
+	fmt.Fprintf(e.stdout, "%s: policy ok (%s, %d rules)\n", pos[0], mode, n)
+	return nil
+}
+
+// policyNode reads path and returns its policy: the "policy" section of a
+// configuration file, or the whole document of a policy file.
+func policyNode(path string) (*yaml.Node, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New(path + ": not a YAML mapping")
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "policy" && isConfigFile(root) {
+			return root.Content[i+1], nil
+		}
+	}
+	return root, nil
+}
+
+// isConfigFile reports whether a mapping looks like a configuration file
+// (it has clients, resources or server settings) rather than a bare policy.
+func isConfigFile(root *yaml.Node) bool {
+	for i := 0; i < len(root.Content); i += 2 {
+		switch root.Content[i].Value {
+		case "clients", "resources", "trusted_issuers", "issuer", "listen", "data", "policy":
+			return true
+		}
+	}
+	return false
 }
