@@ -9,18 +9,18 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-auth/vigil/internal/config"
-	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/risk/rules"
 )
 
 // riskFromPolicy builds the risk engine from the file's policy section,
 // decoded strictly over the default policy, with its CEL rules compiled,
-// type-checked and cost-checked. Without a policy section it returns nil,
-// and the server uses the default policy.
-func riskFromPolicy(s config.Settings) (server.Risk, error) {
+// type-checked and cost-checked; without a policy section, from the default
+// policy.
+func riskFromPolicy(s config.Settings) (*risk.Engine, error) {
 	if s.Policy == nil {
-		return nil, nil
+		eng, _, err := buildEngine(risk.DefaultPolicy())
+		return eng, err
 	}
 	p, err := decodePolicy(s.Policy)
 	if err != nil {

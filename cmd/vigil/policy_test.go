@@ -13,7 +13,7 @@ func TestPolicyCheck(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		name, body, want string
-		ok              bool
+		ok               bool
 	}{
 		{"bare policy with a rule", "report_only: true\nrules:\n  - name: r\n    when: 'sensitivity >= 4 && score > 10'\n    action: step_up\n", "report-only, 1 rules", true},
 		{"config file section", "listen: 127.0.0.1:0\npolicy:\n  thresholds: {low: 20, medium: 40, high: 60, critical: 80}\n", "enforcing, 0 rules", true},

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/web"
+	"github.com/vigil-auth/vigil/risk"
 )
 
 // HTTP server limits (SECURITY.md §4.9: slowloris, oversized headers).
@@ -123,6 +124,12 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	if err := applyFile(ctx, file, st, log, firstSet(o.config, e.getenv("VIGIL_CONFIG"))); err != nil {
 		return err
 	}
+	journal := newRiskJournal(rsk, s.Data)
+	if err := journal.restore(ctx, st.store, log); err != nil {
+		return err
+	}
+	defer journal.save(time.Now(), log)
+	st.journal = journal
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Listen, err)
@@ -156,7 +163,7 @@ func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger,
 	return nil
 }
 
-func newServer(s config.Settings, st *state, rsk server.Risk, log *slog.Logger) (*server.Server, error) {
+func newServer(s config.Settings, st *state, rsk *risk.Engine, log *slog.Logger) (*server.Server, error) {
 	if s.MaxChainDepth == 0 {
 		s.MaxChainDepth = -1 // max_chain_depth: 0 allows no delegation at all
 	}
@@ -230,6 +237,9 @@ func (st *state) maintenancePass(ctx context.Context, log *slog.Logger) {
 		log.Error("key rotation failed", "err", err)
 	} else if rotated {
 		log.Info("signing key rotated", "kid", st.keys.ActiveKeyID())
+	}
+	if st.journal != nil {
+		st.journal.save(time.Now(), log)
 	}
 	if n, err := st.store.DeleteExpired(ctx, time.Now()); err != nil {
 		log.Error("removing expired records failed", "err", err)

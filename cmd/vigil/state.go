@@ -45,6 +45,7 @@ type state struct {
 	hasher     *secret.Hasher
 	refreshKey []byte
 	adminToken string
+	journal    *riskJournal // set once the risk engine is restored
 }
 
 // openState opens (creating on first start) the data directory s.Data:
