@@ -8,6 +8,7 @@
 //	vigil keys     list|rotate [--offline]
 //	vigil token    get|exchange|introspect|revoke|sign-jwt
 //	vigil policy   check FILE
+//	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
 //	vigil version
 //
 // The administration commands call the admin REST API of a running server
@@ -61,6 +62,7 @@ Usage:
   vigil keys     list|rotate
   vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil policy   check FILE
+  vigil signal   send
   vigil version
 
 Administration commands talk to a running server's admin API. They take
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "token", tokenCommands(), rest)
 	case "policy":
 		return e.group(ctx, "policy", policyCommands(), rest)
+	case "signal", "signals":
+		return e.group(ctx, "signal", signalCommands(), rest)
 	case "version", "--version", "-version":
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":

@@ -55,8 +55,10 @@ type Deps struct {
 	Hasher   *secret.Hasher
 	Sessions Terminator
 	Keys     KeyRotator
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Signals receives POST /admin/signals; nil answers 404 there.
+	Signals Signaler
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // errNoTerminator reports that Deps.Sessions is missing: sessions cannot be
@@ -116,6 +118,7 @@ func (a *API) routes() []route {
 		{"/admin/sessions", methods{http.MethodGet: a.listSessions}},
 		{"/admin/sessions/{sid}", methods{http.MethodGet: a.getSession}},
 		{"/admin/sessions/{sid}/terminate", methods{http.MethodPost: a.terminateSession}},
+		{"/admin/signals", methods{http.MethodPost: a.postSignal}},
 		{"/admin/keys", methods{http.MethodGet: a.listKeys}},
 		{"/admin/keys/rotate", methods{http.MethodPost: a.rotateKeys}},
 	}

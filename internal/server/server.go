@@ -127,7 +127,7 @@ func (s *Server) routes() *web.Router {
 	r.Handle("/metrics", s.metrics.Handler(), http.MethodGet)
 	if s.cfg.AdminToken != "" {
 		admin.New(s.cfg.AdminToken, admin.Deps{Store: s.d.Store, Hasher: s.d.Hasher, Sessions: s.authz,
-			Keys: s.d.Keys, Now: s.d.Now, Log: s.d.Log}).Mount(r)
+			Keys: s.d.Keys, Signals: s.authz, Now: s.d.Now, Log: s.d.Log}).Mount(r)
 	}
 	return r
 }
