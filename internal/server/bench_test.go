@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/keys"
 	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/bolt"
 	"github.com/vigil-auth/vigil/storage/memory"
 )
 
@@ -82,14 +84,37 @@ func call(b *testing.B, h http.Handler, path, client string, form url.Values, hd
 }
 
 // BenchmarkClientCredentials measures in-process client_credentials
-// issuance: authentication, risk, minting and the storage write.
+// issuance: authentication, risk, minting and the storage write, on the
+// in-memory store and durably on bbolt (one fsync per commit, shared by
+// concurrent requests).
 func BenchmarkClientCredentials(b *testing.B) {
-	h := benchServer(b, memory.New())
 	f := url.Values{"grant_type": {"client_credentials"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		call(b, h, PathToken, "agent", f)
+	b.Run("memory", func(b *testing.B) {
+		h := benchServer(b, memory.New())
+		b.ReportAllocs()
+		for b.Loop() {
+			call(b, h, PathToken, "agent", f)
+		}
+	})
+	b.Run("bolt-parallel", func(b *testing.B) {
+		h := benchServer(b, openBolt(b))
+		b.ReportAllocs()
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				call(b, h, PathToken, "agent", f)
+			}
+		})
+	})
+}
+
+func openBolt(b *testing.B) storage.Store {
+	st, err := bolt.Open(filepath.Join(b.TempDir(), "vigil.db"))
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 // BenchmarkIntrospection measures one introspection of an active token by
