@@ -71,7 +71,15 @@ func (s *Server) AuthenticateClient(ctx context.Context, r *http.Request, form u
 	return c.client, nil
 }
 
+// authenticate authenticates the caller under the failed-authentication
+// throttles (ratelimit.go).
 func (s *Server) authenticate(ctx context.Context, r *http.Request, form url.Values) (caller, error) {
+	a := s.guard.begin(r, form, s.now())
+	c, err := s.authenticateOnce(ctx, r, form, a)
+	return s.settleAuth(a, c, err)
+}
+
+func (s *Server) authenticateOnce(ctx context.Context, r *http.Request, form url.Values, a *attempt) (caller, error) {
 	id, pass, basic := r.BasicAuth()
 	hasPost := form.Get("client_secret") != ""
 	hasJWT := form.Get("client_assertion_type") != "" || form.Get("client_assertion") != ""
@@ -79,16 +87,16 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, form url.Val
 	case countTrue(basic, hasPost, hasJWT) > 1:
 		return caller{}, oauth.Errorf(oauth.InvalidRequest, "more than one client authentication method used")
 	case basic:
-		return s.authSecretBasic(ctx, form, id, pass)
+		return s.authSecretBasic(ctx, form, id, pass, a)
 	case hasJWT:
 		return s.authAssertion(ctx, form)
 	case hasPost:
-		return s.authSecret(ctx, form.Get("client_id"), form.Get("client_secret"), AuthSecretPost)
+		return s.authSecret(ctx, form.Get("client_id"), form.Get("client_secret"), AuthSecretPost, a)
 	}
 	return caller{}, errInvalidClient("client authentication required")
 }
 
-func (s *Server) authSecretBasic(ctx context.Context, form url.Values, id, pass string) (caller, error) {
+func (s *Server) authSecretBasic(ctx context.Context, form url.Values, id, pass string, a *attempt) (caller, error) {
 	// RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding.
 	uid, err1 := url.QueryUnescape(id)
 	upass, err2 := url.QueryUnescape(pass)
@@ -98,10 +106,10 @@ func (s *Server) authSecretBasic(ctx context.Context, form url.Values, id, pass 
 	if fid := form.Get("client_id"); fid != "" && fid != uid {
 		return caller{}, oauth.Errorf(oauth.InvalidRequest, "client_id does not match the authenticated client")
 	}
-	return s.authSecret(ctx, uid, upass, AuthSecretBasic)
+	return s.authSecret(ctx, uid, upass, AuthSecretBasic, a)
 }
 
-func (s *Server) authSecret(ctx context.Context, id, secret, method string) (caller, error) {
+func (s *Server) authSecret(ctx context.Context, id, secret, method string, a *attempt) (caller, error) {
 	if id == "" || secret == "" {
 		return caller{}, errInvalidClient("client authentication failed")
 	}
@@ -110,7 +118,7 @@ func (s *Server) authSecret(ctx context.Context, id, secret, method string) (cal
 		return caller{}, err
 	}
 	// A client with registered keys authenticates with them only: no downgrade.
-	if c.SecretHash == "" || len(c.JWKS) > 0 || c.JWKSURI != "" || s.secrets.Verify(c.SecretHash, secret) != nil {
+	if c.SecretHash == "" || len(c.JWKS) > 0 || c.JWKSURI != "" || !s.guard.checkSecret(a, c, secret, s.secrets) {
 		return caller{}, errInvalidClient("client authentication failed")
 	}
 	return caller{client: c, method: method}, nil

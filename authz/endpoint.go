@@ -62,5 +62,9 @@ func (s *Server) revoke(r *http.Request) error {
 	if raw == "" {
 		return oauth.Errorf(oauth.InvalidRequest, "token is required")
 	}
-	return s.Revoke(r.Context(), c.ID, raw)
+	err = s.Revoke(r.Context(), c.ID, raw)
+	if err != nil {
+		s.auditRefusal(r.Context(), c.ID, "", "revocation", err)
+	}
+	return err
 }

@@ -83,19 +83,29 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if !ok || !ok2 || !ok3 {
 		return errors.New("authz: unexpected fosite request state")
 	}
-	req, err := newTokenRequest(r, ar.GetRequestForm(), fc.c)
+	req := &tokenRequest{caller: fc.c, grant: h.grant}
+	resp, err := h.serve(ctx, r, ar, req)
 	if err != nil {
-		return err
-	}
-	if req.proof, err = h.s.dpopProof(r); err != nil {
-		return err
-	}
-	resp, err := h.run(ctx, req)
-	if err != nil {
+		if !req.audited {
+			h.s.auditRefusal(ctx, req.caller.client.ID, req.sid, h.grant, err)
+		}
 		return err
 	}
 	sess.resp = resp
 	return nil
+}
+
+// serve parses the request into req and runs the grant.
+func (h *grantHandler) serve(ctx context.Context, r *http.Request, ar fosite.AccessRequester, req *tokenRequest) (*tokenResponse, error) {
+	parsed, err := newTokenRequest(r, ar.GetRequestForm(), req.caller)
+	if err != nil {
+		return nil, err
+	}
+	*req = *parsed
+	if req.proof, err = h.s.dpopProof(r); err != nil {
+		return nil, err
+	}
+	return h.run(ctx, req)
 }
 
 func (h *grantHandler) PopulateTokenEndpointResponse(context.Context, fosite.AccessRequester, fosite.AccessResponder) error {

@@ -131,6 +131,9 @@ func (s *Server) write(ctx context.Context, w storage.Writer, req *tokenRequest,
 			return err
 		}
 	}
+	if err := w.AppendAudit(ctx, grantAudit(req, g)); err != nil {
+		return err
+	}
 	return w.AppendEvent(ctx, timelineEvent(g.session.ID, g.eventType, req.caller.client.ID, detail(g), g.decision, g.now))
 }
 

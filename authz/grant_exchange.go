@@ -44,6 +44,9 @@ func (s *Server) exchange(ctx context.Context, req *tokenRequest) (*tokenRespons
 	if err != nil {
 		return nil, err
 	}
+	if !subj.newSess {
+		req.sid = subj.session.ID
+	}
 	chain, err := s.delegation(ctx, req, p, subj)
 	if err != nil {
 		return nil, err
@@ -159,6 +162,9 @@ func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subject
 	d := s.risk.Observe(ev)
 	now := s.now()
 	err := s.store.Update(ctx, func(w storage.Writer) error {
+		if err := w.AppendAudit(ctx, factAudit(req, subj.session.ID, fact, evidence, now)); err != nil {
+			return err
+		}
 		if d.Action == risk.Terminate {
 			return s.terminateIn(ctx, w, subj.session.ID, "risk: "+fact, d)
 		}
@@ -174,7 +180,9 @@ func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subject
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "recording a risk fact failed", "session", subj.session.ID, "fact", fact, "err", err)
+		return
 	}
+	req.audited = true
 }
 
 // issueExchange judges the exchange and issues the token in the subject's session.

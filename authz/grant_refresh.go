@@ -31,6 +31,7 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	if err != nil {
 		return nil, err
 	}
+	req.sid = sess.ID
 	now := s.now()
 	if !old.RotatedAt.IsZero() && now.Sub(old.RotatedAt) > s.cfg.RefreshGrace {
 		return nil, s.refreshReuse(ctx, req, sess)

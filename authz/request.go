@@ -26,6 +26,10 @@ type tokenRequest struct {
 	tenant  string
 	// proof is the request's verified DPoP proof, if any.
 	proof *Proof
+	// sid is the existing session the request acts on, once known (audit).
+	sid string
+	// audited is set once the request's refusal is in the audit log.
+	audited bool
 }
 
 // pendingJTIs lists the single-use identifiers this request must use up:

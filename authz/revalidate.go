@@ -130,6 +130,9 @@ func (s *Server) recordDecision(ctx context.Context, sid, typ, clientID string, 
 				return err
 			}
 		}
+		if err := w.AppendAudit(ctx, decisionAudit(sess, typ, clientID, d, now)); err != nil {
+			return err
+		}
 		return w.AppendEvent(ctx, timelineEvent(sid, typ, clientID, "", d, now))
 	})
 	return storeErr(err)

@@ -116,6 +116,8 @@ type Server struct {
 	provider *fosite.Fosite
 	jtis     *jtiCache
 	proofs   ProofVerifier
+	limits   AuthLimits
+	guard    *authGuard
 }
 
 // An Option replaces one of Server's defaults.
@@ -144,10 +146,11 @@ func New(cfg Config, store storage.Store, signer Signer, verifier JWTVerifier, s
 		return nil, fmt.Errorf("authz: invalid config: %w", err)
 	}
 	s := &Server{cfg: cfg, store: store, signer: signer, verifier: verifier, secrets: secrets, risk: r,
-		log: slog.New(slog.DiscardHandler), now: time.Now, jtis: newJTICache()}
+		log: slog.New(slog.DiscardHandler), now: time.Now, jtis: newJTICache(), limits: DefaultAuthLimits}
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.guard = newAuthGuard(s.limits)
 	s.provider = s.newProvider()
 	return s, nil
 }

@@ -45,10 +45,17 @@ func (s *Server) terminateIn(ctx context.Context, w storage.Writer, sid, reason 
 	if err != nil {
 		return err
 	}
+	n := 0
 	for _, t := range toks {
+		if t.RevokedAt.IsZero() {
+			n++
+		}
 		if err := revokeIn(ctx, w, t, now); err != nil {
 			return err
 		}
+	}
+	if err := w.AppendAudit(ctx, terminateAudit(sess, reason, n, now)); err != nil {
+		return err
 	}
 	ev := timelineEvent(sid, "terminate", sess.ClientID, reason, d, now)
 	ev.Action = string(risk.Terminate)
@@ -110,6 +117,9 @@ func (s *Server) revokeTree(ctx context.Context, w storage.Writer, t storage.Tok
 				return err
 			}
 		}
+	}
+	if err := w.AppendAudit(ctx, revokeAudit(t, len(ids)-1, now)); err != nil {
+		return err
 	}
 	return w.AppendEvent(ctx, storage.Event{SessionID: t.SessionID, At: now, Type: "revoke", ClientID: t.ClientID,
 		Detail: fmt.Sprintf("%s and %d derived", t.Kind, len(ids)-1)})

@@ -133,9 +133,11 @@ func (s *Server) routes() *web.Router {
 }
 
 func (s *Server) introspection() http.Handler {
-	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.d.Store, Risk: s.d.Risk,
+	// Callers that present unknown tokens are throttled (RFC 7662 §4).
+	scan := s.authz.ScanGuard()
+	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.d.Risk,
 		Sessions: s.authz, Signer: s.d.Keys, TokenID: authz.TokenID, Profile: authz.Profile,
-		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now}
+		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
 }
 
 // Handler returns the server's HTTP handler.
