@@ -9,6 +9,7 @@
 //	vigil token    get|exchange|introspect|revoke|sign-jwt
 //	vigil policy   check FILE
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
+//	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
 //	vigil version
 //
 // The administration commands call the admin REST API of a running server
@@ -63,6 +64,7 @@ Usage:
   vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil policy   check FILE
   vigil signal   send
+  vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
   vigil version
 
 Administration commands talk to a running server's admin API. They take
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "token", tokenCommands(), rest)
 	case "policy":
 		return e.group(ctx, "policy", policyCommands(), rest)
+	case "audit":
+		return auditCommand(ctx, e, rest)
 	case "signal", "signals":
 		return e.group(ctx, "signal", signalCommands(), rest)
 	case "version", "--version", "-version":

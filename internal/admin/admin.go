@@ -1,6 +1,7 @@
 // Package admin serves Vigil's admin REST API under /admin/: clients,
 // resources and trusted issuers (list, get, create, replace, delete),
-// sessions (list, inspect, terminate) and signing keys (list, rotate).
+// sessions (list, inspect, terminate), signing keys (list, rotate) and the
+// audit log (query by client, session and time).
 //
 // Every request needs "Authorization: Bearer <admin token>", compared in
 // constant time; anything else is answered 401 before routing, so an
@@ -121,6 +122,7 @@ func (a *API) routes() []route {
 		{"/admin/signals", methods{http.MethodPost: a.postSignal}},
 		{"/admin/keys", methods{http.MethodGet: a.listKeys}},
 		{"/admin/keys/rotate", methods{http.MethodPost: a.rotateKeys}},
+		{"/admin/audit", methods{http.MethodGet: a.listAudit}},
 	}
 }
 
