@@ -17,7 +17,8 @@ import (
 // request happens to carry:
 //   - the subject's own client exchanging without an actor narrows its token;
 //   - a delegated subject keeps its chain, and only its current actor may
-//     exchange it again (the chain cannot be dropped);
+//     exchange it again, while the subject's registration still names it
+//     (the chain cannot be dropped);
 //   - an actor_token must be the caller's own, the subject's registration must
 //     name the caller in may_act, no actor may appear twice, and the chain may
 //     not exceed the maximum depth;
@@ -53,8 +54,10 @@ func (s *Server) delegation(ctx context.Context, req *tokenRequest, p exchangePa
 
 func (s *Server) withoutActor(ctx context.Context, req *tokenRequest, subj subjectToken, caller string, prior []string) ([]string, error) {
 	switch {
+	case len(prior) > 0 && prior[0] == caller && s.mayAct(subj, caller):
+		return prior, nil // still permitted: the current actor narrows its delegated token
 	case len(prior) > 0 && prior[0] == caller:
-		return prior, nil
+		return nil, s.refuseDelegation(ctx, req, subj, "may_act no longer names "+caller)
 	case len(prior) > 0:
 		return nil, s.refuseDelegation(ctx, req, subj, "only the current actor may exchange a delegated token")
 	case subj.owner.ID == caller:
