@@ -158,7 +158,8 @@ func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj su
 // the fact durable on the session before the refusal is answered.
 func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subjectToken, fact, evidence string) {
 	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
-	ev.Caller, ev.Actors, ev.Facts, ev.Evidence = req.caller.client.ID, subj.token.Actors, []string{fact}, evidence
+	ev.Caller, ev.Actors, ev.Facts, ev.Evidence = req.caller.client.ID, callerChain(req, subj), []string{fact}, evidence
+	ev.ActorProfile = s.actorProfile(ctx, ev.Actors, req.caller.client)
 	d := s.risk.Observe(ev)
 	now := s.now()
 	err := s.store.Update(ctx, func(w storage.Writer) error {
@@ -185,12 +186,40 @@ func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subject
 	req.audited = true
 }
 
+// callerChain is the delegation chain a refused exchange asked for: the
+// caller in front when it is neither the subject's client nor already the
+// current actor, so that the engine judges the call's address against the
+// caller's own registration.
+func callerChain(req *tokenRequest, subj subjectToken) []string {
+	caller, prior := req.caller.client.ID, subj.token.Actors
+	if caller == subj.owner.ID || (len(prior) > 0 && prior[0] == caller) {
+		return prior
+	}
+	return append([]string{caller}, prior...)
+}
+
+// actorProfile is the registration of a chain's current actor (the caller,
+// or a client loaded by id), for risk.Event.ActorProfile.
+func (s *Server) actorProfile(ctx context.Context, chain []string, caller storage.Client) risk.ClientProfile {
+	if len(chain) == 0 {
+		return risk.ClientProfile{}
+	}
+	if chain[0] == caller.ID {
+		return Profile(caller)
+	}
+	if a, err := s.store.GetClient(ctx, chain[0]); err == nil {
+		return Profile(a)
+	}
+	return risk.ClientProfile{}
+}
+
 // issueExchange judges the exchange and issues the token in the subject's session.
 func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken,
 	chain, scopes, auds []string) (*tokenResponse, error) {
 	c := req.caller.client
 	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
 	ev.Caller, ev.Actors, ev.Scopes = c.ID, chain, scopes
+	ev.ActorProfile = s.actorProfile(ctx, chain, c)
 	if len(auds) > 0 {
 		ev.Audience, ev.Resource = auds[0], s.resourceProfile(ctx, auds[0])
 	}

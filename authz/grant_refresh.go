@@ -53,17 +53,35 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 		return nil, err
 	}
 	d, err := s.judge(s.event(ctx, risk.OpRefresh, sess.ID, c, req))
-	if err != nil {
-		return nil, err
+	if err == nil && d.NoRefresh && !d.ReportOnly {
+		err = oauth.Errorf(oauth.InvalidGrant, "refresh refused by policy")
 	}
-	if d.NoRefresh && !d.ReportOnly {
-		return nil, oauth.Errorf(oauth.InvalidGrant, "refresh refused by policy")
+	if err != nil {
+		s.retire(ctx, old)
+		return nil, err
 	}
 	g := grant{client: c, session: sess, scopes: scopes, audiences: auds, format: c.TokenFormat,
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now, refresh: true,
 		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: jkt,
 		decision: d, eventType: "refresh", refreshRaw: s.successorRefresh(raw), rotate: &old}
 	return s.issue(ctx, req, g)
+}
+
+// retire uses up a refresh token whose redemption the risk engine refused:
+// it is spent either way, so presenting it again later, by whoever holds a
+// copy, is a reuse and ends the session (refreshReuse).
+func (s *Server) retire(ctx context.Context, t storage.Token) {
+	err := s.store.Update(ctx, func(w storage.Writer) error {
+		cur, err := w.GetToken(ctx, t.ID)
+		if err != nil || !cur.RotatedAt.IsZero() {
+			return err
+		}
+		cur.RotatedAt = s.now()
+		return w.PutToken(ctx, cur)
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "retiring a refused refresh token failed", "session", t.SessionID, "err", err)
+	}
 }
 
 // loadRefresh finds a live refresh token of client clientID and its session.
