@@ -76,8 +76,15 @@ func revokeIn(ctx context.Context, w storage.Writer, t storage.Token, now time.T
 // with unauthorized_client and left untouched. Revoking a refresh token
 // revokes its whole family; revoking any token revokes every token derived
 // from it by exchange. The revocation is durable before Revoke returns.
+//
+// When the revocation leaves the session nothing to continue with (the
+// session's own access token or refresh family revoked, no live refresh
+// token left), the risk engine is told the session ended: it closes the
+// session and, if it was clean, learns the client's baseline from it.
 func (s *Server) Revoke(ctx context.Context, clientID, raw string) error {
+	var ended *storage.Token
 	err := s.store.Update(ctx, func(w storage.Writer) error {
+		ended = nil
 		t, err := w.GetToken(ctx, TokenID(raw))
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
@@ -88,9 +95,52 @@ func (s *Server) Revoke(ctx context.Context, clientID, raw string) error {
 		if t.ClientID != clientID {
 			return oauth.Errorf(oauth.UnauthorizedClient, "the token was not issued to this client")
 		}
-		return s.revokeTree(ctx, w, t)
+		if err := s.revokeTree(ctx, w, t); err != nil {
+			return err
+		}
+		if ownToken(t) {
+			live, err := liveRefresh(ctx, w, t.SessionID, s.now())
+			if err == nil && !live {
+				ended = &t
+			}
+			return err
+		}
+		return nil
 	})
+	if err == nil && ended != nil {
+		s.reportEnd(ctx, *ended)
+	}
 	return storeErr(err)
+}
+
+// ownToken reports whether t is one of its session's own tokens: a refresh
+// token, or an access token the session's grant or a refresh minted, not
+// one derived by exchange.
+func ownToken(t storage.Token) bool {
+	return len(t.Actors) == 0 && (t.Kind == storage.RefreshToken || t.ParentID == "" || t.FamilyID != "")
+}
+
+// liveRefresh reports whether session sid still holds a usable refresh token.
+func liveRefresh(ctx context.Context, w storage.Writer, sid string, now time.Time) (bool, error) {
+	toks, err := w.ListSessionTokens(ctx, sid)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range toks {
+		if t.Kind == storage.RefreshToken && t.RotatedAt.IsZero() && t.Active(now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// reportEnd tells the risk engine that the client ended t's session.
+func (s *Server) reportEnd(ctx context.Context, t storage.Token) {
+	c, err := s.store.GetClient(ctx, t.ClientID)
+	if err != nil {
+		c = storage.Client{ID: t.ClientID}
+	}
+	s.risk.Observe(s.event(ctx, risk.OpRevoke, t.SessionID, c, nil))
 }
 
 // revokeTree revokes t, its refresh family when t is a refresh token, and
