@@ -155,6 +155,7 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	}
 	aud, meant := sharedAudience(tok.Audiences, caller.Introspect)
 	ev := h.event(ctx, tok, owner, caller, aud, u, now)
+	h.delegated(ctx, &ev, sess, owner)
 	if !meant {
 		ev.Facts = []string{risk.FactUnexpectedIntrospect}
 		ev.Evidence = "introspected by " + caller.ID
@@ -207,6 +208,22 @@ func (h *Handler) event(ctx context.Context, tok storage.Token, owner, caller st
 		ev.Resource = risk.ResourceProfile{Sensitivity: res.Sensitivity, Tenant: res.Tenant, Tactic: res.Tactic}
 	}
 	return ev
+}
+
+// delegated fixes the event of a delegated token, which its current actor
+// holds in another client's session: the session's client owns the event
+// (its baseline judges the session), and the actor's registration judges
+// the address the token was used from.
+func (h *Handler) delegated(ctx context.Context, ev *risk.Event, sess storage.Session, holder storage.Client) {
+	if len(ev.Actors) == 0 || sess.ClientID == holder.ID {
+		return
+	}
+	if ev.Actors[0] == holder.ID {
+		ev.ActorProfile = h.Profile(holder)
+	}
+	if c, err := h.Store.GetClient(ctx, sess.ClientID); err == nil {
+		ev.ClientID, ev.Client = c.ID, h.Profile(c)
+	}
 }
 
 // sharedAudience returns the first token audience the caller may introspect.
