@@ -1,0 +1,85 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// Options tune a replay. The zero value runs one scenario per CPU at a time.
+type Options struct {
+	// Parallel is how many scenarios replay at once; 0 means GOMAXPROCS.
+	Parallel int
+}
+
+// Run replays each scenario on its own freshly built server and returns the
+// report, with results in the order of scs. Scenario ids must be unique.
+// It returns an error only when a server cannot be built or ctx ends.
+func Run(ctx context.Context, scs []Scenario, opts Options) (*Report, error) {
+	seen := map[string]Scenario{}
+	for _, sc := range scs {
+		if prev, dup := seen[sc.ID]; dup {
+			return nil, fmt.Errorf("replay: scenario id %q is used at %s:%d and %s:%d", sc.ID, prev.File, prev.Line, sc.File, sc.Line)
+		}
+		seen[sc.ID] = sc
+	}
+	results := make([]Result, len(scs))
+	errs := make([]error, len(scs))
+	n := opts.Parallel
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, sc := range scs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = RunScenario(ctx, sc)
+		}()
+	}
+	wg.Wait()
+	rep := &Report{Results: make([]Result, 0, len(scs))}
+	for i, res := range results {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		rep.add(res)
+	}
+	return rep, nil
+}
+
+// RunScenario replays one scenario on a freshly built server: its history
+// in time order, then its scored steps, and scores the outcome.
+func RunScenario(ctx context.Context, sc Scenario) (Result, error) {
+	steps := Expand(sc)
+	start := sc.Start
+	if len(steps) > 0 {
+		start = steps[0].At
+	}
+	w, err := newWorld(ctx, sc, start)
+	if err != nil {
+		return Result{}, fmt.Errorf("replay: %s: %w", sc.ID, err)
+	}
+	d := &driver{w: w, sc: sc, sessions: map[string]*session{}, actors: map[string]actorToken{}}
+	res := Result{ID: sc.ID, Label: sc.Label, File: sc.File, Line: sc.Line, Contained: true,
+		FailedExpectations: []string{}, Steps: []StepResult{}}
+	for _, ts := range steps {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		out := d.do(ctx, ts)
+		sr := stepResult(ts, out, w.risk.take())
+		if !ts.Scored {
+			res.HistorySteps++
+			if out.decision != Allow && len(res.HistoryRefused) < maxHistoryRefused {
+				res.HistoryRefused = append(res.HistoryRefused, sr)
+			}
+			continue
+		}
+		res.score(sc, ts, out, sr)
+	}
+	return res, nil
+}
