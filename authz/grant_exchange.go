@@ -166,7 +166,7 @@ func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subject
 		if err := w.AppendAudit(ctx, factAudit(req, subj.session.ID, fact, evidence, now)); err != nil {
 			return err
 		}
-		if d.Action == risk.Terminate {
+		if d.Action == risk.Terminate && !d.ReportOnly {
 			return s.terminateIn(ctx, w, subj.session.ID, "risk: "+fact, d)
 		}
 		sess, err := w.GetSession(ctx, subj.session.ID)
@@ -230,7 +230,11 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	if subj.newSess {
 		subj.session.JKT = jkt
 	}
-	d, err := s.judge(ev)
+	judge := s.judgeSession
+	if subj.newSess { // the session opens with this exchange: nothing stored to end yet
+		judge = func(_ context.Context, ev risk.Event) (risk.Decision, error) { return s.judge(ev) }
+	}
+	d, err := judge(ctx, ev)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.judge(s.event(ctx, risk.OpRefresh, sess.ID, c, req))
+	d, err := s.judgeSession(ctx, s.event(ctx, risk.OpRefresh, sess.ID, c, req))
 	if err == nil && d.NoRefresh && !d.ReportOnly {
 		err = oauth.Errorf(oauth.InvalidGrant, "refresh refused by policy")
 	}

@@ -29,6 +29,23 @@ func (s *Server) judge(ev risk.Event) (risk.Decision, error) {
 	return d, nil
 }
 
+// judgeSession is judge for a call on a session that exists in storage: a
+// terminate decision ends the session durably, every token of it revoked,
+// before the refusal is answered.
+func (s *Server) judgeSession(ctx context.Context, ev risk.Event) (risk.Decision, error) {
+	d, err := s.judge(ev)
+	if d.Action != risk.Terminate || d.ReportOnly {
+		return d, err
+	}
+	terr := s.store.Update(ctx, func(w storage.Writer) error {
+		return s.terminateIn(ctx, w, ev.SessionID, "risk: "+string(ev.Op), d)
+	})
+	if terr != nil {
+		return d, storeErr(terr)
+	}
+	return d, err
+}
+
 // revalidationRequired is Vigil's step-up answer at the token endpoint: HTTP
 // 401 with error "revalidation_required" and a "revalidation" member listing
 // the proofs that will do (see README, "Step-up for non-human clients").
