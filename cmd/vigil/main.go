@@ -8,6 +8,7 @@
 //	vigil keys     list|rotate [--offline]
 //	vigil token    get|exchange|introspect|revoke|sign-jwt
 //	vigil policy   check FILE
+//	vigil replay   [--json] [--steps] [--check] FILE...
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
 //	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
 //	vigil version
@@ -63,6 +64,7 @@ Usage:
   vigil keys     list|rotate
   vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil policy   check FILE
+  vigil replay   [--json] FILE...     replay scenario files through the server in process
   vigil signal   send
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
   vigil version
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "token", tokenCommands(), rest)
 	case "policy":
 		return e.group(ctx, "policy", policyCommands(), rest)
+	case "replay":
+		return replayCmd(ctx, rest, e)
 	case "audit":
 		return auditCommand(ctx, e, rest)
 	case "signal", "signals":
