@@ -267,21 +267,22 @@ func (g *authGuard) remember(c storage.Client, secret string) {
 }
 
 // settleAuth counts a failed authentication against the attempt's client id
-// and source, and answers 429 once either is throttled. Other outcomes
-// pass through.
+// and source. A failure that began while either was throttled is answered
+// 429; the failures within the budget are answered as usual. Other
+// outcomes pass through.
 func (s *Server) settleAuth(a *attempt, c caller, err error) (caller, error) {
 	var oe *oauth.Error
 	if err == nil || !errors.As(err, &oe) || oe.Code != oauth.InvalidClient {
 		return c, err
 	}
 	now := s.now()
-	ce, cw, cs := s.guard.clients.charge(a.client, now)
-	se, sw, ss := s.guard.sources.charge(a.source, now)
+	_, cw, cs := s.guard.clients.charge(a.client, now)
+	_, sw, ss := s.guard.sources.charge(a.source, now)
 	if cs || ss {
 		s.log.Warn("failed client authentication throttled", "client_id", truncate(a.client), "source", a.source,
 			"by_client", cs, "by_source", ss)
 	}
-	if a.throttled || ce || se {
+	if a.throttled {
 		return caller{}, errThrottled(max(a.wait, cw, sw), "too many failed client authentications; retry later")
 	}
 	return c, err
