@@ -132,7 +132,7 @@ func (s *Server) loadClient(ctx context.Context, id string) (storage.Client, err
 	case errors.Is(err, storage.ErrNotFound):
 		return storage.Client{}, errInvalidClient("client authentication failed")
 	case err != nil:
-		return storage.Client{}, fmt.Errorf("authz: load client: %w", err)
+		return storage.Client{}, storeErr(fmt.Errorf("authz: load client: %w", err))
 	case c.Disabled:
 		return storage.Client{}, errInvalidClient("client authentication failed")
 	}

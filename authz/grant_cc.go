@@ -120,6 +120,11 @@ func (s *Server) write(ctx context.Context, w storage.Writer, req *tokenRequest,
 			rt = nil // the successor exists already: hand it out again
 		}
 	}
+	if g.rotate == nil && g.parent != "" {
+		if err := subjectStillLive(ctx, w, g.parent, g.now); err != nil {
+			return err
+		}
+	}
 	if err := s.saveSession(ctx, w, g, at, rt); err != nil {
 		return err
 	}

@@ -134,6 +134,22 @@ func (s *Server) vigilSubject(ctx context.Context, raw string) (subjectToken, er
 	return subjectToken{token: t, session: sess, owner: owner}, nil
 }
 
+// subjectStillLive re-reads an exchange's subject token inside the issuing
+// transaction: a revocation that committed after the subject was first read
+// must still stop the exchange, or a descendant would outlive it (#38).
+func subjectStillLive(ctx context.Context, w storage.Writer, id string, now time.Time) error {
+	t, err := w.GetToken(ctx, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return errSubject("subject_token is invalid")
+	case err != nil:
+		return err
+	case !t.Active(now):
+		return errSubject("subject_token is expired or revoked")
+	}
+	return nil
+}
+
 // exchangeTargets narrows scopes and audiences to what the subject token
 // carries and the caller is registered for. Asking for more is refused
 // (invalid_scope, invalid_target) and reported to the risk engine as an
