@@ -86,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return serve(ctx, rest, e)
+	case "bench":
+		return bench(ctx, rest, e)
 	case "client", "clients":
 		return e.group(ctx, "client", clientCommands(), rest)
 	case "resource", "resources":

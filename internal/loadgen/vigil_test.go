@@ -1,0 +1,123 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/loadgen"
+	"github.com/vigil-auth/vigil/internal/loadgen/ceiling"
+	"github.com/vigil-auth/vigil/internal/secret"
+	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/storage/memory"
+)
+
+const adminToken = "vat_loadgen-test-0123456789abcdefghijklmnopqrstu"
+
+// vigil serves an in-process Vigil with the admin API on.
+func vigil(t *testing.T) *loadgen.Target {
+	t.Helper()
+	ctx := context.Background()
+	store := memory.New()
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	km, err := keys.Open(ctx, store, kek, keys.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := secret.NewHasher(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	s, err := server.New(server.Config{Issuer: issuer, AdminToken: adminToken},
+		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = s.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tg, err := loadgen.NewTarget(issuer, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+// TestSuiteAgainstVigil provisions the bench's clients on a real Vigil and
+// runs every scenario briefly: every answer must be a success with the
+// verdict each token deserves.
+func TestSuiteAgainstVigil(t *testing.T) {
+	ctx := context.Background()
+	tg := vigil(t)
+	ep, err := loadgen.Discover(ctx, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := loadgen.Provision(ctx, tg, adminToken, 3, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := httptest.NewServer(ceiling.Handler())
+	defer ct.Close()
+	ctg, _ := loadgen.NewTarget(ct.URL, false)
+	env := p.Env
+	probe := loadgen.MetricsProbe{URL: tg.URL("/metrics")}
+	suite := &loadgen.Suite{
+		Load:  loadgen.Load{Connections: 4, Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond},
+		Pause: 10 * time.Millisecond,
+		Entries: []loadgen.Entry{
+			{Scenario: &loadgen.CeilingScenario{Target: ctg, Path: "/introspect", RS: env.RS}, Target: ctg},
+			{Scenario: &loadgen.IntrospectScenario{Env: env, Mix: loadgen.DefaultMix, Tokens: 40}, Target: tg, Probe: probe},
+			{Scenario: &loadgen.TokenScenario{Env: env}, Target: tg, Probe: probe},
+			{Scenario: &loadgen.ExchangeScenario{Env: env, Sessions: 50}, Target: tg, Probe: probe},
+			{Scenario: &loadgen.AgentScenario{Env: env, Calls: 2, Checks: 2}, Target: tg, Probe: probe},
+		},
+		Info: loadgen.Info{Target: tg.URL(""), Risk: "test"},
+	}
+	rep := suite.Run(ctx)
+	if len(rep.Scenarios) != 5 {
+		t.Fatalf("scenarios: %d", len(rep.Scenarios))
+	}
+	for _, s := range rep.Scenarios {
+		if s.Error != "" {
+			t.Errorf("%s: %s", s.Name, s.Error)
+		}
+		for _, o := range s.Ops {
+			if o.OK == 0 || o.Errors != 0 {
+				t.Errorf("%s/%s: %d ok, %d errors %v", s.Name, o.Op, o.OK, o.Errors, o.ErrorKinds)
+			}
+		}
+	}
+	intro := rep.Scenarios[1].Ops[0]
+	for _, tag := range []string{"valid active", "expired inactive", "revoked inactive", "unknown inactive", "risk allow"} {
+		if intro.Tags[tag] == 0 {
+			t.Errorf("introspection answers lack %q: %v", tag, intro.Tags)
+		}
+	}
+	if rep.Scenarios[2].Server == nil {
+		t.Error("no server figures from /metrics")
+	}
+	var text, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"== summary", "ceiling", "introspect", "of ceiling"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, text.String())
+		}
+	}
+	if err := p.Cleanup(ctx); err != nil {
+		t.Errorf("cleanup: %v", err)
+	}
+}
