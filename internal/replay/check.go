@@ -17,6 +17,9 @@ var (
 	levels    = []string{"low", "medium", "high"}
 )
 
+// maxHistorySteps bounds the steps one scenario's history expands to.
+const maxHistorySteps = 200_000
+
 // check reports the first semantic problem of s: missing or invalid
 // values, registrations Vigil would refuse, and references to clients the
 // scenario does not declare.
@@ -33,9 +36,13 @@ func (s *Scenario) check() error {
 	if err := s.checkRegistrations(); err != nil {
 		return err
 	}
+	total := 0
 	for i, b := range s.History {
 		if err := s.checkBlock(b, fmt.Sprintf("history[%d]", i)); err != nil {
 			return err
+		}
+		if total += b.Sessions * len(b.Steps); total > maxHistorySteps {
+			return fieldErr(fmt.Sprintf("history[%d]", i), "the history expands to more than %d steps", maxHistorySteps)
 		}
 	}
 	for i, st := range s.Steps {
@@ -51,7 +58,7 @@ func (s *Scenario) check() error {
 func (s *Scenario) checkRegistrations() error {
 	for _, aud := range sortedKeys(s.Resources) {
 		if err := s.Resources[aud].record(aud).Validate(); err != nil {
-			return &fieldError{path: "resources." + aud, err: flatten(err)}
+			return problem("resources."+aud, err)
 		}
 	}
 	for _, id := range sortedKeys(s.Clients) {
@@ -59,7 +66,7 @@ func (s *Scenario) checkRegistrations() error {
 		rec := c.record(id)
 		rec.SecretHash = "placeholder" // credentials are the replay's to make
 		if err := rec.Validate(); err != nil {
-			return &fieldError{path: "clients." + id, err: flatten(err)}
+			return problem("clients."+id, err)
 		}
 	}
 	return nil
@@ -73,6 +80,8 @@ func (s *Scenario) checkBlock(b Block, path string) error {
 		return fieldErr(path+".every", "must not be negative")
 	case b.Jitter < 0:
 		return fieldErr(path+".jitter", "must not be negative")
+	case float64(b.Sessions)*b.Every.Hours() > maxDuration.Hours():
+		return fieldErr(path+".every", "%d sessions every %v span more than ten years", b.Sessions, b.Every)
 	}
 	for i, st := range b.Steps {
 		p := fmt.Sprintf("%s.steps[%d]", path, i)
@@ -191,9 +200,17 @@ func (c Client) networks() []netip.Prefix {
 	return out
 }
 
-// flatten joins a multi-error into one line.
-func flatten(err error) error {
-	return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+// problem turns the first problem a storage validator reported ("field:
+// message") into an error on path.field.
+func problem(path string, err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+		err = j.Unwrap()[0]
+	}
+	name, msg, ok := strings.Cut(err.Error(), ": ")
+	if !ok || strings.ContainsAny(name, " \"") {
+		return &fieldError{path: path, err: err}
+	}
+	return &fieldError{path: path + "." + name, err: errors.New(msg)}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -196,7 +196,7 @@ func parseDuration(s string) (time.Duration, error) {
 	var days time.Duration
 	if i := strings.IndexByte(body, 'd'); i >= 0 {
 		n, err := strconv.Atoi(body[:i])
-		if err != nil || n < 0 || n > 3650 {
+		if err != nil || n < 0 || n > 3650 || body[:i] == "" || body[0] == '+' || body[0] == '-' {
 			return 0, bad
 		}
 		days, body = time.Duration(n)*24*time.Hour, body[i+1:]
@@ -208,8 +208,11 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, bad
 	}
 	rest, err := time.ParseDuration(body)
-	if err != nil {
+	if err != nil || rest > maxDuration || days+rest > maxDuration {
 		return 0, bad
 	}
 	return sign * (days + rest), nil
 }
+
+// maxDuration bounds every duration of a scenario: ten years.
+const maxDuration = 10 * 365 * 24 * time.Hour
