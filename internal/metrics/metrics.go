@@ -66,6 +66,30 @@ func (r *Registry) Introspected(verdict string) { r.introspection.WithLabelValue
 // Decided counts one risk decision.
 func (r *Registry) Decided(op, action string) { r.decisions.WithLabelValues(op, action).Inc() }
 
+// TxCounter reports a store's transaction counts. storage/bolt's Store
+// implements it.
+type TxCounter interface {
+	TxCounts() (reads, writes, commits uint64)
+}
+
+// WatchStorage exports c's counts: read transactions, write transactions
+// (one per durable change a request asks for) and commits (one fsync each,
+// shared by the write transactions batched into it). Call it at most once.
+func (r *Registry) WatchStorage(c TxCounter) {
+	counter := func(name, help string, pick func(reads, writes, commits uint64) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(pick(c.TxCounts())) })
+	}
+	r.reg.MustRegister(
+		counter("vigil_storage_read_transactions_total", "Storage read transactions.",
+			func(rd, _, _ uint64) uint64 { return rd }),
+		counter("vigil_storage_write_transactions_total", "Storage write transactions.",
+			func(_, w, _ uint64) uint64 { return w }),
+		counter("vigil_storage_commits_total", "Storage commits (each one fsync, shared by batched write transactions).",
+			func(_, _, cm uint64) uint64 { return cm }),
+	)
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{})

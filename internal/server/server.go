@@ -110,6 +110,9 @@ func (s *Server) build() error {
 		return err
 	}
 	s.authz = az
+	if tc, ok := s.d.Store.(metrics.TxCounter); ok {
+		s.metrics.WatchStorage(tc)
+	}
 	s.handler = web.Middleware(s.routes(), s.d.Log, s.metrics, s.d.Now)
 	return nil
 }

@@ -45,6 +45,15 @@ type Store struct {
 	log       *slog.Logger
 	retention time.Duration
 	closed    atomic.Bool
+	regs      *regCache
+	counts    txCounts
+}
+
+// txCounts counts transactions, for TxCounts.
+type txCounts struct {
+	reads, writes, commits atomic.Uint64
+	// lastTx is the write transaction whose commit is already counted.
+	lastTx atomic.Pointer[bbolt.Tx]
 }
 
 // An Option replaces one of Open's defaults.
@@ -109,7 +118,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("bolt: open %s: %w", path, err), db.Close())
 	}
 	o.log.Info("storage opened", "path", path)
-	return &Store{db: db, path: path, log: o.log, retention: o.retention}, nil
+	return &Store{db: db, path: path, log: o.log, retention: o.retention, regs: newRegCache()}, nil
 }
 
 // schemaVersion is the layout of buckets and keys this package writes.
@@ -140,15 +149,25 @@ func initBuckets(tx *bbolt.Tx) error {
 // outside w. fn must read and write through w only (calling the Store from
 // fn can deadlock), and w must not be used after fn returns. A failed
 // commit is reported wrapped in storage.ErrUnavailable.
+//
+// Clients and resources written by fn are visible to every read that
+// starts after Update returns (the registration cache is dropped first).
 func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
+	s.counts.writes.Add(1)
 	var fnErr error
+	var ch changes
 	err := s.db.Batch(func(tx *bbolt.Tx) error {
-		fnErr = fn(txn{tx: tx})
+		s.countCommit(tx)
+		ch = changes{}
+		fnErr = fn(txn{tx: tx, ch: &ch})
 		return fnErr
 	})
+	if ch.registrations {
+		s.regs.drop()
+	}
 	if fnErr != nil {
 		return fnErr
 	}
@@ -156,6 +175,21 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 		return s.ioError("update", err)
 	}
 	return nil
+}
+
+// countCommit counts tx's commit once, however many Updates share it.
+func (s *Store) countCommit(tx *bbolt.Tx) {
+	if s.counts.lastTx.Swap(tx) != tx {
+		tx.OnCommit(func() { s.counts.commits.Add(1) })
+	}
+}
+
+// TxCounts returns how many read transactions, write transactions (Update
+// calls) and commits (each one fsync, shared by the Updates batched into
+// it) the store has run since it was opened. Reads served from the
+// registration cache run no transaction. Safe for concurrent use.
+func (s *Store) TxCounts() (reads, writes, commits uint64) {
+	return s.counts.reads.Load(), s.counts.writes.Load(), s.counts.commits.Load()
 }
 
 // Close closes the data file, waiting for running transactions, and
@@ -218,6 +252,7 @@ func (s *Store) view(ctx context.Context, fn func(r txn) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
+	s.counts.reads.Add(1)
 	var fnErr error
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		fnErr = fn(txn{tx: tx})

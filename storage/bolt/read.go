@@ -15,8 +15,20 @@ import (
 var _ storage.Writer = txn{}
 
 // txn is a bbolt transaction seen as a storage.Writer. Its read methods
-// also serve the Store's read-only transactions.
-type txn struct{ tx *bbolt.Tx }
+// also serve the Store's read-only transactions, where ch is nil.
+type txn struct {
+	tx *bbolt.Tx
+	// ch records what a write transaction changed that the registration
+	// cache holds.
+	ch *changes
+}
+
+// changedRegistrations notes that the transaction wrote a client or a resource.
+func (r txn) changedRegistrations() {
+	if r.ch != nil {
+		r.ch.registrations = true
+	}
+}
 
 // check returns ctx's error, if any.
 func check(ctx context.Context) error {

@@ -7,9 +7,20 @@ import (
 )
 
 // GetClient returns client id, or an error matching storage.ErrNotFound.
+// It is served from the registration cache when it can be.
 func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error) {
+	if err := s.usable(ctx); err != nil {
+		return storage.Client{}, err
+	}
+	gen := s.regs.current()
+	if c, ok := gen.client(id); ok {
+		return c, nil
+	}
 	var v storage.Client
 	err := s.view(ctx, func(r txn) error { return r.getClient(id, &v) })
+	if err == nil {
+		gen.putClient(v)
+	}
 	return v, err
 }
 
@@ -18,9 +29,21 @@ func (s *Store) ListClients(ctx context.Context) ([]storage.Client, error) {
 	return read(ctx, s, func(r txn) ([]storage.Client, error) { return r.ListClients(ctx) })
 }
 
-// GetResource returns the resource for audience, or an error matching storage.ErrNotFound.
+// GetResource returns the resource for audience, or an error matching
+// storage.ErrNotFound. It is served from the registration cache when it can be.
 func (s *Store) GetResource(ctx context.Context, audience string) (storage.Resource, error) {
-	return read(ctx, s, func(r txn) (storage.Resource, error) { return r.GetResource(ctx, audience) })
+	if err := s.usable(ctx); err != nil {
+		return storage.Resource{}, err
+	}
+	gen := s.regs.current()
+	if res, ok := gen.resource(audience); ok {
+		return res, nil
+	}
+	v, err := read(ctx, s, func(r txn) (storage.Resource, error) { return r.GetResource(ctx, audience) })
+	if err == nil {
+		gen.putResource(v)
+	}
+	return v, err
 }
 
 // ListResources returns every resource ordered by audience.

@@ -118,21 +118,25 @@ func tokenEntries(t *storage.Token) []entry {
 
 // PutClient implements storage.Writer.
 func (r txn) PutClient(ctx context.Context, c storage.Client) error {
+	r.changedRegistrations()
 	return r.putRecord(ctx, bucketClients, "client", []byte(c.ID), &c)
 }
 
 // DeleteClient implements storage.Writer.
 func (r txn) DeleteClient(ctx context.Context, id string) error {
+	r.changedRegistrations()
 	return r.deleteRecord(ctx, bucketClients, "client", id)
 }
 
 // PutResource implements storage.Writer.
 func (r txn) PutResource(ctx context.Context, res storage.Resource) error {
+	r.changedRegistrations()
 	return r.putRecord(ctx, bucketResources, "resource", []byte(res.Audience), res)
 }
 
 // DeleteResource implements storage.Writer.
 func (r txn) DeleteResource(ctx context.Context, audience string) error {
+	r.changedRegistrations()
 	return r.deleteRecord(ctx, bucketResources, "resource", audience)
 }
 

@@ -1,0 +1,57 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// fakeStore counts like a store would.
+type fakeStore struct{ reads, writes, commits uint64 }
+
+func (f *fakeStore) TxCounts() (uint64, uint64, uint64) { return f.reads, f.writes, f.commits }
+
+func scrape(t *testing.T, r *Registry) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+func TestWatchStorage(t *testing.T) {
+	r := New()
+	st := &fakeStore{reads: 10, writes: 4, commits: 2}
+	r.WatchStorage(st)
+	st.writes, st.commits = 6, 3 // read at scrape time, not at registration
+	out := scrape(t, r)
+	for _, want := range []string{
+		"vigil_storage_read_transactions_total 10\n",
+		"vigil_storage_write_transactions_total 6\n",
+		"vigil_storage_commits_total 3\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestRequestMetrics(t *testing.T) {
+	r := New()
+	r.ObserveRequest("/oauth2/token", 200, 0)
+	r.TokenIssued("client_credentials", "access_token")
+	r.Introspected("active")
+	r.Decided("token", "allow")
+	out := scrape(t, r)
+	for _, want := range []string{
+		`vigil_http_requests_total{code="200",route="/oauth2/token"} 1`,
+		`vigil_tokens_issued_total{grant="client_credentials",kind="access_token"} 1`,
+		`vigil_introspections_total{verdict="active"} 1`,
+		`vigil_risk_decisions_total{action="allow",op="token"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
