@@ -11,5 +11,6 @@
 // Each test runs the real server assembly (internal/server) in process, over
 // a bbolt file or the memory store behind a store wrapper that can fail on
 // demand, with a controllable clock. The tests that need the shipped binary
-// (header timeouts, header size) build it through conformance/crash/proc.
+// (header timeout, header size, shutdown, damaged data files, the kill -9
+// loop) are in conformance/crash.
 package security

@@ -12,7 +12,7 @@ import (
 // SECURITY.md §4.9: the HTTP surface. Cases 88 (grant_type, scope,
 // subject_token), 89 (body size at the token endpoint) and 90 (password
 // grant, JSON body, GET) are in conformance/protocol. Header timeouts and
-// the header size limit of the shipped binary are in process_test.go.
+// the header size limit of the shipped binary are in conformance/crash.
 // #92 (plain HTTP) is a deployment rule: Vigil expects TLS to end in front
 // of it and warns when its issuer is plain http off loopback.
 
