@@ -15,6 +15,7 @@ type evaluation struct {
 	newFacts []Reason
 	added    uint32 // bit i: s.facts[i] was touched by this event
 	softFact bool   // a non-hard fact was established by this event
+	repeat   bool   // the action repeats the session's unanswered challenge
 	memo     memo
 }
 

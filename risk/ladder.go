@@ -59,6 +59,7 @@ func (x *evaluation) decide(sc scored) Decision {
 		sc.reasons = append(sc.reasons, Reason{Code: ReasonSensitiveTouched, Evidence: "sensitive resource reached: no refresh"})
 	}
 	action = x.covered(action, sc.score)
+	action = x.standing(action)
 	ttl := e.ttlFor(lvl)
 	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly, Tier: x.tier}
 	action, ttl = x.applyRules(action, ttl, &d)
@@ -100,6 +101,20 @@ func (x *evaluation) covered(action Action, score int) Action {
 	return action
 }
 
+// standing keeps an unanswered challenge in force: while the session owes
+// an answer, a call at the challenged tier or above is asked again, never
+// allowed because the score faded below the step-up line in the meantime.
+// The repeat does not count as a new challenge.
+func (x *evaluation) standing(action Action) Action {
+	s, op := x.s, x.ev.Op
+	if action != Allow || !s.pending || x.tier < int(s.pendingTier) ||
+		(op != OpToken && op != OpExchange && op != OpIntrospect) {
+		return action
+	}
+	x.repeat = true
+	return StepUp
+}
+
 // challenge counts a step-up. Each one raises the session's floor; the
 // policy's Max-th (counting the client's recent unanswered or failed ones)
 // terminates the session instead. An introspection while a challenge is
@@ -109,7 +124,7 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 	if action != StepUp {
 		return action
 	}
-	if x.ev.Op == OpIntrospect && s.pending {
+	if (x.ev.Op == OpIntrospect && s.pending) || x.repeat {
 		d.Challenge = &Challenge{Methods: methods(x.ev, int(s.challenges)), Attempt: int(s.challenges)}
 		return StepUp
 	}

@@ -1,0 +1,37 @@
+package risk_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/risk"
+)
+
+// TestUnansweredChallengeStands checks that a challenge the client has not
+// answered stays in force for calls at its tier or above, even once the
+// score has faded below the step-up line, without counting as a new
+// challenge; routine calls below it go on, and answering it ends it.
+func TestUnansweredChallengeStands(t *testing.T) {
+	fin := call{op: risk.OpExchange, aud: "finance", sens: 3, tool: "finance.export", tactic: "collection", scopes: []string{"finance.read"}}
+	finUse := call{op: risk.OpIntrospect, aud: "finance", sens: 3, tool: "finance.export", after: time.Hour}
+	f := newFixture(t)
+	f.train("agent", agent, "10.1.4.21", routine, 20)
+	sid, _ := f.open("agent", agent, "10.1.4.21")
+	if d := f.do(sid, "agent", agent, "10.1.4.21", []call{fin})[0]; d.Action != risk.StepUp {
+		t.Fatalf("setup: %s (score %d)", d.Action, d.Score)
+	}
+	faded := f.do(sid, "agent", agent, "10.1.4.21", []call{finUse})[0]
+	if faded.Action != risk.StepUp || faded.Challenge == nil || faded.Challenge.Attempt != 1 {
+		t.Errorf("an hour later, unanswered: %s (score %d, challenge %+v), want the same challenge again", faded.Action, faded.Score, faded.Challenge)
+	}
+	if st, _ := f.eng.SessionState(sid); st.Challenges != 1 || !st.Pending {
+		t.Errorf("state %+v, want one pending challenge", st)
+	}
+	if d := f.do(sid, "agent", agent, "10.1.4.21", routine[:1])[0]; d.Action != risk.Allow {
+		t.Errorf("routine call below the challenged tier: %s (score %d)", d.Action, d.Score)
+	}
+	f.do(sid, "agent", agent, "10.1.4.21", []call{{op: risk.OpRevalidate, passed: true}})
+	if d := f.do(sid, "agent", agent, "10.1.4.21", []call{finUse})[0]; d.Action != risk.Allow {
+		t.Errorf("after a passed revalidation: %s (score %d)", d.Action, d.Score)
+	}
+}
