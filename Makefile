@@ -6,6 +6,7 @@ GO        ?= go
 BIN       ?= bin/vigil
 CONFIG    ?= examples/vigil.yaml
 FUZZTIME  ?= 30s
+FUZZPKGS  ?= ./...
 CYCLES    ?= 20
 BENCHTIME ?= 15s
 
@@ -53,12 +54,18 @@ vulncheck: ## Report known vulnerabilities reachable from Vigil (govulncheck, pi
 	@scripts/vulncheck.sh
 
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
-	@for pkg in $$($(GO) list ./...); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+fuzz: ## Run every fuzz target in FUZZPKGS (default all) for FUZZTIME each (default 30s)
+	@n=0; for pkg in $$($(GO) list $(FUZZPKGS)); do \
+		targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "fuzz: cannot build the tests of $$pkg"; exit 1; }; \
+		for f in $$(echo "$$targets" | grep '^Fuzz'); do \
+			echo "== fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; n=$$((n+1)); \
 		done; \
-	done
+	done; echo "fuzz: $$n target(s), $(FUZZTIME) each, no failures"
+
+.PHONY: crash
+crash: ## Kill -9 the built server CYCLES times (default 20) under a mixed workload, checking every acknowledged operation
+	VIGIL_CRASH_CYCLES=$(CYCLES) $(GO) test -count=1 -timeout 0 -v -run '^TestCrashLoop$$' ./conformance/crash/
 
 .PHONY: cover
 cover: ## Test with coverage and print the total
