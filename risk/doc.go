@@ -34,10 +34,18 @@
 //
 // Learned detectors are scaled down while a client has few clean sessions
 // (its learning mode), and declared registration data always outranks what
-// was learned. Evidence of several kinds agreeing adds a bonus. Each
-// challenge raises a floor under the score, a failed one more; the client's
-// recent sessions leave a floor too, so splitting work into many short
-// sessions does not launder risk.
+// was learned. Evidence of several kinds agreeing adds a bonus. A request
+// the handlers refuse as beyond its grant counts as its fact alone: it
+// reached nothing, so it adds no novelty for what it asked for and is
+// refused rather than challenged. Each challenge raises a floor under the
+// score, a failed one more, and an unanswered challenge stands: calls at its
+// tier or above are asked again until it is answered. The client's recent
+// sessions leave a floor too, so splitting work into many short sessions
+// does not launder risk.
+//
+// A call is judged at its resource's tier, except that a first call to an
+// exfiltration channel the client never uses, after the session reached
+// sensitive data, is judged at the sensitive tier.
 //
 // # Baselines
 //

@@ -16,6 +16,7 @@ type evaluation struct {
 	added    uint32 // bit i: s.facts[i] was touched by this event
 	softFact bool   // a non-hard fact was established by this event
 	repeat   bool   // the action repeats the session's unanswered challenge
+	refused  bool   // the request asked beyond its grant: it reaches nothing
 	memo     memo
 }
 
@@ -109,6 +110,7 @@ func (x *evaluation) facts() {
 	ev := x.ev
 	for _, code := range ev.Facts {
 		x.addFact(code, ev.Evidence)
+		x.refused = x.refused || code == FactEscalationAttempt || code == FactChainAnomaly
 	}
 	switch ev.Op {
 	case OpToken, OpExchange:
@@ -128,16 +130,16 @@ func (x *evaluation) registration() {
 	switch {
 	case ev.Audience == "":
 	case ev.Resource.Sensitivity == 0:
-		x.addFact(FactEscalationAttempt, "audience "+ev.Audience+" is not a registered resource")
+		x.escalation("audience " + ev.Audience + " is not a registered resource")
 	case len(ev.Client.Audiences) > 0 && !contains(ev.Client.Audiences, ev.Audience):
-		x.addFact(FactEscalationAttempt, "audience "+ev.Audience+" is outside the registration")
+		x.escalation("audience " + ev.Audience + " is outside the registration")
 	}
 	if len(ev.Client.Scopes) == 0 {
 		return
 	}
 	for _, sc := range ev.Scopes {
 		if !contains(ev.Client.Scopes, sc) {
-			x.addFact(FactEscalationAttempt, "scope "+sc+" is outside the registration")
+			x.escalation("scope " + sc + " is outside the registration")
 		}
 	}
 }
@@ -188,6 +190,13 @@ func signalPoints(level string) float32 {
 	return 0
 }
 
+// escalation records an escalation attempt the engine finds itself: the
+// request is outside the registration, so the handler refuses it.
+func (x *evaluation) escalation(evidence string) {
+	x.refused = true
+	x.addFact(FactEscalationAttempt, evidence)
+}
+
 // addFact records fact code once per event: new facts go to NewFacts,
 // repeated ones add the policy's Repeat points.
 func (x *evaluation) addFact(code, evidence string) {
@@ -231,13 +240,15 @@ func (x *evaluation) detect() {
 	}
 	switch ev.Op {
 	case OpToken:
-		if ev.Audience != "" {
+		if ev.Audience != "" && !x.refused {
 			x.resource()
 		}
 		x.rate()
 	case OpExchange:
-		x.resource()
-		x.tenant()
+		if !x.refused { // a refused request reached nothing new: its fact says what it asked for
+			x.resource()
+			x.tenant()
+		}
 		x.tool()
 		x.chain()
 		x.rate()

@@ -51,6 +51,7 @@ func pick(cond bool, a, b Action) Action {
 // challenge accounting and lifetime caps.
 func (x *evaluation) decide(sc scored) Decision {
 	e, s, ev := x.e, x.s, x.ev
+	x.tier = x.judgedTier()
 	lvl := e.level(sc.score, x.tier)
 	sensitive := ev.Audience != "" && x.tier >= e.p.SensitiveTier
 	action := ladder(ev.Op, lvl, sensitive, ev.Passed)
@@ -60,6 +61,9 @@ func (x *evaluation) decide(sc scored) Decision {
 	}
 	action = x.covered(action, sc.score)
 	action = x.standing(action)
+	if x.refused && action == StepUp {
+		action = Deny // the handler refuses the request: no challenge is issued
+	}
 	ttl := e.ttlFor(lvl)
 	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly, Tier: x.tier}
 	action, ttl = x.applyRules(action, ttl, &d)
@@ -71,6 +75,21 @@ func (x *evaluation) decide(sc scored) Decision {
 	d.Action, d.MaxTTL, d.SensitiveTouched = action, ttl, s.sensitive
 	d.NoRefresh = s.sensitive || levelRank(lvl) >= 2 || action != Allow
 	return d
+}
+
+// judgedTier is the tier the call is decided at: its resource's, raised to
+// the sensitive tier for a first call to an exfiltration channel the client
+// never uses, in a session that has already reached sensitive data.
+func (x *evaluation) judgedTier() int {
+	e, s := x.e, x.s
+	exfil := tacticBit("exfiltration")
+	switch {
+	case !s.sensitive || x.tier >= e.p.SensitiveTier || tacticBit(x.ev.Resource.Tactic) != exfil:
+		return x.tier
+	case x.base.Tactics[exfil] >= float32(e.p.Baseline.KnownAt):
+		return x.tier
+	}
+	return e.p.SensitiveTier
 }
 
 // settle records what the action means for the session.

@@ -1,0 +1,59 @@
+package risk_test
+
+import (
+	"testing"
+
+	"github.com/vigil-auth/vigil/risk"
+)
+
+// TestRefusedRequestReachesNothing checks that a request the handler
+// refuses (it asked beyond its grant) counts as its fact alone: no novelty
+// or tier jump for what it asked for, and no challenge the client would
+// never see.
+func TestRefusedRequestReachesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.train("agent", agent, "10.1.4.21", routine, 20)
+	sid, _ := f.open("agent", agent, "10.1.4.21")
+	asked := call{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.export",
+		scopes: []string{"finance.admin"}, facts: []string{risk.FactEscalationAttempt}}
+	d := f.do(sid, "agent", agent, "10.1.4.21", []call{asked})[0]
+	if points(d, risk.DetNovelResource) != 0 || points(d, risk.DetTierJump) != 0 || points(d, risk.FactEscalationAttempt) != 40 {
+		t.Errorf("refused request: %v, want the escalation fact and no novelty or tier jump", d.Reasons)
+	}
+	if d.Action == risk.Allow || d.Action == risk.StepUp || d.Challenge != nil {
+		t.Errorf("refused request: %s %+v, want a refusal without a challenge", d.Action, d.Challenge)
+	}
+	if st, _ := f.eng.SessionState(sid); st.Challenges != 0 {
+		t.Errorf("challenges counted: %d", st.Challenges)
+	}
+}
+
+// TestNovelExfiltrationAfterSensitiveData checks that a first call to an
+// exfiltration channel after the session reached sensitive data is judged
+// at the sensitive tier, while a channel the client always uses is not.
+func TestNovelExfiltrationAfterSensitiveData(t *testing.T) {
+	crm := call{op: risk.OpExchange, aud: "billing", sens: 3, tactic: "collection", tool: "billing.get", scopes: []string{"billing.read"}}
+	sink := call{op: risk.OpExchange, aud: "directory", sens: 2, tactic: "exfiltration", tool: "share.upload", scopes: []string{"tickets.read"}}
+	tests := []struct {
+		name   string
+		train  []call
+		judged int
+	}{
+		{"novel channel", append(routine[:2:2], crm), 3},
+		{"usual channel", append(routine[:2:2], crm, sink), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.train("agent", agent, "10.1.4.21", tt.train, 20)
+			sid, _ := f.open("agent", agent, "10.1.4.21")
+			ds := f.do(sid, "agent", agent, "10.1.4.21", []call{crm, sink})
+			if ds[0].Action != risk.Allow || !ds[0].SensitiveTouched {
+				t.Fatalf("setup: %s sensitive=%v", ds[0].Action, ds[0].SensitiveTouched)
+			}
+			if ds[1].Tier != tt.judged {
+				t.Errorf("sink judged at tier %d, want %d (%s, score %d)", ds[1].Tier, tt.judged, ds[1].Action, ds[1].Score)
+			}
+		})
+	}
+}
