@@ -1,0 +1,124 @@
+package replay
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestMechanics replays scenarios that exercise each operation through the
+// real handlers (DPoP with the nonce round trip, refresh rotation and
+// reuse, delegation, both kinds of step-up and revalidation, signals,
+// revocation, steps that reach nothing) and requires every expectation
+// they state.
+func TestMechanics(t *testing.T) {
+	scs, err := ReadFile("testdata/mechanics.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(t.Context(), scs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Expectations < 40 {
+		t.Errorf("only %d expectations checked", rep.Expectations)
+	}
+	for _, res := range rep.Results {
+		if len(res.FailedExpectations) > 0 {
+			var b bytes.Buffer
+			(&Report{Results: []Result{res}}).WriteText(&b, true)
+			t.Errorf("%s:\n%s", res.ID, b.String())
+		}
+		for _, h := range res.HistoryRefused {
+			t.Errorf("%s: history step refused: %+v", res.ID, h)
+		}
+	}
+}
+
+// TestVariants replays variants of the public corpus's situations, with
+// other clients, addresses, numbers and twists, and requires the same bar.
+func TestVariants(t *testing.T) {
+	rep := requireBar(t, "testdata/variants.jsonl")
+	if rep.Malicious < 10 || rep.BenignScenarios < 5 {
+		t.Errorf("variants: %d malicious, %d benign", rep.Malicious, rep.BenignScenarios)
+	}
+}
+
+// TestRun_DuplicateIDs checks that scenario ids must be unique across files.
+func TestRun_DuplicateIDs(t *testing.T) {
+	a, err := Parse(strings.NewReader(oneLine(minimal)), "a.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Parse(strings.NewReader(oneLine(minimal)), "b.jsonl")
+	if _, err := Run(t.Context(), append(a, b...), Options{}); err == nil || !strings.Contains(err.Error(), "b.jsonl:1") {
+		t.Fatalf("got %v, want an error naming both places", err)
+	}
+}
+
+// TestReport_JSON checks the JSON report's keys and totals.
+func TestReport_JSON(t *testing.T) {
+	scs, err := Parse(strings.NewReader(oneLine(minimal)), "m.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(t.Context(), scs, Options{Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenarios", "malicious", "contained", "harmful_steps", "harmful_allowed", "benign_scenarios",
+		"benign_scenarios_with_friction", "benign_steps", "benign_friction_steps", "expectations", "expectations_met", "results"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("missing key %q", k)
+		}
+	}
+	results, _ := got["results"].([]any)
+	if len(results) != 1 {
+		t.Fatalf("results: %v", got["results"])
+	}
+	r0, _ := results[0].(map[string]any)
+	for _, k := range []string{"id", "label", "contained", "harmful_allowed", "friction_steps", "failed_expectations"} {
+		if _, ok := r0[k]; !ok {
+			t.Errorf("result: missing key %q", k)
+		}
+	}
+	if got["scenarios"] != 1.0 || got["benign_steps"] != 2.0 || got["benign_friction_steps"] != 0.0 || r0["id"] != "t1" {
+		t.Errorf("totals: %s", buf.String())
+	}
+}
+
+// TestReport_Text checks the text report's verdicts and totals.
+func TestReport_Text(t *testing.T) {
+	rep := &Report{}
+	rep.add(Result{ID: "m-bad", Label: LabelMalicious, HarmfulSteps: 2, HarmfulAllowed: 1, FailedExpectations: []string{"step 3 (exchange): expected decision deny, got allow"},
+		Expectations: 1, Steps: make([]StepResult, 4)})
+	rep.add(Result{ID: "b-ok", Label: LabelBenign, Contained: true, Steps: make([]StepResult, 3)})
+	var b bytes.Buffer
+	if err := rep.WriteText(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"m-bad", "NOT CONTAINED", "harmful allowed 1/2", "failed: step 3 (exchange)", "b-ok", "no friction",
+		"malicious contained: 0/1 (0.0%); harmful calls allowed: 1 of 2", "benign friction: 0/3 steps (0.0%); 0/1 scenarios", "expectations met: 0/1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if rep.Met() {
+		t.Error("Met: true for an uncontained scenario")
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "scenarios: 2") }) {
+		t.Errorf("no scenario count:\n%s", out)
+	}
+}
