@@ -64,7 +64,7 @@ Usage:
   vigil keys     list|rotate
   vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil policy   check FILE
-  vigil replay   [--json] FILE...     replay scenario files through the server in process
+  vigil replay   [--json] [--steps] [--check] FILE...
   vigil signal   send
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
   vigil version
