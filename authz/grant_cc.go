@@ -19,11 +19,12 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client is not registered for client_credentials")
 	}
 	scopes, err := narrowScopes(req.scopes, c.Scopes)
-	if err != nil {
-		return nil, err
+	var auds []string
+	if err == nil {
+		auds, err = narrowTargets(req.targets, c.Audiences)
 	}
-	auds, err := narrowTargets(req.targets, c.Audiences)
 	if err != nil {
+		s.reportOpenRefused(ctx, c, req)
 		return nil, err
 	}
 	now := s.now()
@@ -42,6 +43,16 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now,
 		refresh: c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh, decision: d, eventType: "token", jkt: jkt}
 	return s.issue(ctx, req, g)
+}
+
+// reportOpenRefused tells the risk engine about a session-opening request
+// that asked beyond the client's registration: no session opens, but the
+// escalation attempt stays in the client's recent memory, so its next
+// sessions start from a floor.
+func (s *Server) reportOpenRefused(ctx context.Context, c storage.Client, req *tokenRequest) {
+	ev := s.event(ctx, risk.OpToken, "", c, req)
+	ev.Facts, ev.Evidence = []string{risk.FactEscalationAttempt}, "asked beyond the registration"
+	s.risk.Observe(ev)
 }
 
 // grant is everything needed to issue the tokens of one successful request.

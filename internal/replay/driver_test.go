@@ -122,3 +122,27 @@ func TestReport_Text(t *testing.T) {
 		t.Errorf("no scenario count:\n%s", out)
 	}
 }
+
+// TestRefusedOpenIsRemembered checks that a session-opening request for a
+// scope outside the registration, refused before any session exists, still
+// leaves the client's next session a floor from its recent memory.
+func TestRefusedOpenIsRemembered(t *testing.T) {
+	line := oneLine(strings.Replace(minimal, `"steps": [{"at": "+0s", "op": "token", "client": "agent", "ip": "10.0.0.1"},`,
+		`"steps": [{"at": "+0s", "op": "token", "session": "s0", "client": "agent", "ip": "10.0.0.1", "scope": "kb.admin"},
+		  {"at": "+1m", "op": "token", "client": "agent", "ip": "10.0.0.1"},`, 1))
+	scs, err := Parse(strings.NewReader(line), "open.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunScenario(t.Context(), scs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, next := res.Steps[0], res.Steps[1]
+	if refused.Decision != Deny || !strings.Contains(refused.Answer, "invalid_scope") {
+		t.Errorf("refused open: %+v", refused)
+	}
+	if next.Decision != Allow || next.Score == 0 || !slices.ContainsFunc(next.Reasons, func(r string) bool { return strings.HasPrefix(r, "hist.recent_sessions=") }) {
+		t.Errorf("next session: %s score %d %v, want allowed from a remembered floor", next.Decision, next.Score, next.Reasons)
+	}
+}
