@@ -21,8 +21,8 @@ var benchScenarios = []string{"ceiling", "introspect", "client_credentials", "ex
 // benchOptions are bench's flags.
 type benchOptions struct {
 	addr, token, data, ceilingURL, out string
-	mix, rs, audience, scope           string
-	agents, scenarios                  listValue
+	mix, audience, scope               string
+	agents, rs, scenarios              listValue
 	spawn, reportOnly, json, insecure  bool
 	load                               loadgen.Load
 	clients, sessions, tokens          int
@@ -40,7 +40,7 @@ func parseBench(args []string, e *cli) (benchOptions, error) {
 	fs.StringVar(&o.token, "token", "", "admin token, to register the bench's own clients (env VIGIL_ADMIN_TOKEN; default: DATA/admin-token)")
 	fs.StringVar(&o.data, "data", "", "data directory holding admin-token (env VIGIL_DATA)")
 	fs.Var(&o.agents, "agent", "use this agent instead of registering clients: id:secret (repeatable)")
-	fs.StringVar(&o.rs, "rs", "", "with --agent: the resource server that introspects, id:secret")
+	fs.Var(&o.rs, "rs", "with --agent: a resource server that introspects, id:secret (repeatable)")
 	fs.StringVar(&o.audience, "audience", "", "with --agent: the audience to exchange for")
 	fs.StringVar(&o.scope, "scope", "", "with --agent: the scope to exchange for")
 	fs.StringVar(&o.ceilingURL, "ceiling", "", "ceiling server to measure in the same run (see `vigil bench ceiling`)")
@@ -49,7 +49,7 @@ func parseBench(args []string, e *cli) (benchOptions, error) {
 	fs.Float64Var(&o.load.Rate, "rate", 0, "hold this many requests per second in total (open loop); 0 = fixed concurrency")
 	fs.DurationVar(&o.load.Duration, "duration", 15*time.Second, "measured time per scenario")
 	fs.DurationVar(&o.load.Warmup, "warmup", 2*time.Second, "unmeasured time before each scenario's measurement")
-	fs.IntVar(&o.clients, "clients", 16, "agent clients to register and spread load over")
+	fs.IntVar(&o.clients, "clients", 16, "agent clients and resource servers to register and spread load over")
 	fs.IntVar(&o.sessions, "sessions", 20000, "exchange: sessions to spread exchanges over")
 	fs.IntVar(&o.tokens, "tokens", 2000, "introspect: distinct tokens in the pool")
 	fs.StringVar(&o.mix, "mix", loadgen.DefaultMix.String(), "introspect: token mix")
@@ -78,7 +78,7 @@ func (o *benchOptions) check(out io.Writer) error {
 			errs = append(errs, fmt.Errorf("unknown scenario %q", s))
 		}
 	}
-	if len(o.agents) > 0 && o.rs == "" {
+	if len(o.agents) > 0 && len(o.rs) == 0 {
 		errs = append(errs, errors.New("--agent needs --rs"))
 	}
 	if o.reportOnly && !o.spawn {
@@ -186,9 +186,12 @@ func (o *benchOptions) givenEnv(t *loadgen.Target, ep loadgen.Endpoints) (*loadg
 		errs = append(errs, err)
 		env.Agents = append(env.Agents, c)
 	}
-	rs, err := loadgen.ParseCred(o.rs)
-	env.RS = rs
-	errs = append(errs, err, env.Validate())
+	for _, r := range o.rs {
+		c, err := loadgen.ParseCred(r)
+		errs = append(errs, err)
+		env.RS = append(env.RS, c)
+	}
+	errs = append(errs, env.Validate())
 	return env, errors.Join(errs...)
 }
 
@@ -234,7 +237,7 @@ func (o *benchOptions) entry(name string, t *loadgen.Target, env *loadgen.Env, p
 		if err != nil {
 			return en, err
 		}
-		en = loadgen.Entry{Scenario: &loadgen.CeilingScenario{Target: ct, Path: "/introspect", RS: env.RS}, Target: ct}
+		en = loadgen.Entry{Scenario: &loadgen.CeilingScenario{Target: ct, Path: "/introspect", RS: env.RS[0]}, Target: ct}
 		if o.ceilingPID != 0 {
 			en.Probe = loadgen.ProcProbe{PID: o.ceilingPID}
 		}

@@ -60,14 +60,15 @@ func (s *AgentScenario) prepare(context.Context, *prep) error { return nil }
 
 func (s *AgentScenario) stepper(w int) stepper {
 	agent := s.Env.Agents[w%len(s.Env.Agents)]
-	return &agentStepper{e: s.Env, agent: agent, cc: s.Env.ccRequest(agent), calls: s.calls(), checks: s.checks()}
+	return &agentStepper{e: s.Env, agent: agent, rs: s.Env.RS[w%len(s.Env.RS)], cc: s.Env.ccRequest(agent),
+		calls: s.calls(), checks: s.checks()}
 }
 
 // agentStepper is one worker's agent: a small state machine that sends the
 // next request of the current agent's life on each step.
 type agentStepper struct {
 	e             *Env
-	agent         Cred
+	agent, rs     Cred
 	cc            *Request
 	calls, checks int
 	exchange      *Request // nil: the agent needs a session token
@@ -113,7 +114,7 @@ func (a *agentStepper) call(ctx context.Context, c *Conn, r *recorder, due time.
 		return
 	}
 	r.ok(opAgentExchange, due, time.Now(), "", "")
-	a.check, a.pending = a.e.introspectRequest(tok), a.checks
+	a.check, a.pending = a.e.introspectRequest(a.rs, tok), a.checks
 }
 
 func (a *agentStepper) introspect(ctx context.Context, c *Conn, r *recorder, due time.Time) {

@@ -7,18 +7,21 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Mix weighs the kinds of token an introspection workload presents.
 type Mix struct {
-	Valid, Expired, Revoked, Unknown int
+	Valid, Expired, Revoked, Unknown float64
 }
 
 // DefaultMix is mostly live tokens, with the inactive kinds a resource
-// server meets in practice.
-var DefaultMix = Mix{Valid: 70, Expired: 10, Revoked: 10, Unknown: 10}
+// server meets in practice. Unknown tokens are rare: a server should
+// throttle a caller that presents many (RFC 7662 §4, token scanning), and
+// Vigil does, so a flood of them would measure the throttle.
+var DefaultMix = Mix{Valid: 89.9, Expired: 5, Revoked: 5, Unknown: 0.1}
 
 // ParseMix parses "valid=70,expired=10,revoked=10,unknown=10"; kinds left
 // out weigh 0.
@@ -26,8 +29,8 @@ func ParseMix(s string) (Mix, error) {
 	var m Mix
 	for part := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		var n int
-		if _, err := fmt.Sscanf(v, "%d", &n); !ok || err != nil || n < 0 {
+		n, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
 			return m, fmt.Errorf("loadgen: mix %q: want kind=weight", part)
 		}
 		switch k {
@@ -49,10 +52,11 @@ func ParseMix(s string) (Mix, error) {
 	return m, nil
 }
 
-func (m Mix) total() int { return m.Valid + m.Expired + m.Revoked + m.Unknown }
+func (m Mix) total() float64 { return m.Valid + m.Expired + m.Revoked + m.Unknown }
 
 func (m Mix) String() string {
-	return fmt.Sprintf("valid=%d,expired=%d,revoked=%d,unknown=%d", m.Valid, m.Expired, m.Revoked, m.Unknown)
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	return "valid=" + f(m.Valid) + ",expired=" + f(m.Expired) + ",revoked=" + f(m.Revoked) + ",unknown=" + f(m.Unknown)
 }
 
 // IntrospectScenario measures RFC 7662 introspection by an authenticated
@@ -82,8 +86,8 @@ func (s *IntrospectScenario) Name() string { return "introspect" }
 
 // Describe implements Scenario.
 func (s *IntrospectScenario) Describe() string {
-	return fmt.Sprintf("RFC 7662 introspection by an authenticated resource server (client_secret_basic), "+
-		"pool of %d tokens (%s), every valid token in its own session", len(s.probes), s.effectiveMix())
+	return fmt.Sprintf("RFC 7662 introspection by %d authenticated resource servers (client_secret_basic), "+
+		"pool of %d tokens (%s), every valid token in its own session", len(s.Env.RS), len(s.probes), s.effectiveMix())
 }
 
 func (s *IntrospectScenario) effectiveMix() Mix {
@@ -99,41 +103,43 @@ func (s *IntrospectScenario) effectiveMix() Mix {
 
 func (s *IntrospectScenario) ops() []string { return []string{opIntrospect} }
 
-// counts splits the pool size over the mix's kinds (at least one token of
-// every kind that weighs anything).
-func (s *IntrospectScenario) counts() Mix {
+// counts is how many tokens of each kind the pool holds: the pool size
+// split by weight, at least one of every kind that weighs anything.
+type poolCounts struct{ valid, expired, revoked, unknown int }
+
+func (s *IntrospectScenario) counts() poolCounts {
 	m := s.effectiveMix()
 	n := s.Tokens
 	if n <= 0 {
 		n = 2000
 	}
-	part := func(w int) int {
+	part := func(w float64) int {
 		if w == 0 {
 			return 0
 		}
-		return max(1, int(math.Round(float64(n)*float64(w)/float64(m.total()))))
+		return max(1, int(math.Round(float64(n)*w/m.total())))
 	}
-	return Mix{Valid: part(m.Valid), Expired: part(m.Expired), Revoked: part(m.Revoked), Unknown: part(m.Unknown)}
+	return poolCounts{part(m.Valid), part(m.Expired), part(m.Revoked), part(m.Unknown)}
 }
 
 func (s *IntrospectScenario) prepare(ctx context.Context, p *prep) error {
 	n := s.counts()
 	e := s.Env
 	s.probes = s.probes[:0]
-	if n.Expired > 0 {
-		if err := s.addExpired(ctx, p, n.Expired); err != nil {
+	if n.expired > 0 {
+		if err := s.addExpired(ctx, p, n.expired); err != nil {
 			return err
 		}
 	}
-	valid, err := p.issueMany(ctx, e, e.Agents, n.Valid)
+	valid, err := p.issueMany(ctx, e, e.Agents, n.valid)
 	if err != nil {
 		return err
 	}
 	s.add(valid, true, "valid")
-	if err := s.addRevoked(ctx, p, n.Revoked); err != nil {
+	if err := s.addRevoked(ctx, p, n.revoked); err != nil {
 		return err
 	}
-	s.add(unknownTokens(n.Unknown), false, "unknown")
+	s.add(unknownTokens(n.unknown), false, "unknown")
 	rng := mrand.New(mrand.NewPCG(1, 2))
 	rng.Shuffle(len(s.probes), func(i, j int) { s.probes[i], s.probes[j] = s.probes[j], s.probes[i] })
 	return nil
@@ -145,7 +151,8 @@ func (s *IntrospectScenario) add(toks []string, active bool, kind string) {
 		verdict, other = other, verdict
 	}
 	for _, t := range toks {
-		s.probes = append(s.probes, probe{req: s.Env.introspectRequest(t), active: active,
+		rs := s.Env.RS[len(s.probes)%len(s.Env.RS)]
+		s.probes = append(s.probes, probe{req: s.Env.introspectRequest(rs, t), active: active,
 			okTag: kind + " " + verdict, wrong: "wrong verdict: " + kind + " token " + other})
 	}
 }

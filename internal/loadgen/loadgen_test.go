@@ -96,6 +96,8 @@ func TestParseMix(t *testing.T) {
 		ok   bool
 	}{
 		{"valid=70,expired=10,revoked=10,unknown=10", Mix{70, 10, 10, 10}, true},
+		{"valid=99.5,unknown=0.5", Mix{Valid: 99.5, Unknown: 0.5}, true},
+		{"valid=NaN", Mix{}, false},
 		{DefaultMix.String(), DefaultMix, true},
 		{"valid=1", Mix{Valid: 1}, true},
 		{"valid=0", Mix{}, false},
@@ -112,13 +114,17 @@ func TestParseMix(t *testing.T) {
 }
 
 func TestMixCounts(t *testing.T) {
-	s := &IntrospectScenario{Env: &Env{Short: &Cred{}, RevokePath: "/r"}, Mix: DefaultMix, Tokens: 1000}
-	if got, want := s.counts(), (Mix{700, 100, 100, 100}); got != want {
+	s := &IntrospectScenario{Env: &Env{Short: &Cred{}, RevokePath: "/r"}, Mix: Mix{70, 10, 10, 10}, Tokens: 1000}
+	if got, want := s.counts(), (poolCounts{700, 100, 100, 100}); got != want {
 		t.Errorf("counts: got %+v, want %+v", got, want)
 	}
 	s.Env = &Env{} // no short-lived agent, no revocation endpoint
-	if got, want := s.counts(), (Mix{Valid: 875, Unknown: 125}); got != want {
+	if got, want := s.counts(), (poolCounts{valid: 875, unknown: 125}); got != want {
 		t.Errorf("counts without expired and revoked: got %+v, want %+v", got, want)
+	}
+	s.Env, s.Mix, s.Tokens = &Env{Short: &Cred{}, RevokePath: "/r"}, DefaultMix, 2000
+	if got, want := s.counts(), (poolCounts{1798, 100, 100, 2}); got != want {
+		t.Errorf("default mix: got %+v, want %+v", got, want)
 	}
 }
 

@@ -54,9 +54,9 @@ type Env struct {
 	// Short is an agent whose access tokens live about a second, used to
 	// make expired tokens; nil leaves expired tokens out of the mix.
 	Short *Cred
-	// RS is the resource server that introspects.
-	RS Cred
-	// Audience is the resource RS introspects for and exchanges ask for;
+	// RS are the resource servers that introspect; load is spread over them.
+	RS []Cred
+	// Audience is the resource the RS introspect for and exchanges ask for;
 	// Scope is the scope exchanges ask for ("" asks for none).
 	Audience, Scope string
 }
@@ -73,7 +73,7 @@ func (e *Env) Validate() error {
 	if len(e.Agents) == 0 {
 		errs = append(errs, errors.New("at least one agent client is required"))
 	}
-	if e.RS.ID == "" {
+	if len(e.RS) == 0 {
 		errs = append(errs, errors.New("a resource server client is required"))
 	}
 	return errors.Join(errs...)
@@ -99,8 +99,9 @@ func (e *Env) exchangeRequest(c Cred, subject string) *Request {
 	return e.tokenRequest(c, f)
 }
 
-func (e *Env) introspectRequest(token string) *Request {
-	return &Request{Method: "POST", Path: e.IntrospectPath, Header: e.RS.header(),
+// introspectRequest asks resource server rs about token.
+func (e *Env) introspectRequest(rs Cred, token string) *Request {
+	return &Request{Method: "POST", Path: e.IntrospectPath, Header: rs.header(),
 		Body: []byte("token=" + url.QueryEscape(token))}
 }
 

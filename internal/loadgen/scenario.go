@@ -153,8 +153,8 @@ func (s *CeilingScenario) prepare(context.Context, *prep) error { return nil }
 func (s *CeilingScenario) ops() []string { return []string{opCeiling} }
 
 func (s *CeilingScenario) stepper(int) stepper {
-	e := Env{IntrospectPath: s.Path, RS: s.RS}
-	return &ceilingStepper{req: e.introspectRequest("vgl_at_ceiling-probe-0123456789abcdefghijklmnopqrstu")}
+	e := Env{IntrospectPath: s.Path}
+	return &ceilingStepper{req: e.introspectRequest(s.RS, "vgl_at_ceiling-probe-0123456789abcdefghijklmnopqrstu")}
 }
 
 type ceilingStepper struct{ req *Request }

@@ -63,11 +63,11 @@ type Provisioned struct {
 }
 
 // Provision registers the bench's own clients on a Vigil server through
-// its admin API (adminToken is the server's admin token): agents agent
-// clients, one short-lived agent (1s access tokens, for expired tokens), a
-// resource server, and the resource they share. Names carry a run id so
-// runs never collide. Cleanup removes them again.
-func Provision(ctx context.Context, t *Target, adminToken string, agents int, ep Endpoints) (*Provisioned, error) {
+// its admin API (adminToken is the server's admin token): n agent clients,
+// n resource servers, one short-lived agent (1s access tokens, for expired
+// tokens), and the resource they all share. Names carry a run id so runs
+// never collide. Cleanup removes them again.
+func Provision(ctx context.Context, t *Target, adminToken string, n int, ep Endpoints) (*Provisioned, error) {
 	run := strconv.FormatInt(time.Now().UnixNano()%1e12, 36)
 	aud := "https://bench-" + run + ".vigil.test"
 	p := &Provisioned{adminT: t, token: adminToken}
@@ -77,13 +77,19 @@ func Provision(ctx context.Context, t *Target, adminToken string, agents int, ep
 	env := &Env{Target: t, TokenPath: ep.Token, IntrospectPath: ep.Introspect, RevokePath: ep.Revoke,
 		Audience: aud, Scope: "bench.read"}
 	grants := []string{grantClientCredentials, grantTokenExchange}
-	for i := range max(agents, 1) {
+	for i := range max(n, 1) {
 		c, err := p.client(ctx, fmt.Sprintf("bench-%s-agent-%d", run, i), map[string]any{"kind": "agent",
 			"grant_types": grants, "scopes": []string{"bench.read", "bench.write"}, "audiences": []string{aud}})
 		if err != nil {
 			return p, err
 		}
 		env.Agents = append(env.Agents, c)
+		rs, err := p.client(ctx, fmt.Sprintf("bench-%s-rs-%d", run, i),
+			map[string]any{"kind": "resource_server", "introspect": []string{aud}})
+		if err != nil {
+			return p, err
+		}
+		env.RS = append(env.RS, rs)
 	}
 	short, err := p.client(ctx, "bench-"+run+"-short", map[string]any{"kind": "agent", "grant_types": grants,
 		"scopes": []string{"bench.read"}, "audiences": []string{aud}, "access_token_ttl": "1s"})
@@ -91,9 +97,6 @@ func Provision(ctx context.Context, t *Target, adminToken string, agents int, ep
 		return p, err
 	}
 	env.Short = &short
-	if env.RS, err = p.client(ctx, "bench-"+run+"-rs", map[string]any{"kind": "resource_server", "introspect": []string{aud}}); err != nil {
-		return p, err
-	}
 	p.Env = env
 	return p, nil
 }

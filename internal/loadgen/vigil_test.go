@@ -74,8 +74,8 @@ func TestSuiteAgainstVigil(t *testing.T) {
 		Load:  loadgen.Load{Connections: 4, Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond},
 		Pause: 10 * time.Millisecond,
 		Entries: []loadgen.Entry{
-			{Scenario: &loadgen.CeilingScenario{Target: ctg, Path: "/introspect", RS: env.RS}, Target: ctg},
-			{Scenario: &loadgen.IntrospectScenario{Env: env, Mix: loadgen.DefaultMix, Tokens: 40}, Target: tg, Probe: probe},
+			{Scenario: &loadgen.CeilingScenario{Target: ctg, Path: "/introspect", RS: env.RS[0]}, Target: ctg},
+			{Scenario: &loadgen.IntrospectScenario{Env: env, Mix: loadgen.DefaultMix, Tokens: 60}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.TokenScenario{Env: env}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.ExchangeScenario{Env: env, Sessions: 50}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.AgentScenario{Env: env, Calls: 2, Checks: 2}, Target: tg, Probe: probe},
