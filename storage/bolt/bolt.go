@@ -7,10 +7,11 @@
 // binary form; other records as JSON.
 //
 // Reads run in their own read-only transaction and decode straight out of
-// the memory map, so nothing returned shares memory with the file.
-// [Store.Update] goes through bbolt's group commit (DB.Batch): concurrent
-// Updates share one transaction and one fsync, which is why fn may run more
-// than once. I/O failures (disk full, closed store, corrupt records) are
+// the memory map, so nothing returned shares memory with the file; clients
+// and resources are also kept decoded in a cache that every write to them
+// drops before it returns. [Store.Update] goes through a group commit:
+// Updates that arrive while a commit is in progress share the next
+// transaction and its one fsync, which is why fn may run more than once. I/O failures (disk full, closed store, corrupt records) are
 // reported wrapped in [storage.ErrUnavailable].
 //
 // It imports only storage from this module, and is the only package that
@@ -47,6 +48,7 @@ type Store struct {
 	closed    atomic.Bool
 	regs      *regCache
 	counts    txCounts
+	commits   *committer
 }
 
 // txCounts counts transactions, for TxCounts.
@@ -77,10 +79,10 @@ func WithLockTimeout(d time.Duration) Option {
 	}
 }
 
-// WithBatchDelay sets how long an Update waits for concurrent Updates to
-// join its commit. Longer delays mean fewer fsyncs under load and more
-// latency for a lone writer; too short a delay means many small commits
-// under load. The default is 1ms; d <= 0 keeps it.
+// WithBatchDelay makes each group commit wait d for more Updates to join
+// before it starts. The default is no delay: Updates that arrive while a
+// commit is in progress already share the next one, so the batch grows with
+// the load by itself. d <= 0 keeps the default.
 func WithBatchDelay(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
@@ -102,7 +104,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // The directory must exist. If another process has the file open, Open
 // fails after the lock timeout with an error matching ErrLocked.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{lockTimeout: time.Second, batchDelay: time.Millisecond, log: slog.New(slog.DiscardHandler)}
+	o := options{lockTimeout: time.Second, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -113,12 +115,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w: %w", path, storage.ErrUnavailable, err)
 	}
-	db.MaxBatchDelay = o.batchDelay
 	if err := db.Update(initBuckets); err != nil {
 		return nil, errors.Join(fmt.Errorf("bolt: open %s: %w", path, err), db.Close())
 	}
 	o.log.Info("storage opened", "path", path)
-	return &Store{db: db, path: path, log: o.log, retention: o.retention, regs: newRegCache()}, nil
+	return &Store{db: db, path: path, log: o.log, retention: o.retention, regs: newRegCache(),
+		commits: &committer{db: db, delay: o.batchDelay}}, nil
 }
 
 // schemaVersion is the layout of buckets and keys this package writes.
@@ -142,7 +144,7 @@ func initBuckets(tx *bbolt.Tx) error {
 }
 
 // Update runs fn in one read-write transaction, committed with any
-// concurrent Updates in a single fsync. When Update returns nil, fn's writes
+// concurrent Updates in a single fsync (group commit: see committer). When Update returns nil, fn's writes
 // are on stable storage. When fn returns an error nothing is written and
 // that error is returned. fn may run more than once (when another Update in
 // the same commit fails, the rest are retried) and must have no side effects
@@ -159,7 +161,7 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 	s.counts.writes.Add(1)
 	var fnErr error
 	var ch changes
-	err := s.db.Batch(func(tx *bbolt.Tx) error {
+	err := s.commits.do(func(tx *bbolt.Tx) error {
 		s.countCommit(tx)
 		ch = changes{}
 		fnErr = fn(txn{tx: tx, ch: &ch})
