@@ -32,7 +32,9 @@ const (
 
 var fuzzNow = time.Unix(1_800_000_000, 0)
 
-// acceptAll verifies nothing: it decodes a compact JWS's payload into out.
+// acceptAll verifies nothing: it decodes a compact JWS's payload into out,
+// matching member names case-sensitively as Vigil's verifier (package keys)
+// does: members that are not spelled exactly like a claim are ignored.
 type acceptAll struct{}
 
 func (acceptAll) VerifyClientJWT(_ context.Context, raw string, _ storage.Client, out any) error {
@@ -52,6 +54,17 @@ func payloadInto(raw string, out any) error {
 	if err != nil {
 		return err
 	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return err
+	}
+	exact := map[string]json.RawMessage{}
+	for _, k := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "may_act"} {
+		if v, ok := members[k]; ok {
+			exact[k] = v
+		}
+	}
+	b, _ = json.Marshal(exact)
 	return json.Unmarshal(b, out)
 }
 
