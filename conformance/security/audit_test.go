@@ -1,6 +1,7 @@
 package security
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,5 +96,55 @@ func TestAudit_OnlyWhatHappened(t *testing.T) {
 	recs := e.audit(t, storage.AuditFilter{})[before:]
 	if len(recs) != 1 || recs[0].Type != "issue" {
 		t.Fatalf("records after the failures: %v, want only the one successful issue", auditTypes(recs))
+	}
+}
+
+// SECURITY.md D11: concurrent grants share bbolt commits, and a grant whose
+// transaction fails (here: its session is terminated under it) makes the
+// others of its batch run again. Each acknowledged grant still has exactly
+// one audit record and one token, and a refused one has none.
+func TestAudit_D11_OneRecordPerDecision(t *testing.T) {
+	e := newEnv(t, withReportOnly())
+	issued := map[string]bool{}
+	for range 4 {
+		subject := e.cc(t, "agent", "audience", rs1).str("access_token")
+		sid := e.token(t, subject).SessionID
+		rs := race(func(i int) result {
+			if i == racers/2 {
+				return e.admin(t, http.MethodPost, "/admin/sessions/"+sid+"/terminate", nil)
+			}
+			return e.exchange(t, "agent", "subject_token", subject, "subject_token_type", typeAccess, "audience", rs1)
+		})
+		for i, r := range rs {
+			if i != racers/2 && r.status == 200 {
+				issued[r.str("access_token")] = true
+			}
+		}
+		recs := e.audit(t, storage.AuditFilter{SessionID: sid})
+		n := 0
+		for _, rec := range recs {
+			if rec.Type == "exchange" && rec.Outcome == "issued" {
+				n++
+			}
+		}
+		want := 0
+		for i, r := range rs {
+			if i != racers/2 && r.status == 200 {
+				want++
+			}
+		}
+		if n != want {
+			t.Fatalf("session %s: %d exchange records for %d acknowledged exchanges", sid, n, want)
+		}
+		toks, err := e.base.ListSessionTokens(context.Background(), sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(toks) != 2+want { // the subject and its refresh token, plus one per exchange
+			t.Fatalf("session %s: %d tokens for %d acknowledged exchanges", sid, len(toks), want)
+		}
+	}
+	if len(issued) == 0 {
+		t.Fatal("no exchange won the race against the termination: the test proves nothing")
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,15 +66,21 @@ func Binary(t testing.TB) string {
 	return binary
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a free loopback TCP port below the usual ephemeral
+// range (Linux: 32768-60999), so that neither listeners on port 0 nor the
+// source ports of outgoing connections take it while a server restarts.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		port := 20000 + mathrand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port in 20000-31999")
+	return 0
 }
 
 // Options say how to start the server.
