@@ -9,6 +9,8 @@ FUZZTIME  ?= 30s
 FUZZPKGS  ?= ./...
 CYCLES    ?= 20
 BENCHTIME ?= 15s
+BENCH_OUT ?= bin/bench
+SESSIONS  ?= 1000000
 
 # go.mod names the toolchain Vigil is built and checked with; fetch it when
 # the installed Go is older.
@@ -71,6 +73,16 @@ crash: ## Kill -9 the built server CYCLES times (default 20) under a mixed workl
 cover: ## Test with coverage and print the total
 	$(GO) test -coverprofile=/tmp/vigil-cover.out ./... >/dev/null
 	$(GO) tool cover -func=/tmp/vigil-cover.out | tail -1
+
+##@ Benchmark
+
+.PHONY: bench
+bench: build ## Load-test a fresh server next to a trivial net/http ceiling, BENCHTIME per scenario; writes BENCH_OUT.txt and .json
+	$(BIN) bench --spawn --duration $(BENCHTIME) --out $(BENCH_OUT)
+
+.PHONY: bench-scale
+bench-scale: build ## Open SESSIONS sessions on a fresh server (default 1000000), read its memory, restart it and time its return
+	$(BIN) bench scale --sessions $(SESSIONS) --out $(BENCH_OUT)-scale
 
 ##@ Maintain
 

@@ -106,6 +106,9 @@ func bench(ctx context.Context, args []string, e *cli) error {
 	if len(args) > 0 && args[0] == "ceiling" {
 		return benchCeiling(ctx, args[1:], e)
 	}
+	if len(args) > 0 && args[0] == "scale" {
+		return benchScale(ctx, args[1:], e)
+	}
 	o, err := parseBench(args, e)
 	if err != nil {
 		return err
@@ -308,7 +311,11 @@ func (o *benchOptions) spawnServers(ctx context.Context, e *cli) (func(), error)
 	if err != nil {
 		return nil, err
 	}
-	srv, addr, err := o.startServer(ctx, exe, dir)
+	addr, err := loadgen.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, exe, dir, addr, o.reportOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -330,21 +337,17 @@ func (o *benchOptions) spawnServers(ctx context.Context, e *cli) (func(), error)
 	}, nil
 }
 
-func (o *benchOptions) startServer(ctx context.Context, exe, dir string) (*loadgen.Process, string, error) {
-	addr, err := loadgen.FreeAddr()
-	if err != nil {
-		return nil, "", err
-	}
+// startServer runs `vigil serve` on addr with its data in dir/data.
+func startServer(ctx context.Context, exe, dir, addr string, reportOnly bool) (*loadgen.Process, error) {
 	args := []string{"serve", "--listen", addr, "--issuer", "http://" + addr, "--data", filepath.Join(dir, "data"), "--log-level", "warn"}
-	if o.reportOnly {
+	if reportOnly {
 		cfg := filepath.Join(dir, "vigil.yaml")
 		if err := os.WriteFile(cfg, []byte("policy:\n  report_only: true\n"), 0o600); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		args = append(args, "--config", cfg)
 	}
-	p, err := loadgen.Start(ctx, exe, args, benchEnv(), filepath.Join(dir, "vigil.log"), "http://"+addr+"/health/ready", 60*time.Second)
-	return p, addr, err
+	return loadgen.Start(ctx, exe, args, benchEnv(), filepath.Join(dir, "vigil.log"), "http://"+addr+"/health/ready", 5*time.Minute)
 }
 
 func startCeiling(ctx context.Context, exe, dir string) (*loadgen.Process, string, error) {
@@ -367,6 +370,71 @@ func benchEnv() []string {
 		}
 	}
 	return out
+}
+
+// benchScale opens many sessions on a fresh server, reads its memory,
+// restarts it and times its return.
+func benchScale(ctx context.Context, args []string, e *cli) error {
+	fs := e.newFlagSet("bench scale", "bench scale [--sessions N] [--connections N] [--out FILE]")
+	n := fs.Int("sessions", 1_000_000, "sessions to open")
+	conns := fs.Int("connections", 32, "concurrent connections")
+	clients := fs.Int("clients", 16, "agent clients to spread the sessions over")
+	out := fs.String("out", "", "also write the report to OUT.txt and OUT.json")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = wantArgs(fs, pos, 0)
+	}
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "vigil-scale-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	rep, err := runScale(ctx, exe, dir, *n, *conns, *clients, e)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := errors.Join(writeReport(*out+".txt", rep.WriteText), writeReport(*out+".json", rep.WriteJSON)); err != nil {
+			return err
+		}
+	}
+	return rep.WriteText(e.stdout)
+}
+
+func runScale(ctx context.Context, exe, dir string, n, conns, clients int, e *cli) (*loadgen.ScaleReport, error) {
+	addr, err := loadgen.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := startServer(ctx, exe, dir, addr, false)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = srv.Stop(shutdownTimeout) }()
+	t, err := loadgen.NewTarget("http://"+addr, false)
+	if err != nil {
+		return nil, err
+	}
+	o := &benchOptions{data: filepath.Join(dir, "data"), clients: clients, spawn: true}
+	env, _, err := o.env(ctx, t, e)
+	if err != nil {
+		return nil, err
+	}
+	sc := &loadgen.Scale{Env: env, Sessions: n, Connections: conns, Server: srv, Progress: e.stderr,
+		DBPath: filepath.Join(dir, "data", dbFile),
+		Stop:   func() error { return srv.Stop(shutdownTimeout) },
+		Start: func(ctx context.Context) (*loadgen.Process, error) {
+			srv, err = startServer(ctx, exe, dir, addr, false)
+			return srv, err
+		}}
+	return sc.Run(ctx)
 }
 
 // benchCeiling serves the ceiling handler until ctx is done.

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-auth/vigil/internal/secret"
+	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/storage/memory"
+)
+
+func TestBenchFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenarios", "introspect,flood"}, `unknown scenario "flood"`},
+		{[]string{"--agent", "a:b"}, "--agent needs --rs"},
+		{[]string{"--report-only"}, "--report-only needs --spawn"},
+		{[]string{"--connections", "-3"}, "connections -3"},
+		{[]string{"extra"}, "want 0 argument"},
+	}
+	for _, tc := range cases {
+		_, errOut, err := vigil(t, nil, append([]string{"bench"}, tc.args...)...)
+		if err == nil || !strings.Contains(errOut, tc.want) {
+			t.Errorf("bench %v: err %v, stderr %q; want %q", tc.args, err, errOut, tc.want)
+		}
+	}
+}
+
+// fullServer serves an in-process Vigil with the admin API on.
+func fullServer(t *testing.T) string {
+	t.Helper()
+	store := memory.New()
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	km, err := keys.Open(context.Background(), store, kek, keys.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := secret.NewHasher(kek)
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String()
+	s, err := server.New(server.Config{Issuer: issuer, AdminToken: testAdminToken},
+		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = s.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return issuer
+}
+
+// TestBenchRun drives an in-process Vigil briefly, registering the bench's
+// own clients with the admin token, and writes the report files.
+func TestBenchRun(t *testing.T) {
+	addr := fullServer(t)
+	out := filepath.Join(t.TempDir(), "bench")
+	env := map[string]string{"VIGIL_ADMIN_TOKEN": testAdminToken}
+	stdout := mustVigil(t, env, "bench", "--addr", addr, "--scenarios", "client_credentials,exchange",
+		"--duration", "200ms", "--warmup", "0s", "--connections", "2", "--clients", "2", "--sessions", "10",
+		"--json", "--out", out)
+	var rep struct {
+		Scenarios []struct {
+			Name string
+			Ops  []struct {
+				OK, Errors int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(rep.Scenarios) != 2 {
+		t.Fatalf("scenarios: %+v", rep.Scenarios)
+	}
+	for _, s := range rep.Scenarios {
+		if len(s.Ops) != 1 || s.Ops[0].OK == 0 || s.Ops[0].Errors != 0 {
+			t.Errorf("%s: %+v", s.Name, s.Ops)
+		}
+	}
+	text, err := os.ReadFile(out + ".txt")
+	if err != nil || !strings.Contains(string(text), "== summary") {
+		t.Errorf("text report: %v\n%s", err, text)
+	}
+	if _, err := os.Stat(out + ".json"); err != nil {
+		t.Error(err)
+	}
+}
