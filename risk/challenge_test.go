@@ -35,3 +35,25 @@ func TestUnansweredChallengeStands(t *testing.T) {
 		t.Errorf("after a passed revalidation: %s (score %d)", d.Action, d.Score)
 	}
 }
+
+// TestWaitingDoesNotLaunder checks that a session's risky peak leaves a
+// floor that fades with the memory half-life: a refused sensitive call
+// retried an hour later, after the behaviour points faded, is still not
+// simply allowed, while routine work goes on.
+func TestWaitingDoesNotLaunder(t *testing.T) {
+	f := newFixture(t)
+	f.train("agent", agent, "10.1.4.21", routine, 20)
+	sid, _ := f.open("agent", agent, "10.1.4.21")
+	first := f.do(sid, "agent", agent, "10.1.4.21", []call{vaultCall})[0]
+	if first.Action != risk.Deny {
+		t.Fatalf("setup: %s (score %d)", first.Action, first.Score)
+	}
+	later := append([]call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}, after: time.Hour}}, vaultCall)
+	ds := f.do(sid, "agent", agent, "10.1.4.21", later)
+	if ds[0].Action != risk.Allow || points(ds[0], risk.ReasonSessionPeak) == 0 {
+		t.Errorf("routine call an hour later: %s %v, want allowed above the session's floor", ds[0].Action, ds[0].Reasons)
+	}
+	if ds[1].Action == risk.Allow {
+		t.Errorf("the refused sensitive call retried an hour later: allowed (score %d, %v)", ds[1].Score, ds[1].Reasons)
+	}
+}

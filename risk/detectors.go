@@ -26,6 +26,9 @@ const (
 	// ReasonRecentSessions is the floor carried over from the client's
 	// recent risky sessions.
 	ReasonRecentSessions = "hist.recent_sessions"
+	// ReasonSessionPeak is the floor the session's own risky peak leaves;
+	// it fades like the client's memory, not like behaviour points.
+	ReasonSessionPeak = "hist.session_peak"
 	// ReasonAgreement is the bonus for evidence of several kinds agreeing.
 	ReasonAgreement = "risk.agreement"
 	// ReasonSensitiveTouched explains a refused refresh after the session

@@ -40,8 +40,10 @@
 // refused rather than challenged. Each challenge raises a floor under the
 // score, a failed one more, and an unanswered challenge stands: calls at its
 // tier or above are asked again until it is answered. The client's recent
-// sessions leave a floor too, so splitting work into many short sessions
-// does not launder risk.
+// sessions leave a floor too, and so does the session's own risky peak,
+// fading with the memory half-life rather than the behaviour one: neither
+// splitting work into many short sessions nor waiting inside one launders
+// risk.
 //
 // A call is judged at its resource's tier, except that a first call to an
 // exfiltration channel the client never uses, after the session reached

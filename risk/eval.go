@@ -36,7 +36,7 @@ func (x *evaluation) run() Decision {
 	d := x.decide(sc)
 	s.touch(x.at)
 	if d.Score > int(s.peak) {
-		s.peak = uint8(d.Score)
+		s.peak, s.peakAt = uint8(d.Score), x.at
 		if d.Score >= x.e.p.Thresholds.Medium {
 			x.memo.peak = float32(d.Score)
 		}

@@ -49,6 +49,15 @@ func (e *Engine) score(s *session, acc *[numDetectors]accum, at int64) scored {
 	if carry >= 0.5 {
 		reasons = append(reasons, Reason{Code: ReasonRecentSessions, Points: int(carry + 0.5), Evidence: "floor from the client's recent sessions"})
 	}
+	if own := e.ownFloor(s, at); own >= 0.5 && own > carry {
+		carry = own
+		if own < raw { // the floor decides only when the live evidence has faded below it
+			own = 0
+		}
+		if own >= 0.5 {
+			reasons = append(reasons, Reason{Code: ReasonSessionPeak, Points: int(own + 0.5), Evidence: "floor from this session's risky peak"})
+		}
+	}
 	sc := int(math.Round(float64(max(raw, chal+carry))))
 	if hard {
 		sc = 100
@@ -65,6 +74,21 @@ func (e *Engine) floors(s *session, at int64) (chal, carry float32) {
 		carry *= float32(math.Exp2(-float64(at-s.carryAt) / e.memHL))
 	}
 	return chal, carry
+}
+
+// ownFloor is the floor a session's own risky peak (medium or above)
+// leaves: Memory.Carry times the peak, fading with the memory half-life,
+// so waiting inside a session launders no more risk than splitting the
+// work into new sessions.
+func (e *Engine) ownFloor(s *session, at int64) float32 {
+	if int(s.peak) < e.p.Thresholds.Medium {
+		return 0
+	}
+	f := float32(e.p.Memory.Carry) * float32(s.peak)
+	if at > s.peakAt {
+		f *= float32(math.Exp2(-float64(at-s.peakAt) / e.memHL))
+	}
+	return f
 }
 
 func challengeEvidence(s *session) string {

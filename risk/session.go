@@ -92,6 +92,7 @@ type session struct {
 	rate, peakRate float32 // decayed count of client calls in the last minute
 	carry          float32 // floor carried from the client's recent sessions
 	carryAt        int64
+	peakAt         int64   // when the session's score reached peak
 	inheritedPts   float32 // challenge-history points inherited at open
 	inherited      uint8   // unanswered/failed challenges inherited from the client
 	challenges     uint8
