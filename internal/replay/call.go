@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -92,6 +93,24 @@ func (w *world) sendOnce(req request) (answer, string) {
 		w.nonce = nonce
 	}
 	return a, nonce
+}
+
+// adminPost sends a JSON body to the admin API with the admin token, as an
+// operator's tooling does.
+func (w *world) adminPost(path string, body any) answer {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return answer{status: http.StatusBadRequest}
+	}
+	hr := httptest.NewRequest(http.MethodPost, Issuer+path, bytes.NewReader(b))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+w.admin)
+	hr.RemoteAddr = "127.0.0.1:40000"
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, hr)
+	a := answer{status: rec.Code}
+	_ = json.Unmarshal(rec.Body.Bytes(), &a.body)
+	return a
 }
 
 // authenticate adds client authentication: a resource server's secret

@@ -10,7 +10,8 @@
 // default policy) on a virtual clock, registers the scenario's resources and
 // clients, replays its history in time order so the engine can learn
 // baselines, then plays the scored steps as HTTP requests through the
-// server's handler with the scenarios' source addresses. Clients
+// server's handler with the scenarios' source addresses (security signals
+// arrive at the admin API's signals endpoint). Clients
 // authenticate as real clients do: resource servers with a secret, every
 // other client with a fresh private_key_jwt assertion per call, and
 // DPoP-bound clients with a proof (answering the server's nonce demand).

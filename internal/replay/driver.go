@@ -77,7 +77,7 @@ func (d *driver) do(ctx context.Context, ts Timed) outcome {
 	case OpRevalidate:
 		return d.revalidate(ctx, st, s)
 	case OpSignal:
-		return d.signal(ctx, st, s)
+		return d.signal(st, s)
 	case OpRevoke:
 		return d.revoke(ctx, st, s)
 	}

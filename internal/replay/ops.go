@@ -83,24 +83,29 @@ func (d *driver) revalidate(ctx context.Context, st Step, s *session) outcome {
 }
 
 // signal delivers an inbound security event about the session (about the
-// client's sessions when the session never got a token) through the
-// authority, as the admin signals endpoint does.
-func (d *driver) signal(ctx context.Context, st Step, s *session) outcome {
-	sig := risk.Signal{Type: st.Signal.Type, Level: st.Signal.Level}
-	client := ""
-	if s.sid == "" {
-		client = s.owner
+// client's sessions when the session never got a token) through the admin
+// API's signals endpoint.
+func (d *driver) signal(st Step, s *session) outcome {
+	body := map[string]string{"type": st.Signal.Type}
+	if st.Signal.Level != "" {
+		body["level"] = st.Signal.Level
 	}
-	ds, err := d.w.srv.Authority().Signal(ctx, s.sid, client, sig)
-	if err != nil {
-		return outcome{decision: Deny, answer: "signal failed"}
+	if s.sid != "" {
+		body["sid"] = s.sid
+	} else {
+		body["client_id"] = s.owner
 	}
-	for _, dec := range ds {
-		if dec.Action == risk.Terminate && !dec.ReportOnly {
-			return outcome{decision: Terminate, answer: "signal: terminate"}
+	a := d.w.adminPost("/admin/signals", body)
+	if a.status != http.StatusOK {
+		return outcome{decision: Deny, answer: a.String()}
+	}
+	sessions, _ := a.body["sessions"].(map[string]any)
+	for _, v := range sessions {
+		if o, _ := v.(map[string]any); o["action"] == string(risk.Terminate) {
+			return outcome{decision: Terminate, answer: "200 terminate"}
 		}
 	}
-	return outcome{decision: Allow, answer: "signal: delivered"}
+	return outcome{decision: Allow, answer: a.String()}
 }
 
 // revoke has the client revoke its session (RFC 7009): the refresh token

@@ -83,6 +83,7 @@ type world struct {
 	dpop    map[string]*ecKey // DPoP keys of clients registered with dpop
 	nonce   string            // the server's last DPoP nonce
 	seq     int               // makes assertion and proof jtis unique
+	admin   string            // the admin API's bearer token
 }
 
 // newWorld builds the server exactly as it ships, with the default
@@ -109,7 +110,8 @@ func newWorld(ctx context.Context, sc Scenario, start time.Time) (*world, error)
 		return nil, err
 	}
 	s := config.Defaults()
-	cfg := server.Config{Issuer: Issuer, Authz: authz.Config{
+	w.admin = secret.Generate("vat_")
+	cfg := server.Config{Issuer: Issuer, AdminToken: w.admin, Authz: authz.Config{
 		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
 		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
 	}}
