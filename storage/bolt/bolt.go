@@ -1,10 +1,13 @@
 // Package bolt is the durable [storage.Store]: one bbolt file, with a
 // bucket per record kind and index buckets for the lookups the contract
-// needs (a session's tokens and events, sessions by creation time and by
-// client, audit records by session and client, and expiry indexes that let
-// DeleteExpired find what to remove without scanning). Tokens, sessions
-// and clients, which every introspection reads, are stored in a compact
-// binary form; other records as JSON.
+// needs (sessions by creation time and by client, audit records by client,
+// and expiry indexes that let DeleteExpired find what to remove without
+// scanning). A session's record, the index of its tokens, its events and
+// the index of its audit records share one bucket under the session's
+// prefix, so a request that touches a session dirties one page for all of
+// them. Tokens, sessions and clients, which every introspection reads, are
+// stored in a compact binary form; other records as JSON. Files written in
+// the older layout (schema 1) are migrated when opened.
 //
 // Reads run in their own read-only transaction and decode straight out of
 // the memory map, so nothing returned shares memory with the file; clients
@@ -115,7 +118,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w: %w", path, storage.ErrUnavailable, err)
 	}
-	if err := db.Update(initBuckets); err != nil {
+	if err := prepare(db, o.log); err != nil {
 		return nil, errors.Join(fmt.Errorf("bolt: open %s: %w", path, err), db.Close())
 	}
 	o.log.Info("storage opened", "path", path)
@@ -123,24 +126,38 @@ func Open(path string, opts ...Option) (*Store, error) {
 		commits: &committer{db: db, delay: o.batchDelay}}, nil
 }
 
-// schemaVersion is the layout of buckets and keys this package writes.
-const schemaVersion = "1"
-
-// initBuckets creates missing buckets and checks the schema version.
-func initBuckets(tx *bbolt.Tx) error {
+// initBuckets creates missing buckets and returns the file's schema
+// version, recording the current one in a new file. A version this build
+// cannot read is an error.
+func initBuckets(tx *bbolt.Tx) (string, error) {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
+			return "", fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	meta := tx.Bucket(bucketMeta)
-	switch v := meta.Get(keyVersion); {
-	case v == nil:
-		return meta.Put(keyVersion, []byte(schemaVersion))
-	case string(v) != schemaVersion:
-		return fmt.Errorf("data file schema version %q, this build reads %q", v, schemaVersion)
+	switch v := string(meta.Get(keyVersion)); v {
+	case "":
+		return schemaVersion, meta.Put(keyVersion, []byte(schemaVersion))
+	case schemaV1, schemaVersion:
+		return v, nil
+	default:
+		return v, fmt.Errorf("data file schema version %q, this build reads %q", v, schemaVersion)
 	}
-	return nil
+}
+
+// prepare creates missing buckets and migrates an older layout.
+func prepare(db *bbolt.DB, log *slog.Logger) error {
+	var version string
+	err := db.Update(func(tx *bbolt.Tx) error {
+		var err error
+		version, err = initBuckets(tx)
+		return err
+	})
+	if err == nil && version == schemaV1 {
+		err = migrateV1(db, log)
+	}
+	return err
 }
 
 // Update runs fn in one read-write transaction, committed with any

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/vigil-auth/vigil/storage"
@@ -117,7 +118,8 @@ func sweepJTIs(r txn, cutoff uint64, _ []byte) (int, []byte, bool, error) {
 	return n, nil, len(keys) == sweepBatch, nil
 }
 
-// doomed is an expired session to delete with its events.
+// doomed is an expired session to delete with its events. The index of
+// its audit records stays, like the records themselves.
 type doomed struct {
 	id     []byte
 	events [][]byte
@@ -130,22 +132,22 @@ func sweepSessions(r txn, cutoff uint64, after []byte) (int, []byte, bool, error
 	victims, last, more := expiredSessions(r, cutoff, after)
 	n := 0
 	for _, v := range victims {
-		data := r.tx.Bucket(bucketSessions).Get(v.id)
-		if data == nil {
+		var s storage.Session
+		err := r.getSession(string(v.id), &s)
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
-		var s storage.Session
-		if err := decode(data, &s, "session", v.id); err != nil {
+		if err != nil {
 			return n, nil, false, err
 		}
 		if err := r.unindex(sessionEntries(&s)); err != nil {
 			return n, nil, false, err
 		}
-		if err := r.del(bucketSessions, v.id); err != nil {
+		if err := r.del(bucketSessionData, sessionKey(s.ID)); err != nil {
 			return n, nil, false, err
 		}
-		for _, ek := range v.events {
-			if err := r.del(bucketEvents, ek); err != nil {
+		for _, k := range v.events {
+			if err := r.del(bucketSessionData, k); err != nil {
 				return n, nil, false, err
 			}
 		}
@@ -192,15 +194,15 @@ func expiredSessions(r txn, cutoff uint64, after []byte) (victims []doomed, last
 
 // hasTokens reports whether session sid has any token left.
 func hasTokens(r txn, sid []byte) bool {
-	k, _ := first(r.tx.Bucket(ixSessionTokens).Cursor(), prefix(string(sid)))
+	k, _ := first(r.tx.Bucket(bucketSessionData).Cursor(), sessionPrefix(string(sid), tagToken))
 	return k != nil
 }
 
 // eventKeys copies the keys of session sid's events.
 func eventKeys(r txn, sid []byte) [][]byte {
-	p := prefix(string(sid))
+	p := sessionPrefix(string(sid), tagEvent)
 	var keys [][]byte
-	c := r.tx.Bucket(bucketEvents).Cursor()
+	c := r.tx.Bucket(bucketSessionData).Cursor()
 	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {
 		keys = append(keys, bytes.Clone(k))
 	}

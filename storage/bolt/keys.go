@@ -9,41 +9,57 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Buckets. Record buckets map a record's key to its JSON; index buckets map
-// composite keys to nothing (the record ID is the key's tail), except
-// bucketEvents, which holds the events themselves.
+// Buckets. Record buckets map a record's key to its encoded form; index
+// buckets map composite keys to nothing (the record ID is the key's tail).
+// bucketSessionData keeps everything that belongs to one session side by
+// side, under the session's own prefix: the record, the index of its
+// tokens, its events and the index of its audit records. A request that
+// touches a session (issuing, exchanging, terminating) then dirties one
+// page for all of it instead of one page in each of four buckets, which is
+// what a commit's cost is made of.
 //
 // Key parts: P(s) is s prefixed with its length as a uvarint, so that one
 // session's entries never share a prefix with another's; T(t) is t as 8
 // big-endian bytes that sort in time order; N(n) is n as 8 big-endian bytes.
 var (
-	bucketMeta       = []byte("meta")
-	bucketClients    = []byte("clients")            // id
-	bucketResources  = []byte("resources")          // audience
-	bucketIssuers    = []byte("issuers")            // issuer URL
-	bucketSessions   = []byte("sessions")           // id
-	bucketTokens     = []byte("tokens")             // id
-	bucketKeys       = []byte("keys")               // kid
-	bucketJTIs       = []byte("jtis")               // key -> T(exp)
-	bucketEvents     = []byte("events")             // P(sid) N(seq) -> event
-	bucketAudit      = []byte("audit")              // N(seq) -> record
-	ixSessionTokens  = []byte("ix_session_tokens")  // P(sid) T(iat) id
-	ixTokenExp       = []byte("ix_token_exp")       // T(exp) id
-	ixSessionCreated = []byte("ix_session_created") // T(created) id
-	ixClientSessions = []byte("ix_client_sessions") // P(client) T(created) id
-	ixSessionExp     = []byte("ix_session_exp")     // T(exp) id
-	ixJTIExp         = []byte("ix_jti_exp")         // T(exp) key
-	ixAuditSession   = []byte("ix_audit_session")   // P(sid) N(seq)
-	ixAuditClient    = []byte("ix_audit_client")    // P(client) N(seq)
+	bucketMeta        = []byte("meta")
+	bucketClients     = []byte("clients")            // id
+	bucketResources   = []byte("resources")          // audience
+	bucketIssuers     = []byte("issuers")            // issuer URL
+	bucketSessionData = []byte("session_data")       // P(sid) tag ... (see the tags)
+	bucketTokens      = []byte("tokens")             // id
+	bucketKeys        = []byte("keys")               // kid
+	bucketJTIs        = []byte("jtis")               // key -> T(exp)
+	bucketAudit       = []byte("audit")              // N(seq) -> record
+	ixTokenExp        = []byte("ix_token_exp")       // T(exp) id
+	ixSessionCreated  = []byte("ix_session_created") // T(created) id
+	ixClientSessions  = []byte("ix_client_sessions") // P(client) T(created) id
+	ixSessionExp      = []byte("ix_session_exp")     // T(exp) id
+	ixJTIExp          = []byte("ix_jti_exp")         // T(exp) key
+	ixAuditClient     = []byte("ix_audit_client")    // P(client) N(seq)
 
 	allBuckets = [][]byte{
-		bucketMeta, bucketClients, bucketResources, bucketIssuers, bucketSessions, bucketTokens,
-		bucketKeys, bucketJTIs, bucketEvents, bucketAudit, ixSessionTokens, ixTokenExp,
-		ixSessionCreated, ixClientSessions, ixSessionExp, ixJTIExp, ixAuditSession, ixAuditClient,
+		bucketMeta, bucketClients, bucketResources, bucketIssuers, bucketSessionData, bucketTokens,
+		bucketKeys, bucketJTIs, bucketAudit, ixTokenExp, ixSessionCreated, ixClientSessions, ixSessionExp,
+		ixJTIExp, ixAuditClient,
 	}
 
 	keyVersion = []byte("version")
 )
+
+// Tags follow P(sid) in bucketSessionData.
+const (
+	tagSession byte = 0 // P(sid) 0 -> the session record
+	tagToken   byte = 1 // P(sid) 1 T(iat) id: the session's tokens
+	tagEvent   byte = 2 // P(sid) 2 N(seq) -> event
+	tagAudit   byte = 3 // P(sid) 3 N(seq): the session's audit records
+)
+
+// sessionKey returns the key of session sid's record.
+func sessionKey(sid string) []byte { return append(prefix(sid), tagSession) }
+
+// sessionPrefix returns P(sid) tag: the prefix of one kind of the session's entries.
+func sessionPrefix(sid string, tag byte) []byte { return append(prefix(sid), tag) }
 
 var (
 	minTime = time.Unix(0, math.MinInt64)

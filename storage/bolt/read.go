@@ -117,12 +117,17 @@ func listRecords[T any](ctx context.Context, r txn, bucket []byte, kind string) 
 // interface conversions of getRecord: the Store's single-record reads of
 // tokens, sessions and clients serve every introspection.
 func getHot[T any](r txn, bucket []byte, kind, key string, v *T, dec func([]byte, *T) error) error {
-	data := r.tx.Bucket(bucket).Get([]byte(key))
+	return getHotKey(r, bucket, kind, key, []byte(key), v, dec)
+}
+
+// getHotKey is getHot for a stored key that differs from the record's id.
+func getHotKey[T any](r txn, bucket []byte, kind, id string, key []byte, v *T, dec func([]byte, *T) error) error {
+	data := r.tx.Bucket(bucket).Get(key)
 	if data == nil {
-		return notFound(kind, []byte(key))
+		return notFound(kind, []byte(id))
 	}
 	if err := dec(data, v); err != nil {
-		return fmt.Errorf("bolt: decode %s %q: %w: %w", kind, key, storage.ErrUnavailable, err)
+		return fmt.Errorf("bolt: decode %s %q: %w: %w", kind, id, storage.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -132,7 +137,7 @@ func (r txn) getToken(id string, t *storage.Token) error {
 }
 
 func (r txn) getSession(id string, s *storage.Session) error {
-	return getHot(r, bucketSessions, "session", id, s, decodeSession)
+	return getHotKey(r, bucketSessionData, "session", id, sessionKey(id), s, decodeSession)
 }
 
 func (r txn) getClient(id string, c *storage.Client) error {
@@ -171,7 +176,12 @@ func (r txn) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
 
 // GetSession implements storage.Reader.
 func (r txn) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	return getRecord[storage.Session](ctx, r, bucketSessions, "session", id)
+	var s storage.Session
+	if err := check(ctx); err != nil {
+		return s, err
+	}
+	err := r.getSession(id, &s)
+	return s, err
 }
 
 // ListSessions implements storage.Reader. It walks the creation-time index
@@ -188,8 +198,8 @@ func (r txn) ListSessions(ctx context.Context, f storage.SessionFilter) ([]stora
 	var out []storage.Session
 	c := r.tx.Bucket(ix).Cursor()
 	for k, _ := last(c, p); k != nil; k, _ = prev(c, p) {
-		s, err := getKey[storage.Session](r, bucketSessions, "session", k[len(p)+8:])
-		if err != nil {
+		var s storage.Session
+		if err := r.getSession(string(k[len(p)+8:]), &s); err != nil {
 			return nil, err
 		}
 		if f.Status != "" && s.Status != f.Status {
@@ -212,9 +222,9 @@ func (r txn) ListSessionTokens(ctx context.Context, sid string) ([]storage.Token
 	if err := check(ctx); err != nil {
 		return nil, err
 	}
-	p := prefix(sid)
+	p := sessionPrefix(sid, tagToken)
 	var out []storage.Token
-	c := r.tx.Bucket(ixSessionTokens).Cursor()
+	c := r.tx.Bucket(bucketSessionData).Cursor()
 	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {
 		t, err := getKey[storage.Token](r, bucketTokens, "token", k[len(p)+8:])
 		if err != nil {
@@ -230,9 +240,9 @@ func (r txn) ListEvents(ctx context.Context, sid string) ([]storage.Event, error
 	if err := check(ctx); err != nil {
 		return nil, err
 	}
-	p := prefix(sid)
+	p := sessionPrefix(sid, tagEvent)
 	var out []storage.Event
-	c := r.tx.Bucket(bucketEvents).Cursor()
+	c := r.tx.Bucket(bucketSessionData).Cursor()
 	for k, data := first(c, p); k != nil; k, data = next(c, p) {
 		var e storage.Event
 		if err := decode(data, &e, "event", k); err != nil {
@@ -272,9 +282,9 @@ func (r txn) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.Au
 	var err error
 	switch {
 	case f.SessionID != "":
-		err = r.auditIndex(ixAuditSession, f.SessionID, add)
+		err = r.auditIndex(bucketSessionData, sessionPrefix(f.SessionID, tagAudit), add)
 	case f.ClientID != "":
-		err = r.auditIndex(ixAuditClient, f.ClientID, add)
+		err = r.auditIndex(ixAuditClient, prefix(f.ClientID), add)
 	default:
 		c := r.tx.Bucket(bucketAudit).Cursor()
 		more := true
@@ -285,10 +295,9 @@ func (r txn) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.Au
 	return out, err
 }
 
-// auditIndex feeds add the audit records listed under key in index ix, in
-// Seq order, until add returns false or an error.
-func (r txn) auditIndex(ix []byte, key string, add func(data, key []byte) (bool, error)) error {
-	p := prefix(key)
+// auditIndex feeds add the audit records listed under prefix p in index
+// ix, in Seq order, until add returns false or an error.
+func (r txn) auditIndex(ix, p []byte, add func(data, key []byte) (bool, error)) error {
 	audit := r.tx.Bucket(bucketAudit)
 	c := r.tx.Bucket(ix).Cursor()
 	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {

@@ -109,9 +109,10 @@ func sessionEntries(s *storage.Session) []entry {
 
 // tokenEntries returns t's index entries.
 func tokenEntries(t *storage.Token) []entry {
-	es := []entry{{ixTokenExp, keyT(t.ExpiresAt, t.ID)}, {ixSessionTokens, nil}}
+	es := []entry{{ixTokenExp, keyT(t.ExpiresAt, t.ID)}, {bucketSessionData, nil}}
 	if t.SessionID != "" {
-		es[1].key = keyPT(t.SessionID, t.IssuedAt, t.ID)
+		k := binary.BigEndian.AppendUint64(sessionPrefix(t.SessionID, tagToken), timeBits(t.IssuedAt))
+		es[1].key = append(k, t.ID...)
 	}
 	return es
 }
@@ -152,11 +153,17 @@ func (r txn) DeleteIssuer(ctx context.Context, issuer string) error {
 
 // CreateSession implements storage.Writer.
 func (r txn) CreateSession(ctx context.Context, s storage.Session) error {
-	k := []byte(s.ID)
-	if len(k) > 0 && r.tx.Bucket(bucketSessions).Get(k) != nil {
+	if err := check(ctx); err != nil {
+		return err
+	}
+	if s.ID == "" {
+		return fmt.Errorf("bolt: put session: %w", errEmptyKey)
+	}
+	k := sessionKey(s.ID)
+	if r.tx.Bucket(bucketSessionData).Get(k) != nil {
 		return fmt.Errorf("bolt: session %q: %w", s.ID, storage.ErrAlreadyExists)
 	}
-	if err := r.putRecord(ctx, bucketSessions, "session", k, &s); err != nil {
+	if err := r.putRecord(ctx, bucketSessionData, "session", k, &s); err != nil {
 		return err
 	}
 	return r.reindex(nil, sessionEntries(&s))
@@ -164,16 +171,11 @@ func (r txn) CreateSession(ctx context.Context, s storage.Session) error {
 
 // PutSession implements storage.Writer.
 func (r txn) PutSession(ctx context.Context, s storage.Session) error {
-	k := []byte(s.ID)
-	data := r.tx.Bucket(bucketSessions).Get(k)
-	if data == nil {
-		return notFound("session", k)
-	}
 	var old storage.Session
-	if err := decode(data, &old, "session", k); err != nil {
+	if err := r.getSession(s.ID, &old); err != nil {
 		return err
 	}
-	if err := r.putRecord(ctx, bucketSessions, "session", k, &s); err != nil {
+	if err := r.putRecord(ctx, bucketSessionData, "session", sessionKey(s.ID), &s); err != nil {
 		return err
 	}
 	return r.reindex(sessionEntries(&old), sessionEntries(&s))
@@ -181,7 +183,7 @@ func (r txn) PutSession(ctx context.Context, s storage.Session) error {
 
 // sessionExists returns storage.ErrNotFound unless sid is "" or a session.
 func (r txn) sessionExists(sid string) error {
-	if sid != "" && r.tx.Bucket(bucketSessions).Get([]byte(sid)) == nil {
+	if sid != "" && r.tx.Bucket(bucketSessionData).Get(sessionKey(sid)) == nil {
 		return notFound("session", []byte(sid))
 	}
 	return nil
@@ -256,15 +258,18 @@ func (r txn) AppendEvent(ctx context.Context, e storage.Event) error {
 	if err := check(ctx); err != nil {
 		return err
 	}
-	if r.tx.Bucket(bucketSessions).Get([]byte(e.SessionID)) == nil {
-		return notFound("session", []byte(e.SessionID))
+	if e.SessionID == "" {
+		return notFound("session", nil)
 	}
-	p := prefix(e.SessionID)
+	if err := r.sessionExists(e.SessionID); err != nil {
+		return err
+	}
+	p := sessionPrefix(e.SessionID, tagEvent)
 	e.Seq = 1
-	if k, _ := last(r.tx.Bucket(bucketEvents).Cursor(), p); k != nil {
+	if k, _ := last(r.tx.Bucket(bucketSessionData).Cursor(), p); k != nil {
 		e.Seq = binary.BigEndian.Uint64(k[len(p):]) + 1
 	}
-	return r.putRecord(ctx, bucketEvents, "event", keyPN(e.SessionID, e.Seq), e)
+	return r.putRecord(ctx, bucketSessionData, "event", binary.BigEndian.AppendUint64(p, e.Seq), e)
 }
 
 // PutKey implements storage.Writer.
@@ -286,9 +291,9 @@ func (r txn) AppendAudit(ctx context.Context, rec storage.AuditRecord) error {
 	if err := r.putRecord(ctx, bucketAudit, "audit record", keyN(seq), rec); err != nil {
 		return err
 	}
-	es := []entry{{ixAuditSession, nil}, {ixAuditClient, nil}}
+	es := []entry{{bucketSessionData, nil}, {ixAuditClient, nil}}
 	if rec.SessionID != "" {
-		es[0].key = keyPN(rec.SessionID, seq)
+		es[0].key = binary.BigEndian.AppendUint64(sessionPrefix(rec.SessionID, tagAudit), seq)
 	}
 	if rec.ClientID != "" {
 		es[1].key = keyPN(rec.ClientID, seq)
