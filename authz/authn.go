@@ -34,7 +34,6 @@ const clockLeeway = 30 * time.Second
 // checked against when a client id is unknown.
 const unknownClientHash = "hmac-sha256$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
-
 // caller is an authenticated client and how it proved itself.
 type caller struct {
 	client storage.Client
