@@ -6,10 +6,13 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -18,8 +21,21 @@ import (
 )
 
 // Router maps method and path templates ("/admin/clients/{id}") to handlers.
+// Paths without variables registered before any template are served from a
+// map, without gorilla/mux's matching; the rest go through mux, in
+// registration order.
 type Router struct {
-	m *mux.Router
+	m     *mux.Router
+	exact map[string]exactRoute
+	// templated is set once a path with variables is registered: later
+	// exact paths go through mux, so registration order still decides.
+	templated bool
+}
+
+// exactRoute is a route whose path has no variables.
+type exactRoute struct {
+	h       http.Handler
+	methods []string
 }
 
 // NewRouter returns an empty router that answers 404 for unknown paths and
@@ -34,16 +50,39 @@ func NewRouter() *Router {
 	m.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writePlain(w, http.StatusMethodNotAllowed)
 	})
-	return &Router{m: m}
+	return &Router{m: m, exact: map[string]exactRoute{}}
 }
 
 // Handle routes requests for path with one of methods (any method when none
 // is given) to h.
 func (rt *Router) Handle(path string, h http.Handler, methods ...string) {
+	h = labeled{h: h, route: path}
 	r := rt.m.Handle(path, h)
 	if len(methods) > 0 {
 		r.Methods(methods...)
 	}
+	switch {
+	case strings.Contains(path, "{"):
+		rt.templated = true
+	case !rt.templated:
+		if _, dup := rt.exact[path]; !dup {
+			rt.exact[path] = exactRoute{h: h, methods: methods}
+		}
+	}
+}
+
+// labeled records the route template of the request it serves, for the
+// access log and the metrics.
+type labeled struct {
+	h     http.Handler
+	route string
+}
+
+func (l labeled) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
+		info.route = l.route
+	}
+	l.h.ServeHTTP(w, r)
 }
 
 // HandleFunc is Handle for a function.
@@ -52,13 +91,22 @@ func (rt *Router) HandleFunc(path string, f http.HandlerFunc, methods ...string)
 }
 
 // ServeHTTP dispatches r.
-func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.m.ServeHTTP(w, r) }
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e, ok := rt.exact[r.URL.Path]; ok && (len(e.methods) == 0 || slices.Contains(e.methods, r.Method)) {
+		e.h.ServeHTTP(w, r)
+		return
+	}
+	rt.m.ServeHTTP(w, r) // templates, 404 and 405
+}
 
 // Var returns the path variable name of r ("" if absent).
 func Var(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
 // Route returns the path template r matched, for metrics labels ("" if none).
 func Route(r *http.Request) string {
+	if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok && info.route != "" {
+		return info.route
+	}
 	if cr := mux.CurrentRoute(r); cr != nil {
 		if t, err := cr.GetPathTemplate(); err == nil {
 			return t
@@ -75,10 +123,18 @@ func writePlain(w http.ResponseWriter, status int) {
 
 type ctxKey struct{}
 
+// requestInfo is what Middleware keeps about a request: its id, and the
+// route template the router matched (set while routing).
+type requestInfo struct {
+	id, route string
+}
+
 // RequestID returns the request id stored in ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxKey{}).(string)
-	return id
+	if info, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
 
 // Observer records one finished request; a metrics registry implements it.
@@ -93,9 +149,9 @@ type Observer interface {
 func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
-		id := newID()
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+		info := &requestInfo{id: newID()}
+		w.Header().Set("X-Request-Id", info.id)
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -121,10 +177,13 @@ func routeOf(r *http.Request) string {
 	return "other"
 }
 
+// newID returns 64 random bits in hex. Request ids need to be unique, not
+// secret: math/rand/v2's generator (per thread, seeded by the OS) makes them
+// without a system call.
 func newID() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
+	return hex.EncodeToString(b[:])
 }
 
 type statusWriter struct {
