@@ -28,6 +28,8 @@ func fill(t *testing.T, v reflect.Value, path string) {
 		v.SetBool(true)
 	case reflect.Int, reflect.Int64:
 		v.SetInt(-12345)
+	case reflect.Uint64:
+		v.SetUint(1<<40 + 5)
 	case reflect.Slice:
 		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
 		for i := range 2 {
@@ -77,6 +79,8 @@ func TestCodecRoundTrip(t *testing.T) {
 	t.Run("token", roundTrip[storage.Token])
 	t.Run("session", roundTrip[storage.Session])
 	t.Run("client", roundTrip[storage.Client])
+	t.Run("event", roundTrip[storage.Event])
+	t.Run("audit", roundTrip[storage.AuditRecord])
 }
 
 func TestCodecRejectsMalformed(t *testing.T) {
@@ -131,5 +135,27 @@ func fuzzRoundTrip[T any](t *testing.T, data []byte, dec func([]byte, *T) error,
 	var again T
 	if err := dec(enc(&v), &again); err != nil || !reflect.DeepEqual(again, v) {
 		t.Errorf("re-encoded %+v decodes as %+v, %v", v, again, err)
+	}
+}
+
+// TestLegacyJSONRecords reads events and audit records stored as JSON,
+// as files written before their binary forms hold them.
+func TestLegacyJSONRecords(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	ev := storage.Event{SessionID: "s", Seq: 3, At: at, Type: "token", Score: 12,
+		Reasons: []storage.Reason{{Code: "net.new_network", Points: 5, Evidence: "x"}}}
+	rec := storage.AuditRecord{Seq: 9, At: at, Type: "issue", ClientID: "c", SessionID: "s", Outcome: "issued"}
+	var gotEv storage.Event
+	if err := decode(must(json.Marshal(ev)), &gotEv, "event", nil); err != nil || !reflect.DeepEqual(gotEv, ev) {
+		t.Errorf("event from JSON = %+v, %v", gotEv, err)
+	}
+	var gotRec storage.AuditRecord
+	if err := decode(must(json.Marshal(rec)), &gotRec, "audit record", nil); err != nil || !reflect.DeepEqual(gotRec, rec) {
+		t.Errorf("audit record from JSON = %+v, %v", gotRec, err)
+	}
+	for _, bad := range [][]byte{nil, {codecV1, 0xff}, []byte(`{"seq":`)} {
+		if err := decode(bad, &gotEv, "event", nil); err == nil {
+			t.Errorf("event %q decoded", bad)
+		}
 	}
 }

@@ -54,6 +54,10 @@ func decode(data []byte, v any, kind string, key []byte) error {
 		err = decodeSession(data, v)
 	case *storage.Client:
 		err = decodeClient(data, v)
+	case *storage.Event:
+		err = decodeEvent(data, v)
+	case *storage.AuditRecord:
+		err = decodeAudit(data, v)
 	default:
 		err = json.Unmarshal(data, v)
 	}
@@ -72,6 +76,10 @@ func encode(v any) ([]byte, error) {
 		return encodeSession(v), nil
 	case *storage.Client:
 		return encodeClient(v), nil
+	case *storage.Event:
+		return encodeEvent(v), nil
+	case *storage.AuditRecord:
+		return encodeAudit(v), nil
 	}
 	return json.Marshal(v)
 }

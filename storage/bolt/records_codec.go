@@ -1,6 +1,8 @@
 package bolt
 
 import (
+	"encoding/json"
+
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -128,5 +130,68 @@ func decodeClient(data []byte, c *storage.Client) error {
 	c.Networks, c.Purposes = d.strs(), d.strs()
 	c.DPoP, c.Disabled = d.bool(), d.bool()
 	c.CreatedAt, c.UpdatedAt = d.time(), d.time()
+	return d.done()
+}
+
+// Events and audit records were JSON before they had a binary form; a
+// stored value starting with '{' is still read as JSON.
+
+func isJSON(data []byte) bool { return len(data) > 0 && data[0] == '{' }
+
+func encodeEvent(ev *storage.Event) []byte {
+	e := newEncoder()
+	e.str(ev.SessionID)
+	e.uvarint(ev.Seq)
+	e.time(ev.At)
+	for _, v := range []string{ev.Type, ev.ClientID, ev.Detail} {
+		e.str(v)
+	}
+	e.int(int64(ev.Score))
+	e.str(ev.Level)
+	e.str(ev.Action)
+	e.uvarint(uint64(len(ev.Reasons)))
+	for _, r := range ev.Reasons {
+		e.str(r.Code)
+		e.int(int64(r.Points))
+		e.str(r.Evidence)
+	}
+	return e.b
+}
+
+func decodeEvent(data []byte, ev *storage.Event) error {
+	if isJSON(data) {
+		return json.Unmarshal(data, ev)
+	}
+	d := newDecoder(data)
+	ev.SessionID, ev.Seq, ev.At = d.str(), d.uvarint(), d.time()
+	ev.Type, ev.ClientID, ev.Detail = d.str(), d.str(), d.str()
+	ev.Score, ev.Level, ev.Action = int(d.int()), d.str(), d.str()
+	if n := d.length(); n > 0 {
+		ev.Reasons = make([]storage.Reason, n)
+		for i := range ev.Reasons {
+			r := &ev.Reasons[i]
+			r.Code, r.Points, r.Evidence = d.str(), int(d.int()), d.str()
+		}
+	}
+	return d.done()
+}
+
+func encodeAudit(a *storage.AuditRecord) []byte {
+	e := newEncoder()
+	e.uvarint(a.Seq)
+	e.time(a.At)
+	for _, v := range []string{a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail} {
+		e.str(v)
+	}
+	return e.b
+}
+
+func decodeAudit(data []byte, a *storage.AuditRecord) error {
+	if isJSON(data) {
+		return json.Unmarshal(data, a)
+	}
+	d := newDecoder(data)
+	a.Seq, a.At = d.uvarint(), d.time()
+	a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
 	return d.done()
 }

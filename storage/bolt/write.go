@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/storage"
+	bbolt "go.etcd.io/bbolt"
 )
 
 var errEmptyKey = errors.New("bolt: empty key")
@@ -16,10 +17,27 @@ var errEmptyKey = errors.New("bolt: empty key")
 // put stores val at key. bbolt keeps both slices until the transaction
 // ends, so callers never reuse them.
 func (r txn) put(bucket, key, val []byte) error {
-	if err := r.tx.Bucket(bucket).Put(key, val); err != nil {
+	b := r.tx.Bucket(bucket)
+	b.FillPercent = fillPercent(bucket)
+	if err := b.Put(key, val); err != nil {
 		return fmt.Errorf("bolt: write %s: %w: %w", bucket, storage.ErrUnavailable, err)
 	}
 	return nil
+}
+
+// denseFill is how full pages are packed when they split in buckets whose
+// keys mostly arrive in ascending order (times, sequence numbers, or both
+// under a client's prefix): bbolt's default of half full would leave every
+// page behind the append point half empty for good.
+const denseFill = 0.9
+
+func fillPercent(bucket []byte) float64 {
+	switch string(bucket) {
+	case string(ixTokenExp), string(ixSessionCreated), string(ixSessionExp), string(ixJTIExp),
+		string(bucketAudit), string(ixAuditClient), string(ixClientSessions):
+		return denseFill
+	}
+	return bbolt.DefaultFillPercent
 }
 
 // del removes key from bucket.
@@ -269,7 +287,7 @@ func (r txn) AppendEvent(ctx context.Context, e storage.Event) error {
 	if k, _ := last(r.tx.Bucket(bucketSessionData).Cursor(), p); k != nil {
 		e.Seq = binary.BigEndian.Uint64(k[len(p):]) + 1
 	}
-	return r.putRecord(ctx, bucketSessionData, "event", binary.BigEndian.AppendUint64(p, e.Seq), e)
+	return r.putRecord(ctx, bucketSessionData, "event", binary.BigEndian.AppendUint64(p, e.Seq), &e)
 }
 
 // PutKey implements storage.Writer.
@@ -288,7 +306,7 @@ func (r txn) AppendAudit(ctx context.Context, rec storage.AuditRecord) error {
 		return fmt.Errorf("bolt: audit sequence: %w: %w", storage.ErrUnavailable, err)
 	}
 	rec.Seq = seq
-	if err := r.putRecord(ctx, bucketAudit, "audit record", keyN(seq), rec); err != nil {
+	if err := r.putRecord(ctx, bucketAudit, "audit record", keyN(seq), &rec); err != nil {
 		return err
 	}
 	es := []entry{{bucketSessionData, nil}, {ixAuditClient, nil}}
