@@ -122,6 +122,7 @@ func openLoop(ctx context.Context, c *Conn, st stepper, r *recorder, start, unti
 				return
 			}
 		}
+		r.late(due, time.Now())
 		st.step(ctx, c, r, due)
 		due = due.Add(interval)
 	}

@@ -173,6 +173,9 @@ func TestDriveClosedLoop(t *testing.T) {
 	if len(res) != 1 || res[0].OK == 0 || res[0].Errors != 0 {
 		t.Fatalf("results: %+v", res)
 	}
+	if lagOf(recs) != nil {
+		t.Error("closed loop recorded send lag")
+	}
 	if window <= 0 || window > l.Duration {
 		t.Errorf("window %s", window)
 	}
@@ -191,6 +194,9 @@ func TestDriveOpenLoopKeepsSchedule(t *testing.T) {
 	}
 	if want := l.Rate * l.Duration.Seconds(); math.Abs(float64(res[0].Requests)-want) > 2 {
 		t.Errorf("requests: got %d, want %.0f", res[0].Requests, want)
+	}
+	if lag := lagOf(recs); lag == nil || lag.Max < 0 {
+		t.Errorf("send lag %+v", lag)
 	}
 	if !strings.Contains(l.Mode(), "fixed rate 400") {
 		t.Errorf("mode %q", l.Mode())

@@ -11,6 +11,9 @@ import (
 type recorder struct {
 	from, until time.Time // the measurement window, by request start
 	ops         map[string]*opRecord
+	// lag holds, in open loop, how late each request was sent after it
+	// was due (ns): the load generator's own delay.
+	lag []int64
 }
 
 // opRecord is one operation's outcomes in one worker.
@@ -38,6 +41,26 @@ func (r *recorder) op(name string) *opRecord {
 // in the measurement window.
 func (r *recorder) counts(start time.Time) bool {
 	return !start.Before(r.from) && start.Before(r.until)
+}
+
+// late records that a request due at due was sent at sent.
+func (r *recorder) late(due, sent time.Time) {
+	if r.counts(due) {
+		r.lag = append(r.lag, int64(sent.Sub(due)))
+	}
+}
+
+// lagOf merges the workers' send lags; nil when none were recorded.
+func lagOf(recs []*recorder) *Latency {
+	var all []int64
+	for _, r := range recs {
+		all = append(all, r.lag...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	l := percentiles(all)
+	return &l
 }
 
 // ok records a success of op that was due at start and finished at end,

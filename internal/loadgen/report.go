@@ -133,6 +133,9 @@ func writeScenario(w io.Writer, s ScenarioResult) {
 			fmt.Fprintf(w, "   %s errors: %s\n", o.Op, counts(o.ErrorKinds))
 		}
 	}
+	if l := s.SendLag; l != nil {
+		fmt.Fprintf(w, "   sent late by the load generator: p50 %.2f, p99 %.2f, max %.1f ms (counted in the latencies above)\n", l.P50, l.P99, l.Max)
+	}
 	if st := s.Server; st != nil {
 		fmt.Fprintf(w, "   server: %.2f cores busy, %.0f µs CPU per request, RSS %.0f MiB%s\n",
 			st.CPUCores, st.CPUPerRequestUS, st.RSSMiB, storageLine(st))

@@ -81,7 +81,8 @@ func (s *Suite) runOne(ctx context.Context, e Entry, load Load) ScenarioResult {
 	recs, window := drive(ctx, e.Target, load, sc.stepper)
 	a, b := samples()
 	ops := merge(recs, window, sc.ops())
-	res := ScenarioResult{Name: sc.Name(), Description: sc.Describe(), WindowSeconds: window.Seconds(), Ops: ops}
+	res := ScenarioResult{Name: sc.Name(), Description: sc.Describe(), WindowSeconds: window.Seconds(), Ops: ops,
+		SendLag: lagOf(recs)}
 	if a != nil && b != nil {
 		res.Server = stats(*a, *b, window, res.requests(), res.tokenRequests())
 	}
@@ -121,12 +122,15 @@ func (s *Suite) watch(ctx context.Context, probe Probe, load Load) func() (*Samp
 
 // ScenarioResult is one scenario's outcome.
 type ScenarioResult struct {
-	Name          string       `json:"name"`
-	Description   string       `json:"description"`
-	WindowSeconds float64      `json:"window_seconds"`
-	Ops           []OpResult   `json:"ops"`
-	Server        *ServerStats `json:"server,omitempty"`
-	Error         string       `json:"error,omitempty"`
+	Name          string     `json:"name"`
+	Description   string     `json:"description"`
+	WindowSeconds float64    `json:"window_seconds"`
+	Ops           []OpResult `json:"ops"`
+	// SendLag is, in open loop, how late requests left the load generator
+	// after they were due (ms): latency that is the generator's, not the server's.
+	SendLag *Latency     `json:"send_lag_ms,omitempty"`
+	Server  *ServerStats `json:"server,omitempty"`
+	Error   string       `json:"error,omitempty"`
 }
 
 func (r ScenarioResult) requests() int {
