@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ type benchOptions struct {
 	spawn, reportOnly, json, insecure  bool
 	load                               loadgen.Load
 	clients, sessions, tokens          int
-	calls, checks                      int
+	calls, checks, procs               int
 	// serverPID and ceilingPID are set for spawned servers.
 	serverPID, ceilingPID int
 }
@@ -55,6 +56,7 @@ func parseBench(args []string, e *cli) (benchOptions, error) {
 	fs.StringVar(&o.mix, "mix", loadgen.DefaultMix.String(), "introspect: token mix")
 	fs.IntVar(&o.calls, "calls", 8, "agent: exchanges per session")
 	fs.IntVar(&o.checks, "checks", 3, "agent: introspections per exchanged token")
+	fs.IntVar(&o.procs, "procs", 0, "cores the load generator itself uses (GOMAXPROCS; 0: all)")
 	fs.StringVar(&o.out, "out", "", "also write the report to OUT.txt and OUT.json")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
@@ -124,6 +126,9 @@ func bench(ctx context.Context, args []string, e *cli) error {
 }
 
 func (o *benchOptions) run(ctx context.Context, e *cli) error {
+	if o.procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.procs))
+	}
 	addr := firstSet(o.addr, e.getenv("VIGIL_ADDR"), "http://127.0.0.1:8080")
 	target, err := loadgen.NewTarget(addr, o.insecure)
 	if err != nil {
