@@ -32,7 +32,7 @@ func TestCloneClientIsDeep(t *testing.T) {
 	}
 }
 
-func openT(t *testing.T) *Store {
+func openT(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
