@@ -31,7 +31,7 @@ build: ## Build bin/vigil
 ##@ Test
 
 .PHONY: test
-test: vet ## Vet, run every test with the race detector, and check for known vulnerabilities
+test: vet tidy-check ## Vet, check go.mod is tidy, run every test with the race detector, and check for known vulnerabilities
 	$(GO) test -race -shuffle=on -count=1 ./...
 	@$(MAKE) --no-print-directory vulncheck
 
@@ -91,8 +91,12 @@ fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: tidy
-tidy: ## Tidy go.mod and fail if it changed
-	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+tidy: ## Tidy go.mod and go.sum
+	$(GO) mod tidy
+
+.PHONY: tidy-check
+tidy-check: ## Fail if go.mod or go.sum is not tidy (direct and indirect requirements as go mod tidy writes them)
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run make tidy"; exit 1; }
 
 .PHONY: clean
 clean: ## Remove build output
