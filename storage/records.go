@@ -246,6 +246,9 @@ type AuditFilter struct {
 	SessionID string
 	Since     time.Time
 	Limit     int
+	// Newest lists the newest records first (descending Seq), so that a
+	// Limit keeps the most recent ones; otherwise the oldest come first.
+	Newest bool
 }
 
 // Duration is a time.Duration written as Go duration text ("15m") in JSON and YAML.

@@ -49,7 +49,8 @@ type Reader interface {
 	ListEvents(ctx context.Context, sid string) ([]Event, error)
 	// ListKeys returns every signing key, oldest first.
 	ListKeys(ctx context.Context) ([]Key, error)
-	// ListAudit returns audit records matching f, oldest first.
+	// ListAudit returns audit records matching f, oldest first (newest
+	// first when f.Newest).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
 }
 

@@ -48,13 +48,7 @@ type apiClient struct {
 // connect resolves the server address and admin token: flags, then the
 // environment, then defaults (the token file in the data directory).
 func (e *cli) connect(af *adminFlags) (*apiClient, error) {
-	addr := firstSet(af.addr, e.getenv("VIGIL_ADDR"))
-	if addr == "" {
-		addr = config.DefaultIssuer(envOr(e.getenv, "VIGIL_LISTEN", config.DefaultListen))
-	}
-	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
-	}
+	addr := e.serverAddr(af.addr)
 	tok := firstSet(af.token, e.getenv("VIGIL_ADMIN_TOKEN"))
 	if tok == "" {
 		path := filepath.Join(firstSet(af.data, e.getenv("VIGIL_DATA"), config.DefaultData), adminTokenFile)
@@ -64,6 +58,20 @@ func (e *cli) connect(af *adminFlags) (*apiClient, error) {
 		}
 	}
 	return &apiClient{base: strings.TrimRight(addr, "/"), token: tok, hc: &http.Client{Timeout: apiTimeout}}, nil
+}
+
+// serverAddr returns the base URL of the server a command talks to: flag,
+// else VIGIL_ADDR, else the address a local `vigil serve` listens on
+// (VIGIL_LISTEN, default 127.0.0.1:8080). A bare host:port gets http://.
+func (e *cli) serverAddr(flagValue string) string {
+	addr := firstSet(flagValue, e.getenv("VIGIL_ADDR"))
+	if addr == "" {
+		addr = config.DefaultIssuer(envOr(e.getenv, "VIGIL_LISTEN", config.DefaultListen))
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	return strings.TrimRight(addr, "/")
 }
 
 // apiError is an error answer from the admin API.

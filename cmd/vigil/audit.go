@@ -10,14 +10,15 @@ import (
 )
 
 // auditCommand is "vigil audit": the audit log of a client and/or a
-// session, oldest first, from the admin API.
+// session, newest first (--oldest: oldest first), from the admin API.
 func auditCommand(ctx context.Context, e *cli, args []string) error {
-	fs := e.newFlagSet("audit", "audit [--client ID] [--sid SID] [--since TIME|DURATION] [--limit N] [flags]")
+	fs := e.newFlagSet("audit", "audit [--client ID] [--sid SID] [--since TIME|DURATION] [--limit N] [--oldest] [flags]")
 	af := e.addAdminFlags(fs)
 	client := fs.String("client", "", "only records about this client")
 	sid := fs.String("sid", "", "only records about this session")
 	since := fs.String("since", "", "only records from this RFC 3339 time, or this long ago (e.g. 1h)")
-	limit := fs.Int("limit", 0, "at most this many records, oldest first (server default 100)")
+	limit := fs.Int("limit", 0, "at most this many records (server default 100): the newest, or with --oldest the oldest")
+	oldest := fs.Bool("oldest", false, "list the oldest records first (default: newest first)")
 	pos, err := parse(fs, args)
 	if err == nil {
 		err = wantArgs(fs, pos, 0)
@@ -25,7 +26,10 @@ func auditCommand(ctx context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
+	q := url.Values{"order": {"newest"}}
+	if *oldest {
+		q.Set("order", "oldest")
+	}
 	for k, v := range map[string]string{"client": *client, "sid": *sid, "since": *since} {
 		if v != "" {
 			q.Set(k, v)
@@ -38,10 +42,7 @@ func auditCommand(ctx context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := "/admin/audit"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
+	path := "/admin/audit?" + q.Encode()
 	b, err := c.call(ctx, "GET", path, nil)
 	if err != nil || af.json {
 		return orPrint(err, e.stdout, b)

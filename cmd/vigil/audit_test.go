@@ -36,6 +36,14 @@ func TestCLIAudit(t *testing.T) {
 	if strings.Contains(out, "agent-2") {
 		t.Errorf("audit --client agent-1 shows another client:\n%s", out)
 	}
+	newest := mustVigil(t, env, "audit", "--limit", "2")
+	if strings.Count(newest, "ses_") != 2 || !strings.Contains(newest, "terminated") || strings.Contains(newest, "grant=client_credentials") ||
+		strings.Index(newest, "terminated") > strings.Index(newest, "refused") {
+		t.Errorf("audit --limit 2 does not show the two newest, newest first:\n%s", newest)
+	}
+	if oldest := mustVigil(t, env, "audit", "--limit", "1", "--oldest"); !strings.Contains(oldest, "grant=client_credentials") {
+		t.Errorf("audit --oldest --limit 1 does not show the oldest:\n%s", oldest)
+	}
 	if out := mustVigil(t, env, "audit", "--sid", "ses_b", "--json"); !strings.Contains(out, `"reason": "invalid_scope: nope"`) {
 		t.Errorf("audit --sid --json =\n%s", out)
 	}

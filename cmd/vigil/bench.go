@@ -129,7 +129,7 @@ func (o *benchOptions) run(ctx context.Context, e *cli) error {
 	if o.procs > 0 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.procs))
 	}
-	addr := firstSet(o.addr, e.getenv("VIGIL_ADDR"), "http://127.0.0.1:8080")
+	addr := e.serverAddr(o.addr)
 	target, err := loadgen.NewTarget(addr, o.insecure)
 	if err != nil {
 		return err

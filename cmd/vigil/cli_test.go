@@ -292,6 +292,8 @@ func TestCLIUsage(t *testing.T) {
 		{args: []string{"serve", "extra"}, wantErr: errUsage, stderr: "want 0 argument(s)"},
 		{args: []string{"serve", "--log-level", "loud"}, wantErr: errUsage, stderr: "log-level"},
 		{args: []string{"version"}, stdout: "vigil dev"},
+		{args: []string{"version", "--json"}, stdout: `"go_version"`},
+		{args: []string{"help"}, stdout: "vigil bench"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/admin"
@@ -131,20 +128,4 @@ func activeAlg(ctx context.Context, store storage.Reader) string {
 		}
 	}
 	return ""
-}
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
-
-func printVersion(w io.Writer) error {
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
-			}
-		}
-	}
-	_, err := fmt.Fprintf(w, "vigil %s%s %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return err
 }

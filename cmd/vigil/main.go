@@ -10,8 +10,10 @@
 //	vigil policy   check FILE
 //	vigil replay   [--json] [--steps] [--check] FILE...
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
-//	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
-//	vigil version
+//	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
+//	vigil bench    [--spawn] [--duration D] ... | bench scale
+//	vigil health   [--addr URL] [--alive]
+//	vigil version  [--json]
 //
 // The administration commands call the admin REST API of a running server
 // (--addr / VIGIL_ADDR, --token / VIGIL_ADMIN_TOKEN, or the admin-token file
@@ -66,8 +68,10 @@ Usage:
   vigil policy   check FILE
   vigil replay   [--json] [--steps] [--check] FILE...
   vigil signal   send
-  vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N]
-  vigil version
+  vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
+  vigil bench    [flags] | bench scale [flags]   load-test a server
+  vigil health   [--addr URL] [--alive]      exit 0 when the server is ready
+  vigil version  [--json]
 
 Administration commands talk to a running server's admin API. They take
 --addr (VIGIL_ADDR, default http://127.0.0.1:8080) and --token
@@ -109,7 +113,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "signal", "signals":
 		return e.group(ctx, "signal", signalCommands(), rest)
 	case "version", "--version", "-version":
-		return printVersion(stdout)
+		return versionCmd(ctx, rest, e)
+	case "health":
+		return healthCmd(ctx, rest, e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

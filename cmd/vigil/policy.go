@@ -79,9 +79,11 @@ func policyCheck(_ context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := decodePolicy(node)
-	if err != nil {
-		return err
+	p := risk.DefaultPolicy()
+	if node != nil {
+		if p, err = decodePolicy(node); err != nil {
+			return err
+		}
 	}
 	_, n, err := buildEngine(p)
 	if err != nil {
@@ -91,12 +93,18 @@ func policyCheck(_ context.Context, e *cli, args []string) error {
 	if p.ReportOnly {
 		mode = "report-only"
 	}
-	fmt.Fprintf(e.stdout, "%s: policy ok (%s, %d rules)\n", pos[0], mode, n)
+	what := "policy"
+	if node == nil {
+		what = "no policy section, the default policy"
+	}
+	fmt.Fprintf(e.stdout, "%s: %s ok (%s, %d rules)\n", pos[0], what, mode, n)
 	return nil
 }
 
 // policyNode reads path and returns its policy: the "policy" section of a
-// configuration file, or the whole document of a policy file.
+// configuration file, or the whole document of a policy file. A
+// configuration file without a policy section yields nil: the server runs
+// it with the default policy.
 func policyNode(path string) (*yaml.Node, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -114,6 +122,9 @@ func policyNode(path string) (*yaml.Node, error) {
 		if root.Content[i].Value == "policy" && isConfigFile(root) {
 			return root.Content[i+1], nil
 		}
+	}
+	if isConfigFile(root) {
+		return nil, nil
 	}
 	return root, nil
 }

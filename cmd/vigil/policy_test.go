@@ -9,6 +9,14 @@ import (
 	"testing"
 )
 
+func TestPolicyCheckExampleConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"policy", "check", "../../examples/vigil.yaml"}, func(string) string { return "" }, &out, &errb)
+	if err != nil || !strings.Contains(out.String(), "ok") {
+		t.Fatalf("policy check examples/vigil.yaml: %v %s%s", err, out.String(), errb.String())
+	}
+}
+
 func TestPolicyCheck(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -17,6 +25,7 @@ func TestPolicyCheck(t *testing.T) {
 	}{
 		{"bare policy with a rule", "report_only: true\nrules:\n  - name: r\n    when: 'sensitivity >= 4 && score > 10'\n    action: step_up\n", "report-only, 1 rules", true},
 		{"config file section", "listen: 127.0.0.1:0\npolicy:\n  thresholds: {low: 20, medium: 40, high: 60, critical: 80}\n", "enforcing, 0 rules", true},
+		{"config file without a policy section", "listen: 127.0.0.1:0\nclients:\n  - id: a\n    secret: a-long-enough-secret\n", "default policy ok (enforcing, 0 rules)", true},
 		{"unknown key names its line", "half_life: 10m\nthresholds: {lo: 3}\n", "line 2", false},
 		{"rule that does not type-check", "rules:\n  - name: r\n    when: 'nosuch > 1'\n    action: deny\n", "undeclared reference", false},
 		{"relaxing without clients", "rules:\n  - name: r\n    when: 'score < 50'\n    action: allow\n    relax: true\n", "client", false},

@@ -116,12 +116,24 @@ func serve(ctx context.Context, args []string, e *cli) error {
 		return err
 	}
 	log := newLogger(e, o.logLevel)
+	// Listen first: a taken port must not leave a data directory and keys
+	// behind.
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Listen, err)
+	}
+	served := false
+	defer func() {
+		if !served {
+			ln.Close()
+		}
+	}()
 	st, err := openState(ctx, s, e.getenv, log, time.Now)
 	if err != nil {
 		return err
 	}
 	defer st.close(log)
-	if err := applyFile(ctx, file, st, log, firstSet(o.config, e.getenv("VIGIL_CONFIG"))); err != nil {
+	if err := applyFile(ctx, file, st, log, firstSet(o.config, e.getenv("VIGIL_CONFIG")), s.Listen); err != nil {
 		return err
 	}
 	journal := newRiskJournal(rsk, s.Data)
@@ -130,30 +142,26 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	}
 	defer journal.save(time.Now(), log)
 	st.journal = journal
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.Listen, err)
-	}
 	if s.Issuer == "" {
 		s.Issuer = config.DefaultIssuer(ln.Addr().String())
 	}
 	warnPlainHTTP(s.Issuer, log)
 	srv, err := newServer(s, st, rsk, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer srv.Close()
 	stop := st.maintain(ctx, log)
 	defer stop()
+	served = true
 	return runHTTP(ctx, ln, srv, s.Issuer, o.drain, log)
 }
 
-func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger, path string) error {
+func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger, path, listen string) error {
 	if f == nil {
 		return nil
 	}
-	warnIfReadable(path, f, log)
+	warnIfReadable(path, f, listen, log)
 	n, err := f.Apply(ctx, st.store, st.hasher, time.Now())
 	if err != nil {
 		return err

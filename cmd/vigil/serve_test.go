@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -229,6 +230,22 @@ func TestServeRefusesBadConfig(t *testing.T) {
 	}
 }
 
+func TestServeTakenPortCreatesNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	_, _, err = vigil(t, nil, "serve", "--data", data, "--listen", ln.Addr().String())
+	if err == nil || !strings.Contains(err.Error(), "listen on") {
+		t.Fatalf("serve on a taken port = %v", err)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("serve on a taken port created %s", data)
+	}
+}
+
 func TestResolveSettingsPrecedence(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "vigil.yaml")
 	writeFile(t, cfg, "listen: 127.0.0.1:7000\ndata: /file/data\nissuer: https://file.example\n")
@@ -343,5 +360,41 @@ func TestExampleConfig(t *testing.T) {
 	rsk, err := riskFromPolicy(f.Overlay(config.Defaults()))
 	if err != nil || rsk == nil {
 		t.Fatalf("policy: %v", err)
+	}
+}
+
+// TestExampleFollowsListen checks that VIGIL_LISTEN alone moves the
+// example server and its issuer (the example file pins no issuer).
+func TestExampleFollowsListen(t *testing.T) {
+	env := map[string]string{"VIGIL_CONFIG": "../../examples/vigil.yaml", "VIGIL_LISTEN": "127.0.0.1:9191"}
+	_, s, err := resolveSettings(serveOptions{}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Listen != "127.0.0.1:9191" || s.Issuer != "" || config.DefaultIssuer(s.Listen) != "http://127.0.0.1:9191" {
+		t.Fatalf("listen %q issuer %q", s.Listen, s.Issuer)
+	}
+}
+
+func TestFileModeWarning(t *testing.T) {
+	tests := []struct {
+		name    string
+		perm    os.FileMode
+		secrets bool
+		listen  string
+		warn    string
+	}{
+		{"fresh checkout of the example, loopback", 0o644, true, "127.0.0.1:8080", ""},
+		{"readable, no secrets, public", 0o644, false, "0.0.0.0:8080", ""},
+		{"readable, secrets, public", 0o644, true, "0.0.0.0:8080", "readable by other users"},
+		{"readable, secrets, all interfaces by empty host", 0o640, true, ":8080", "readable by other users"},
+		{"private, secrets, public", 0o600, true, "0.0.0.0:8080", ""},
+		{"group-writable, secrets, loopback", 0o664, true, "[::1]:8080", "may change it"},
+		{"world-writable, no secrets", 0o666, false, "127.0.0.1:8080", ""},
+	}
+	for _, tt := range tests {
+		if got := fileModeWarning(tt.perm, tt.secrets, tt.listen); (tt.warn == "") != (got == "") || !strings.Contains(got, tt.warn) {
+			t.Errorf("%s: warning %q, want one containing %q", tt.name, got, tt.warn)
+		}
 	}
 }

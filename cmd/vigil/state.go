@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,13 +178,51 @@ func readSecretFile(path string) (string, error) {
 }
 
 // warnIfReadable warns when a configuration file holding client secrets
-// can be read by other users.
-func warnIfReadable(path string, f *config.File, log *slog.Logger) {
-	hasSecret := false
+// may be misused by other local users: always when others may write it (they
+// could declare a client of their own), and when others may read it while
+// the server listens beyond loopback. A development server on loopback,
+// such as `make run` with the example file from a fresh checkout (mode
+// 0644), is not warned about: its secrets are examples.
+func warnIfReadable(path string, f *config.File, listen string, log *slog.Logger) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	if msg := fileModeWarning(fi.Mode().Perm(), hasSecrets(f), listen); msg != "" {
+		log.Warn(msg, "path", path, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+}
+
+func hasSecrets(f *config.File) bool {
 	for _, c := range f.Clients {
-		hasSecret = hasSecret || c.Secret != ""
+		if c.Secret != "" {
+			return true
+		}
 	}
-	if fi, err := os.Stat(path); hasSecret && err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("configuration file holds client secrets and is readable by other users; chmod 600 it", "path", path)
+	return false
+}
+
+// fileModeWarning returns the warning for a configuration file of mode
+// perm, or "" when there is nothing to warn about.
+func fileModeWarning(perm os.FileMode, secrets bool, listen string) string {
+	switch {
+	case !secrets:
+		return ""
+	case perm&0o022 != 0:
+		return "configuration file holds client secrets and other users may change it; chmod 600 it"
+	case perm&0o044 != 0 && !loopbackListen(listen):
+		return "configuration file holds client secrets and is readable by other users; chmod 600 it"
 	}
+	return ""
+}
+
+// loopbackListen reports whether listen (host:port) accepts connections
+// from this machine only.
+func loopbackListen(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

@@ -34,7 +34,7 @@ type oauthFlags struct {
 
 func (e *cli) addOAuthFlags(fs *flag.FlagSet) oauthFlags {
 	return oauthFlags{
-		addr:   fs.String("addr", envOr(e.getenv, "VIGIL_ADDR", "http://127.0.0.1:8080"), "server URL (VIGIL_ADDR)"),
+		addr:   fs.String("addr", e.serverAddr(""), "server URL (VIGIL_ADDR; default http://VIGIL_LISTEN)"),
 		client: fs.String("client", e.getenv("VIGIL_CLIENT_ID"), "client id (VIGIL_CLIENT_ID)"),
 		secret: fs.String("secret", e.getenv("VIGIL_CLIENT_SECRET"), "client secret (VIGIL_CLIENT_SECRET)"),
 	}

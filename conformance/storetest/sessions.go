@@ -178,6 +178,10 @@ func testAudit(t *testing.T, s storage.Store) {
 		{"since and session", storage.AuditFilter{SessionID: "s1", Since: at(time.Minute)}, []string{"4", "6"}},
 		{"limit keeps the oldest", storage.AuditFilter{Limit: 2}, []string{"1", "2"}},
 		{"client and limit", storage.AuditFilter{ClientID: "c1", Limit: 2}, []string{"1", "3"}},
+		{"newest first", storage.AuditFilter{Newest: true}, []string{"6", "5", "4", "3", "2", "1"}},
+		{"newest and limit keeps the newest", storage.AuditFilter{Newest: true, Limit: 2}, []string{"6", "5"}},
+		{"newest, client and limit", storage.AuditFilter{ClientID: "c1", Newest: true, Limit: 2}, []string{"4", "3"}},
+		{"newest, session and since", storage.AuditFilter{SessionID: "s1", Since: at(time.Minute), Newest: true}, []string{"6", "4"}},
 		{"since after everything", storage.AuditFilter{Since: at(time.Hour)}, []string{}},
 		{"unknown session", storage.AuditFilter{SessionID: "s"}, []string{}},
 	}

@@ -19,11 +19,12 @@ type AuditOutput struct {
 	Records []storage.AuditRecord `json:"records"`
 }
 
-// listAudit answers GET /admin/audit?client=&sid=&since=&limit=: the audit
-// records of a client and/or a session, oldest first, from since (an RFC
-// 3339 time, or a duration such as 1h meaning that long ago) on. To read
-// further, ask again with since set to the last record's time (records of
-// that very instant come again; their seq tells them apart).
+// listAudit answers GET /admin/audit?client=&sid=&since=&limit=&order=: the
+// audit records of a client and/or a session, oldest first (newest first
+// with order=newest), from since (an RFC 3339 time, or a duration such as
+// 1h meaning that long ago) on. To read further, ask again with since set
+// to the last record's time (records of that very instant come again;
+// their seq tells them apart).
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 	f, err := auditFilter(r, a.d.Now())
 	if err != nil {
@@ -51,6 +52,13 @@ func auditFilter(r *http.Request, now time.Time) (storage.AuditFilter, error) {
 			return f, badRequest("since must be an RFC 3339 time or a duration such as 1h")
 		}
 		f.Since = t
+	}
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		f.Newest = true
+	default:
+		return f, badRequest("order must be oldest or newest")
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)

@@ -41,6 +41,8 @@ func TestAuditQuery(t *testing.T) {
 		{"?since=" + url.QueryEscape(t0.Add(time.Minute).Format(time.RFC3339)), []string{"refused", "revoked", "terminated"}},
 		{"?since=150s", []string{"revoked", "terminated"}},
 		{"?limit=2", []string{"issued", "refused"}},
+		{"?limit=2&order=newest", []string{"terminated", "revoked"}},
+		{"?client=a1&order=oldest&limit=1", []string{"issued"}},
 		{"?client=nobody", []string{}},
 	}
 	for _, tt := range tests {
@@ -56,7 +58,7 @@ func TestAuditQuery(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"?limit=0", "?limit=x", "?limit=100001", "?since=yesterday", "?since=-1h"} {
+	for _, bad := range []string{"?limit=0", "?limit=x", "?limit=100001", "?since=yesterday", "?since=-1h", "?order=up"} {
 		e.do("GET", "/admin/audit"+bad, nil).want(t, http.StatusBadRequest)
 	}
 	e.doAuth("GET", "/admin/audit", nil, "").want(t, http.StatusUnauthorized)

@@ -42,21 +42,37 @@ const placeholderHash = "placeholder"
 func (f *File) Validate() error {
 	var errs []error
 	if err := f.Overlay(Defaults()).Validate(); err != nil {
+		if f.path != "" {
+			err = fmt.Errorf("%s: %w", f.path, err)
+		}
 		errs = append(errs, err)
 	}
 	ids := map[string]bool{}
 	for i, c := range f.Clients {
-		errs = append(errs, recordErr("clients", i, c.ID, c.validate(), ids))
+		errs = append(errs, f.recordErr("clients", i, c.ID, c.validate(), ids))
 	}
 	auds := map[string]bool{}
 	for i, r := range f.Resources {
-		errs = append(errs, recordErr("resources", i, r.Audience, r.Validate(), auds))
+		errs = append(errs, f.recordErr("resources", i, r.Audience, r.Validate(), auds))
 	}
 	iss := map[string]bool{}
 	for i, is := range f.TrustedIssuers {
-		errs = append(errs, recordErr("trusted_issuers", i, is.Issuer, is.Validate(), iss))
+		errs = append(errs, f.recordErr("trusted_issuers", i, is.Issuer, is.Validate(), iss))
 	}
 	return errors.Join(errs...)
+}
+
+// recordErr reports the problems of record i of list, naming the file and
+// the record's line when known.
+func (f *File) recordErr(list string, i int, key string, err error, seen map[string]bool) error {
+	err = recordErr(list, i, key, err, seen)
+	if line := f.lines[fmt.Sprintf("%s[%d]", list, i)]; err != nil && line > 0 {
+		err = fmt.Errorf("line %d: %w", line, err)
+	}
+	if err != nil && f.path != "" {
+		err = fmt.Errorf("%s: %w", f.path, err)
+	}
+	return err
 }
 
 func recordErr(list string, i int, key string, err error, seen map[string]bool) error {

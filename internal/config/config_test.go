@@ -159,7 +159,9 @@ func TestFileValidate(t *testing.T) {
 		{name: "duplicate client", yaml: "clients:\n  - {id: a, kind: agent, secret: aaaaaaaaaa}\n  - {id: a, kind: agent, secret: aaaaaaaaaa}\n",
 			want: []string{`clients[1] (a): "a" is declared twice`}},
 		{name: "bad client", yaml: "clients:\n  - {id: a, kind: robot, secret: short}\n",
-			want: []string{"clients[0] (a)", "kind:", "secret: shorter than 8"}},
+			want: []string{"line 2: clients[0] (a)", "kind:", "secret: shorter than 8"}},
+		{name: "missing required fields name their lines", yaml: "clients:\n  - id: a\n    secret: aaaaaaaaaa\n  - kind: agent\n    secret: aaaaaaaaaa\nresources:\n  - sensitivity: 2\n",
+			want: []string{"line 2: clients[0] (a): kind:", "line 4: clients[1] (): id: must not be empty", "line 7: resources[0] (): audience: must not be empty"}},
 		{name: "secret and jwks", yaml: "clients:\n  - {id: a, kind: agent, secret: aaaaaaaaaa, jwks_uri: 'https://a.example/j'}\n",
 			want: []string{"not several"}},
 		{name: "bad resource", yaml: "resources:\n  - {audience: a, sensitivity: 9}\n  - {audience: a, sensitivity: 1}\n",
@@ -183,6 +185,21 @@ func TestFileValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestValidateNamesFileAndLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:0\nclients:\n  - kind: agent\n    secret: aaaaaaaaaa\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := path + ": line 3: clients[0] (): id: must not be empty"
+	if err := f.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Validate() = %v, want %q", err, want)
 	}
 }
 

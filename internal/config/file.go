@@ -53,6 +53,11 @@ type File struct {
 	Clients        []Client           `json:"clients"`
 	Resources      []storage.Resource `json:"resources"`
 	TrustedIssuers []storage.Issuer   `json:"trusted_issuers"`
+
+	// path is the file Load read, and lines the line of each record
+	// ("clients[0]"), so that Validate can say where a problem is.
+	path  string
+	lines map[string]int
 }
 
 // Client is a client as a file declares it: the stored record plus the
@@ -83,6 +88,7 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
+	cf.path = path
 	return cf, nil
 }
 
@@ -111,5 +117,25 @@ func Parse(b []byte) (*File, error) {
 	if err := decodeNode(root, &f); err != nil {
 		return nil, err
 	}
+	f.lines = recordLines(root)
 	return &f, nil
+}
+
+// recordLines returns the line of every element of the record lists
+// (clients, resources, trusted_issuers), keyed "clients[0]".
+func recordLines(root *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	if root.Kind != yaml.MappingNode {
+		return lines
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, list := root.Content[i].Value, root.Content[i+1]
+		if list.Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, el := range list.Content {
+			lines[fmt.Sprintf("%s[%d]", key, j)] = el.Line
+		}
+	}
+	return lines
 }

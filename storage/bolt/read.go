@@ -362,13 +362,17 @@ func (r txn) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.Au
 	var err error
 	switch {
 	case f.SessionID != "":
-		err = r.auditIndex(bucketSessionData, sessionPrefix(f.SessionID, tagAudit), add)
+		err = r.auditIndex(bucketSessionData, sessionPrefix(f.SessionID, tagAudit), f.Newest, add)
 	case f.ClientID != "":
-		err = r.auditIndex(ixAuditClient, prefix(f.ClientID), add)
+		err = r.auditIndex(ixAuditClient, prefix(f.ClientID), f.Newest, add)
 	default:
 		c := r.tx.Bucket(bucketAudit).Cursor()
+		start, step := c.First, c.Next
+		if f.Newest {
+			start, step = c.Last, c.Prev
+		}
 		more := true
-		for k, data := c.First(); k != nil && more && err == nil; k, data = c.Next() {
+		for k, data := start(); k != nil && more && err == nil; k, data = step() {
 			more, err = add(data, k)
 		}
 	}
@@ -376,11 +380,16 @@ func (r txn) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.Au
 }
 
 // auditIndex feeds add the audit records listed under prefix p in index
-// ix, in Seq order, until add returns false or an error.
-func (r txn) auditIndex(ix, p []byte, add func(data, key []byte) (bool, error)) error {
+// ix, in Seq order (descending when newest), until add returns false or an
+// error.
+func (r txn) auditIndex(ix, p []byte, newest bool, add func(data, key []byte) (bool, error)) error {
 	audit := r.tx.Bucket(bucketAudit)
 	c := r.tx.Bucket(ix).Cursor()
-	for k, _ := first(c, p); k != nil; k, _ = next(c, p) {
+	start, step := first, next
+	if newest {
+		start, step = last, prev
+	}
+	for k, _ := start(c, p); k != nil; k, _ = step(c, p) {
 		seq := k[len(p):]
 		data := audit.Get(seq)
 		if data == nil {

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -118,15 +119,17 @@ func (t *tx) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.Au
 	if err := t.check(ctx); err != nil {
 		return nil, err
 	}
+	all := slices.Concat(t.d.audit, t.audit)
+	if f.Newest {
+		slices.Reverse(all)
+	}
 	var out []storage.AuditRecord
-	for _, recs := range [][]storage.AuditRecord{t.d.audit, t.audit} {
-		for _, r := range recs {
-			if f.Limit > 0 && len(out) == f.Limit {
-				return out, nil
-			}
-			if auditMatches(f, r) {
-				out = append(out, r)
-			}
+	for _, r := range all {
+		if f.Limit > 0 && len(out) == f.Limit {
+			return out, nil
+		}
+		if auditMatches(f, r) {
+			out = append(out, r)
 		}
 	}
 	return out, nil
