@@ -52,6 +52,7 @@ type Reader interface {
 	// ListAudit returns audit records matching f, oldest first (newest
 	// first when f.Newest).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditRecord, error)
+	StreamReader
 }
 
 // Writer changes records inside one transaction started by [Store.Update].
@@ -89,6 +90,7 @@ type Writer interface {
 	PutKey(ctx context.Context, k Key) error
 	// AppendAudit appends r to the audit log; Seq is assigned by the store.
 	AppendAudit(ctx context.Context, r AuditRecord) error
+	StreamWriter
 }
 
 // Store is the whole backend contract. Single reads run in their own read
@@ -103,8 +105,8 @@ type Store interface {
 	// Updates may share one commit, so fn may run more than once and must
 	// have no side effects outside w.
 	Update(ctx context.Context, fn func(w Writer) error) error
-	// DeleteExpired removes tokens, sessions, single-use identifiers and
-	// events that expired before now (minus the backend's retention), and
+	// DeleteExpired removes tokens, sessions, single-use identifiers,
+	// events and outbox entries that expired before now (minus the backend's retention), and
 	// returns how many records it removed.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 	// Close releases the store. Calls after Close return ErrUnavailable.

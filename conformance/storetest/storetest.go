@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"EventSeq", testEventSeq},
 		{"Audit", testAudit},
 		{"DeleteExpired", testDeleteExpired},
+		{"Streams", testStreams},
+		{"Outbox", testOutbox},
 		{"Closed", testClosed},
 		{"CancelledContext", testCancelledContext},
 	}

@@ -30,7 +30,7 @@ type sweep func(r txn, cutoff uint64, after []byte) (n int, last []byte, more bo
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	cutoff := timeBits(now.Add(-s.retention))
 	total := 0
-	for _, sw := range []sweep{sweepTokens, sweepJTIs, sweepSessions} {
+	for _, sw := range []sweep{sweepTokens, sweepJTIs, sweepSessions, sweepOutbox} {
 		var after []byte
 		for more := true; more; {
 			if err := s.usable(ctx); err != nil {

@@ -37,11 +37,13 @@ var (
 	ixSessionExp      = []byte("ix_session_exp")     // T(exp) id
 	ixJTIExp          = []byte("ix_jti_exp")         // T(exp) key
 	ixAuditClient     = []byte("ix_audit_client")    // P(client) N(seq)
+	bucketStreams     = []byte("ssf_streams")        // stream id
+	bucketOutbox      = []byte("ssf_outbox")         // P(stream) N(seq) -> entry
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketClients, bucketResources, bucketIssuers, bucketSessionData, bucketTokens,
 		bucketKeys, bucketJTIs, bucketAudit, ixTokenExp, ixSessionCreated, ixClientSessions, ixSessionExp,
-		ixJTIExp, ixAuditClient,
+		ixJTIExp, ixAuditClient, bucketStreams, bucketOutbox,
 	}
 
 	keyVersion = []byte("version")

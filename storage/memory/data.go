@@ -19,6 +19,10 @@ type data struct {
 	events    map[string][]storage.Event
 	audit     []storage.AuditRecord
 	lastAudit uint64
+	streams   map[string]storage.Stream
+	outbox    map[string]storage.OutboxEntry // by outboxKey
+	// lastOutbox is the last outbox Seq assigned.
+	lastOutbox uint64
 	// sessionTokens indexes token IDs by session ID.
 	sessionTokens map[string]map[string]struct{}
 }
@@ -34,6 +38,8 @@ func newData() *data {
 		jtis:          map[string]time.Time{},
 		events:        map[string][]storage.Event{},
 		sessionTokens: map[string]map[string]struct{}{},
+		streams:       map[string]storage.Stream{},
+		outbox:        map[string]storage.OutboxEntry{},
 	}
 }
 
@@ -78,6 +84,12 @@ func (d *data) deleteExpired(cutoff time.Time) int {
 	for key, exp := range d.jtis {
 		if expired(exp, cutoff) {
 			delete(d.jtis, key)
+			n++
+		}
+	}
+	for k, e := range d.outbox {
+		if !e.ExpiresAt.IsZero() && expired(e.ExpiresAt, cutoff) {
+			delete(d.outbox, k)
 			n++
 		}
 	}

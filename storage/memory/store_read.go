@@ -74,3 +74,18 @@ func (s *Store) ListKeys(ctx context.Context) ([]storage.Key, error) {
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter) ([]storage.AuditRecord, error) {
 	return read(ctx, s, func(t *tx) ([]storage.AuditRecord, error) { return t.ListAudit(ctx, f) })
 }
+
+// GetStream returns stream id, or an error matching storage.ErrNotFound.
+func (s *Store) GetStream(ctx context.Context, id string) (storage.Stream, error) {
+	return read(ctx, s, func(t *tx) (storage.Stream, error) { return t.GetStream(ctx, id) })
+}
+
+// ListStreams returns every stream ordered by ID.
+func (s *Store) ListStreams(ctx context.Context) ([]storage.Stream, error) {
+	return read(ctx, s, func(t *tx) ([]storage.Stream, error) { return t.ListStreams(ctx) })
+}
+
+// ListOutbox returns up to n entries of the stream's outbox in Seq order.
+func (s *Store) ListOutbox(ctx context.Context, streamID string, n int) ([]storage.OutboxEntry, error) {
+	return read(ctx, s, func(t *tx) ([]storage.OutboxEntry, error) { return t.ListOutbox(ctx, streamID, n) })
+}

@@ -27,6 +27,9 @@ type tx struct {
 	jtis      layer[time.Time]
 	events    map[string][]storage.Event // appended in this transaction, per session
 	audit     []storage.AuditRecord      // appended in this transaction
+	streams   layer[storage.Stream]
+	outbox    layer[storage.OutboxEntry]
+	outboxN   uint64 // outbox entries appended in this transaction
 	done      bool
 }
 
@@ -40,6 +43,8 @@ func newTx(d *data) *tx {
 		tokens:    layer[storage.Token]{base: d.tokens},
 		keys:      layer[storage.Key]{base: d.keys},
 		jtis:      layer[time.Time]{base: d.jtis},
+		streams:   layer[storage.Stream]{base: d.streams},
+		outbox:    layer[storage.OutboxEntry]{base: d.outbox},
 	}
 }
 
@@ -78,6 +83,9 @@ func (t *tx) commit() {
 	}
 	t.d.audit = append(t.d.audit, t.audit...)
 	t.d.lastAudit += uint64(len(t.audit))
+	t.streams.commit()
+	t.outbox.commit()
+	t.d.lastOutbox += t.outboxN
 }
 
 // notFound wraps storage.ErrNotFound with what was missing.
