@@ -54,7 +54,7 @@ func (s *Server) revalidate(r *http.Request) (string, error) {
 	ev := s.event(ctx, risk.OpRevalidate, sess.ID, sessClient, nil)
 	ev.Passed, ev.Actors, ev.IP, ev.Caller = passed, t.Actors, RemoteIP(r), c.client.ID
 	d := s.risk.Observe(ev)
-	if err := s.recordDecision(ctx, sess.ID, "revalidate", c.client.ID, d); err != nil {
+	if err := s.recordDecision(ctx, sess.ID, "revalidate", c.client.ID, d, passed); err != nil {
 		return "", err
 	}
 	switch {
@@ -113,8 +113,10 @@ func (s *Server) freshActor(ctx context.Context, form map[string][]string, calle
 }
 
 // recordDecision appends a decision to the session's timeline, persists its
-// new facts, and terminates the session when the decision says so.
-func (s *Server) recordDecision(ctx context.Context, sid, typ, clientID string, d risk.Decision) error {
+// new facts, and terminates the session when the decision says so. raised
+// reports a passed revalidation, which subscribers hear of as a raised
+// assurance level.
+func (s *Server) recordDecision(ctx context.Context, sid, typ, clientID string, d risk.Decision, raised bool) error {
 	now := s.now()
 	err := s.store.Update(ctx, func(w storage.Writer) error {
 		if d.Action == risk.Terminate && !d.ReportOnly {
@@ -132,6 +134,11 @@ func (s *Server) recordDecision(ctx context.Context, sid, typ, clientID string, 
 		}
 		if err := w.AppendAudit(ctx, decisionAudit(sess, typ, clientID, d, now)); err != nil {
 			return err
+		}
+		if raised && s.notify != nil {
+			if err := s.notify.AssuranceRaised(ctx, w, sess); err != nil {
+				return err
+			}
 		}
 		return w.AppendEvent(ctx, timelineEvent(sid, typ, clientID, "", d, now))
 	})

@@ -118,6 +118,7 @@ type Server struct {
 	proofs   ProofVerifier
 	limits   AuthLimits
 	guard    *authGuard
+	notify   Notifier
 }
 
 // An Option replaces one of Server's defaults.

@@ -36,6 +36,9 @@ func (s *Server) terminateIn(ctx context.Context, w storage.Writer, sid, reason 
 	now := s.now()
 	if sess.Status != storage.SessionTerminated {
 		sess.Status, sess.TerminatedAt, sess.Reason = storage.SessionTerminated, now, reason
+		if err := s.notifyRevoked(ctx, w, sess, reason, d); err != nil {
+			return err
+		}
 	}
 	sess.Facts = append(sess.Facts, sessionFacts(d, now)...)
 	if err := w.PutSession(ctx, sess); err != nil {

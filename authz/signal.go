@@ -52,5 +52,5 @@ func (s *Server) signalSession(ctx context.Context, sid string, sig risk.Signal)
 	if sig.Type == "session-revoked" {
 		d.Action, d.ReportOnly = risk.Terminate, false
 	}
-	return d, s.recordDecision(ctx, sid, "signal:"+sig.Type, "", d)
+	return d, s.recordDecision(ctx, sid, "signal:"+sig.Type, "", d, false)
 }

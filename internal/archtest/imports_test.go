@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"internal/web":     {"internal/oauth"},
 	"authz":            {"storage", "risk", "internal/oauth"},
 	"introspect":       {"storage", "risk", "internal/oauth"},
+	"ssf":              {"storage", "keys", "risk"},
 }
 
 // wiringUsers may build the whole server: the command, and the in-process

@@ -61,6 +61,7 @@ type Server struct {
 	metrics *metrics.Registry
 	handler http.Handler
 	ready   atomic.Bool
+	signals *signals
 }
 
 // New assembles a server. It validates cfg before building anything.
@@ -104,9 +105,14 @@ func (s *Server) build() error {
 	acfg := s.cfg.Authz
 	acfg.Issuer, acfg.RefreshKey = s.cfg.Issuer, s.d.RefreshKey
 	verifier := newVerifier(s.d.HTTPClient, s.d.Log)
+	if err := s.buildSignals(); err != nil {
+		return err
+	}
 	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.d.Risk,
-		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}))
+		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
+		authz.WithNotifier(s.signals.tx))
 	if err != nil {
+		s.closeSignals()
 		return err
 	}
 	s.authz = az
@@ -128,10 +134,12 @@ func (s *Server) routes() *web.Router {
 	r.HandleFunc("/health/alive", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }, http.MethodGet)
 	r.HandleFunc("/health/ready", s.readiness, http.MethodGet)
 	r.Handle("/metrics", s.metrics.Handler(), http.MethodGet)
+	s.mountSignals(r)
 	if s.cfg.AdminToken != "" {
 		admin.New(s.cfg.AdminToken, admin.Deps{Store: s.d.Store, Hasher: s.d.Hasher, Sessions: s.authz,
 			Keys: s.d.Keys, Signals: s.authz, Now: s.d.Now, Log: s.d.Log}).Mount(r)
 	}
+	s.mountPoll(r)
 	return r
 }
 
@@ -165,6 +173,9 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// Close stops background work. It does not close the store, which the
-// caller opened.
-func (s *Server) Close() error { return nil }
+// Close stops background work (the Shared Signals push worker). It does
+// not close the store, which the caller opened.
+func (s *Server) Close() error {
+	s.closeSignals()
+	return nil
+}

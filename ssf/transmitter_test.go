@@ -1,0 +1,336 @@
+package ssf
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/memory"
+)
+
+const testIssuer = "https://vigil.example"
+
+// fakeSigner encodes claims as an unsigned compact JWS, so tests can read them.
+type fakeSigner struct{}
+
+func (fakeSigner) Sign(typ string, claims any) (string, error) {
+	b, err := json.Marshal(claims)
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none","typ":"`+typ+`"}`)) + "." + enc(b) + ".", err
+}
+
+func claimsOf(t *testing.T, set string) Claims {
+	t.Helper()
+	parts := strings.Split(set, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Claims
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// env is a transmitter over a memory store with one receiver client "rp"
+// holding the bearer token "rp-token".
+type env struct {
+	tx    *Transmitter
+	store storage.Store
+}
+
+func newEnv(t *testing.T, store storage.Store) *env {
+	t.Helper()
+	tx, err := NewTransmitter(Config{Issuer: testIssuer, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+		IdlePoll: 20 * time.Millisecond, LongPoll: 200 * time.Millisecond}, store, fakeSigner{}, func(s string) string { return "id:" + s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = store.Update(t.Context(), func(w storage.Writer) error {
+		if err := w.PutClient(t.Context(), storage.Client{ID: "rp", Kind: storage.KindResourceServer}); err != nil {
+			return err
+		}
+		for _, sid := range []string{"rp-session", "s1", "s2"} {
+			if err := w.CreateSession(t.Context(), storage.Session{ID: sid, ClientID: "agent", Status: storage.SessionActive,
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return w.CreateToken(t.Context(), storage.Token{ID: "id:rp-token", Kind: storage.AccessToken, ClientID: "rp",
+			SessionID: "rp-session", Scopes: []string{Scope}, IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{tx: tx, store: store}
+}
+
+// call sends a management request as the receiver and returns status and body.
+func (e *env) call(t *testing.T, h http.HandlerFunc, method, target, body string) (int, string) {
+	t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer rp-token")
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	w := httptest.NewRecorder()
+	h(w, r)
+	return w.Code, w.Body.String()
+}
+
+func (e *env) createStream(t *testing.T, body string) StreamConfig {
+	t.Helper()
+	code, out := e.call(t, e.tx.Streams, http.MethodPost, PathStreams, body)
+	if code != http.StatusCreated {
+		t.Fatalf("create stream: %d %s", code, out)
+	}
+	var c StreamConfig
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) revoke(t *testing.T, sid string) {
+	t.Helper()
+	err := e.store.Update(t.Context(), func(w storage.Writer) error {
+		s, err := w.GetSession(t.Context(), sid)
+		if err != nil {
+			return err
+		}
+		return e.tx.SessionRevoked(t.Context(), w, s, "admin", "test")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sink is a push receiver that fails while down and records what it took.
+type sink struct {
+	mu   sync.Mutex
+	down bool
+	got  []Claims
+	hdr  []http.Header
+	srv  *httptest.Server
+}
+
+func newSink(t *testing.T) *sink {
+	s := &sink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		s.got = append(s.got, claimsOf(t, string(b)))
+		s.hdr = append(s.hdr, r.Header.Clone())
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *sink) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
+
+func (s *sink) received() []Claims {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Claims(nil), s.got...)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, tx *Transmitter) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { tx.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestPushSessionRevoked(t *testing.T) {
+	e := newEnv(t, memory.New())
+	rcv := newSink(t)
+	st := e.createStream(t, `{"delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"`+rcv.srv.URL+`","authorization_header":"Bearer rcv"},
+		"events_requested":["`+EventSessionRevoked+`","https://example.com/unknown"]}`)
+	if strings.Join(st.EventsDelivered, ",") != EventSessionRevoked || st.Delivery.AuthorizationHeader != "" {
+		t.Fatalf("stream config = %+v", st)
+	}
+	run(t, e.tx)
+	e.revoke(t, "s1")
+	waitFor(t, "one SET", func() bool { return len(rcv.received()) == 1 })
+	c := rcv.received()[0]
+	if c.Issuer != testIssuer || c.Audience[0] != "rp" || c.JTI == "" || c.TxN == "" || c.TOE == 0 || c.IssuedAt == 0 {
+		t.Errorf("claims = %+v", c)
+	}
+	if c.SubID == nil || c.SubID.Format != FormatComplex || c.SubID.Session.ID != "s1" || c.SubID.User.Sub != "agent" {
+		t.Errorf("sub_id = %+v", c.SubID)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(c.Events[EventSessionRevoked], &ev); err != nil || ev["initiating_entity"] != "admin" {
+		t.Errorf("event = %s", c.Events[EventSessionRevoked])
+	}
+	h := rcv.hdr[0]
+	if h.Get("Content-Type") != ContentTypeSET || h.Get("Authorization") != "Bearer rcv" {
+		t.Errorf("push headers = %v", h)
+	}
+	waitFor(t, "an empty outbox", func() bool {
+		es, _ := e.store.ListOutbox(t.Context(), st.StreamID, 0)
+		return len(es) == 0
+	})
+}
+
+func TestPushRetriesInOrder(t *testing.T) {
+	e := newEnv(t, memory.New())
+	rcv := newSink(t)
+	rcv.setDown(true)
+	e.createStream(t, `{"delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"`+rcv.srv.URL+`"}}`)
+	run(t, e.tx)
+	e.revoke(t, "s1")
+	e.revoke(t, "s2")
+	time.Sleep(100 * time.Millisecond) // several failed attempts
+	rcv.setDown(false)
+	waitFor(t, "two SETs", func() bool { return len(rcv.received()) == 2 })
+	got := rcv.received()
+	if got[0].SubID.Session.ID != "s1" || got[1].SubID.Session.ID != "s2" {
+		t.Errorf("order: %s then %s", got[0].SubID.Session.ID, got[1].SubID.Session.ID)
+	}
+}
+
+func TestStreamFilters(t *testing.T) {
+	e := newEnv(t, memory.New())
+	st := e.createStream(t, `{"events_requested":["`+EventRiskLevelChange+`"]}`)
+	if st.Delivery.Method != storage.DeliveryPoll || st.Delivery.EndpointURL != testIssuer+PathPoll+st.StreamID {
+		t.Fatalf("default delivery = %+v", st.Delivery)
+	}
+	e.revoke(t, "s1") // not requested
+	es, _ := e.store.ListOutbox(t.Context(), st.StreamID, 0)
+	if len(es) != 0 {
+		t.Fatalf("unrequested event queued: %d", len(es))
+	}
+	// Removing a subject from an all-subjects stream stops its events.
+	code, body := e.call(t, e.tx.RemoveSubject, http.MethodPost, PathRemoveSubject,
+		`{"stream_id":"`+st.StreamID+`","subject":{"format":"opaque","id":"s1"}}`)
+	if code != http.StatusNoContent {
+		t.Fatalf("remove subject: %d %s", code, body)
+	}
+	for _, sid := range []string{"s1", "s2"} {
+		err := e.store.Update(t.Context(), func(w storage.Writer) error {
+			s, _ := w.GetSession(t.Context(), sid)
+			return e.tx.RiskLevelChanged(t.Context(), w, s, "LOW", "HIGH", "test")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, _ = e.store.ListOutbox(t.Context(), st.StreamID, 0)
+	if len(es) != 1 || !strings.Contains(string(es[0].Claims), `"s2"`) {
+		t.Fatalf("outbox after removing s1 = %d entries", len(es))
+	}
+}
+
+func TestPollAck(t *testing.T) {
+	e := newEnv(t, memory.New())
+	st := e.createStream(t, `{"delivery":{"method":"urn:ietf:rfc:8936"}}`)
+	e.revoke(t, "s1")
+	e.revoke(t, "s2")
+	poll := func(body string) pollResponse {
+		code, out := e.call(t, e.tx.Poll, http.MethodPost, PathPoll+st.StreamID, body)
+		if code != http.StatusOK {
+			t.Fatalf("poll: %d %s", code, out)
+		}
+		var p pollResponse
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := poll(`{"maxEvents":1,"returnImmediately":true}`)
+	if len(p.Sets) != 1 || !p.MoreAvailable {
+		t.Fatalf("first poll = %+v", p)
+	}
+	var first string
+	for jti := range p.Sets {
+		first = jti
+	}
+	if again := poll(`{"maxEvents":1,"returnImmediately":true}`); again.Sets[first] == "" {
+		t.Fatal("an unacknowledged SET was not answered again")
+	}
+	p = poll(`{"returnImmediately":true,"ack":["` + first + `"]}`)
+	if len(p.Sets) != 1 || p.Sets[first] != "" || p.MoreAvailable {
+		t.Fatalf("poll after ack = %+v", p)
+	}
+	for jti := range p.Sets {
+		poll(`{"maxEvents":0,"ack":["` + jti + `"]}`)
+	}
+	start := time.Now()
+	if p := poll(`{}`); len(p.Sets) != 0 || time.Since(start) < 150*time.Millisecond {
+		t.Fatalf("long poll on an empty outbox = %+v after %v", p, time.Since(start))
+	}
+}
+
+func TestManagementRefusals(t *testing.T) {
+	e := newEnv(t, memory.New())
+	st := e.createStream(t, `{}`)
+	tests := []struct {
+		name, method, target, body, auth string
+		h                                http.HandlerFunc
+		want                             int
+	}{
+		{"no token", http.MethodGet, PathStreams, "", "", e.tx.Streams, 401},
+		{"unknown token", http.MethodGet, PathStreams, "", "Bearer nope", e.tx.Streams, 401},
+		{"push to plain http", http.MethodPost, PathStreams, `{"delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"http://rp.example/x"}}`, "Bearer rp-token", e.tx.Streams, 400},
+		{"unknown method", http.MethodPost, PathStreams, `{"delivery":{"method":"smoke"}}`, "Bearer rp-token", e.tx.Streams, 400},
+		{"unknown stream", http.MethodGet, PathStreams + "?stream_id=x", "", "Bearer rp-token", e.tx.Streams, 404},
+		{"bad status", http.MethodPost, PathStatus, `{"stream_id":"` + st.StreamID + `","status":"gone"}`, "Bearer rp-token", e.tx.Status, 400},
+		{"foreign subject", http.MethodPost, PathAddSubject, `{"stream_id":"` + st.StreamID + `","subject":{"format":"iss_sub","iss":"https://other","sub":"x"}}`, "Bearer rp-token", e.tx.AddSubject, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			tt.h(w, r)
+			if w.Code != tt.want {
+				t.Errorf("status = %d, want %d: %s", w.Code, tt.want, w.Body)
+			}
+		})
+	}
+	code, _ := e.call(t, e.tx.Status, http.MethodPost, PathStatus, `{"stream_id":"`+st.StreamID+`","status":"paused","reason":"maintenance"}`)
+	code2, body := e.call(t, e.tx.Status, http.MethodGet, PathStatus+"?stream_id="+st.StreamID, "")
+	if code != 200 || code2 != 200 || !strings.Contains(body, `"paused"`) {
+		t.Errorf("status round trip: %d %d %s", code, code2, body)
+	}
+	if code, _ := e.call(t, e.tx.Verify, http.MethodPost, PathVerify, `{"stream_id":"`+st.StreamID+`","state":"abc"}`); code != 204 {
+		t.Errorf("verify = %d", code)
+	}
+	es, _ := e.store.ListOutbox(t.Context(), st.StreamID, 0)
+	if len(es) != 1 || !strings.Contains(string(es[0].Claims), EventVerification) || !strings.Contains(string(es[0].Claims), `"abc"`) {
+		t.Errorf("verification event not queued: %v", es)
+	}
+	if code, _ := e.call(t, e.tx.Streams, http.MethodDelete, PathStreams+"?stream_id="+st.StreamID, ""); code != 204 {
+		t.Errorf("delete = %d", code)
+	}
+}
