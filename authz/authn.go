@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -26,9 +27,9 @@ const (
 var AuthMethods = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT}
 
 // maxAssertion bounds a client assertion before any JOSE parsing.
-const maxAssertion = 8 << 10
+const maxAssertion = limits.AssertionSize
 
-const clockLeeway = 30 * time.Second
+const clockLeeway = limits.ClockLeeway
 
 // unknownClientHash is a well-formed fast hash that no secret matches,
 // checked against when a client id is unknown.
@@ -200,7 +201,7 @@ func (s *Server) authAssertion(ctx context.Context, form url.Values) (caller, er
 	if err := s.verifier.VerifyClientJWT(ctx, raw, c, &cl); err != nil {
 		return caller{}, errInvalidClient("client_assertion signature invalid")
 	}
-	if err := s.checkAssertion(cl, c.ID); err != nil {
+	if err := s.checkAssertion(cl, c); err != nil {
 		return caller{}, err
 	}
 	return caller{client: c, method: AuthPrivateKeyJWT, jti: &pendingJTI{key: "assertion:" + c.ID + ":" + cl.JTI,
@@ -209,20 +210,22 @@ func (s *Server) authAssertion(ctx context.Context, form url.Values) (caller, er
 
 // checkAssertion applies RFC 7523 §3 to verified claims: iss = sub = client,
 // aud is exactly the issuer, exp present and not too far ahead, jti present.
-func (s *Server) checkAssertion(cl assertionClaims, clientID string) error {
+// A client's assertion_compat may also accept the token endpoint URL as aud
+// and allow a later exp.
+func (s *Server) checkAssertion(cl assertionClaims, c storage.Client) error {
 	now := s.now()
 	switch {
-	case cl.Issuer != clientID || cl.Subject != clientID:
+	case cl.Issuer != c.ID || cl.Subject != c.ID:
 		return errInvalidClient("client_assertion iss and sub must be the client_id")
-	case len(cl.Audience) != 1 || cl.Audience[0] != s.cfg.Issuer:
-		// The issuer alone: a multi-valued aud or an endpoint URL could be
-		// replayed at another server (CVE-2025-27370).
+	case len(cl.Audience) != 1 || !s.assertionAudience(cl.Audience[0], c):
+		// One value, the issuer: a multi-valued aud or an endpoint URL could
+		// be replayed at another server (CVE-2025-27370).
 		return errInvalidClient("client_assertion aud must be the issuer")
 	case cl.Expiry == nil:
 		return errInvalidClient("client_assertion exp is required")
 	case !now.Before(time.Unix(*cl.Expiry, 0).Add(clockLeeway)):
 		return errInvalidClient("client_assertion expired")
-	case time.Unix(*cl.Expiry, 0).After(now.Add(s.cfg.MaxAssertionLifetime)):
+	case time.Unix(*cl.Expiry, 0).After(now.Add(s.assertionLifetime(c))):
 		return errInvalidClient("client_assertion exp is too far in the future")
 	case cl.NotBefore != nil && time.Unix(*cl.NotBefore, 0).After(now.Add(clockLeeway)):
 		return errInvalidClient("client_assertion not yet valid")
@@ -232,6 +235,23 @@ func (s *Server) checkAssertion(cl assertionClaims, clientID string) error {
 		return errInvalidClient("client_assertion jti is required")
 	}
 	return nil
+}
+
+// assertionAudience reports whether aud is an audience c's assertions may
+// name: the issuer, or with assertion_compat the token endpoint URL.
+func (s *Server) assertionAudience(aud string, c storage.Client) bool {
+	if aud == s.cfg.Issuer {
+		return true
+	}
+	return c.AssertionCompat != nil && c.AssertionCompat.TokenEndpointAudience && aud == s.cfg.TokenURL()
+}
+
+// assertionLifetime is how far ahead c's assertions may expire.
+func (s *Server) assertionLifetime(c storage.Client) time.Duration {
+	if c.AssertionCompat != nil && c.AssertionCompat.MaxLifetime > 0 {
+		return c.AssertionCompat.MaxLifetime.D()
+	}
+	return s.cfg.MaxAssertionLifetime
 }
 
 // unverifiedSubject reads "sub" from a compact JWS without verifying it, only

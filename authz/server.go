@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -54,7 +55,7 @@ type Config struct {
 	// RefreshGrace is how long a rotated refresh token still yields the same
 	// successor (lost responses, concurrent refresh). Default 10s.
 	RefreshGrace time.Duration
-	// MaxAssertionLifetime caps exp - now of a client assertion (RFC 7523). Default 10m.
+	// MaxAssertionLifetime caps exp - now of a client assertion (RFC 7523). Default limits.AssertionLifetime.
 	MaxAssertionLifetime time.Duration
 	// MaxChainDepth bounds delegation chains in token exchange. Default 3;
 	// negative means no delegation at all.
@@ -73,13 +74,13 @@ func (c *Config) setDefaults() {
 			*d = v
 		}
 	}
-	def(&c.AccessTokenTTL, 15*time.Minute)
-	def(&c.RefreshTokenTTL, 24*time.Hour)
-	def(&c.ExchangeTTL, 5*time.Minute)
-	def(&c.RefreshGrace, 10*time.Second)
-	def(&c.MaxAssertionLifetime, 10*time.Minute)
+	def(&c.AccessTokenTTL, limits.AccessTokenTTL)
+	def(&c.RefreshTokenTTL, limits.RefreshTokenTTL)
+	def(&c.ExchangeTTL, limits.ExchangeTTL)
+	def(&c.RefreshGrace, limits.RefreshGrace)
+	def(&c.MaxAssertionLifetime, limits.AssertionLifetime)
 	if c.MaxChainDepth == 0 {
-		c.MaxChainDepth = 3
+		c.MaxChainDepth = limits.MaxChainDepth
 	}
 }
 
@@ -93,8 +94,8 @@ func (c Config) Validate() error {
 	if len(c.RefreshKey) < 32 {
 		errs = append(errs, errors.New("refresh key must be at least 32 bytes"))
 	}
-	if c.MaxChainDepth > 10 {
-		errs = append(errs, fmt.Errorf("max chain depth %d must be at most 10", c.MaxChainDepth))
+	if c.MaxChainDepth > limits.MaxChainDepthLimit {
+		errs = append(errs, fmt.Errorf("max chain depth %d must be at most %d", c.MaxChainDepth, limits.MaxChainDepthLimit))
 	}
 	return errors.Join(errs...)
 }

@@ -162,7 +162,11 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 		h.Risk.Observe(ev)
 		return inactive, nil
 	}
-	return h.verdict(ctx, tok, h.Risk.Observe(ev), now)
+	resp, err := h.verdict(ctx, tok, h.Risk.Observe(ev), now)
+	if resp != nil && resp.Active {
+		resp.JTI = tokenJTI(raw, tok)
+	}
+	return resp, err
 }
 
 // context loads the token's session and owning client.

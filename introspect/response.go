@@ -68,7 +68,7 @@ func (r *Response) verdict() string {
 func (h *Handler) active(tok storage.Token, exp time.Time, d risk.Decision) *Response {
 	r := &Response{Active: true, Scope: strings.Join(tok.Scopes, " "), ClientID: tok.ClientID, Subject: tok.Subject,
 		Issuer: h.Issuer, Expiry: exp.Unix(), IssuedAt: tok.IssuedAt.Unix(), NotBefore: tok.NotBefore.Unix(),
-		JTI: tok.ID, TokenType: "Bearer", SessionID: tok.SessionID, Act: actOf(tok.Actors), ChainDepth: len(tok.Actors)}
+		TokenType: "Bearer", SessionID: tok.SessionID, Act: actOf(tok.Actors), ChainDepth: len(tok.Actors)}
 	switch len(tok.Audiences) {
 	case 0:
 	case 1:

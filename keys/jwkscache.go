@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // JWKSCache defaults.
@@ -17,7 +19,7 @@ const (
 	// DefaultJWKSTTL is how long a fetched set is used before it is fetched again.
 	DefaultJWKSTTL = 10 * time.Minute
 	// DefaultJWKSMaxBody caps a fetched set, in bytes.
-	DefaultJWKSMaxBody = 256 << 10
+	DefaultJWKSMaxBody = limits.JWKSDocument
 	// DefaultJWKSFetchTimeout bounds one fetch.
 	DefaultJWKSFetchTimeout = 5 * time.Second
 	// DefaultJWKSRefetch is the least time between two fetches of one URL

@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // MaxTokenSize is the longest compact JWS accepted for parsing, in bytes.
 // Longer input is rejected before any JOSE processing.
-const MaxTokenSize = 16 << 10
+const MaxTokenSize = limits.TokenSize
 
 // Errors reported by verification. Compare with errors.Is.
 var (

@@ -44,14 +44,29 @@ type Client struct {
 	Networks      []string  `json:"networks,omitempty"`
 	Purposes      []string  `json:"purposes,omitempty"`
 	// DPoP requires every token of this client to be sender-constrained (RFC 9449).
-	DPoP      bool      `json:"dpop,omitempty"`
-	Disabled  bool      `json:"disabled,omitempty"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	DPoP     bool `json:"dpop,omitempty"`
+	Disabled bool `json:"disabled,omitempty"`
+	// AssertionCompat relaxes client-assertion checks for libraries that
+	// cannot be configured to meet them; nil (the default) is strict.
+	AssertionCompat *AssertionCompat `json:"assertion_compat,omitempty"`
+	CreatedAt       time.Time        `json:"created_at,omitzero"`
+	UpdatedAt       time.Time        `json:"updated_at,omitzero"`
 }
 
 // HasGrant reports whether c is registered for grant type g.
 func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
+
+// AssertionCompat is a per-client compatibility setting for private_key_jwt
+// client assertions (RFC 7523) made by libraries that follow the RFC's
+// original wording. Each member weakens a default that protects the client.
+type AssertionCompat struct {
+	// TokenEndpointAudience also accepts the token endpoint URL as the
+	// assertion's single aud value, besides the issuer.
+	TokenEndpointAudience bool `json:"token_endpoint_audience,omitempty"`
+	// MaxLifetime, when set, replaces the server's limit on how far ahead
+	// the assertion's exp may be (at most MaxCompatAssertionLifetime).
+	MaxLifetime Duration `json:"max_lifetime,omitempty"`
+}
 
 // Schedule is a declared window in which a client normally runs.
 type Schedule struct {
@@ -155,7 +170,7 @@ const (
 )
 
 // Token is an issued access or refresh token. The raw value is never stored:
-// ID is the base64url SHA-256 of it, and doubles as the JWT jti.
+// ID is the base64url SHA-256 of it; introspection never reveals it.
 type Token struct {
 	ID        string `json:"id"`
 	Kind      string `json:"kind"`   // AccessToken | RefreshToken

@@ -22,6 +22,8 @@ const (
 	MaxAccessTokenTTL = 24 * time.Hour
 	// MaxRefreshTokenTTL bounds refresh token lifetimes.
 	MaxRefreshTokenTTL = 90 * 24 * time.Hour
+	// MaxCompatAssertionLifetime bounds a client's assertion_compat.max_lifetime.
+	MaxCompatAssertionLifetime = time.Hour
 )
 
 // Kinds lists every client kind, in the order they are documented.
@@ -143,6 +145,12 @@ func (c Client) validateLimits(p *problems) {
 	p.addErr("access_token_ttl", validateTTL(c.AccessTokenTTL, MaxAccessTokenTTL))
 	p.addErr("exchange_ttl", validateTTL(c.ExchangeTTL, MaxAccessTokenTTL))
 	p.addErr("refresh_token_ttl", validateTTL(c.RefreshTokenTTL, MaxRefreshTokenTTL))
+	if c.AssertionCompat != nil {
+		if c.Kind == KindResourceServer || (len(c.JWKS) == 0 && c.JWKSURI == "") {
+			p.add("assertion_compat", "applies only to a client that authenticates with private_key_jwt (jwks or jwks_uri)")
+		}
+		p.addErr("assertion_compat.max_lifetime", validateTTL(c.AssertionCompat.MaxLifetime, MaxCompatAssertionLifetime))
+	}
 }
 
 // Validate reports every problem with r, joined with errors.Join.

@@ -39,6 +39,17 @@ func TestClientValidate(t *testing.T) {
 		{name: "valid resource server", edit: func(c *storage.Client) {
 			*c = storage.Client{ID: "tickets-api", Kind: storage.KindResourceServer, Introspect: []string{"https://tickets.example"}}
 		}},
+		{name: "assertion_compat on a jwks client", edit: func(c *storage.Client) {
+			c.SecretHash, c.JWKS = "", json.RawMessage(publicJWKS)
+			c.AssertionCompat = &storage.AssertionCompat{TokenEndpointAudience: true, MaxLifetime: storage.Duration(time.Hour)}
+		}},
+		{name: "assertion_compat on a secret client", edit: func(c *storage.Client) {
+			c.AssertionCompat = &storage.AssertionCompat{TokenEndpointAudience: true}
+		}, errHas: []string{"assertion_compat: applies only to a client that authenticates with private_key_jwt"}},
+		{name: "assertion_compat lifetime over an hour", edit: func(c *storage.Client) {
+			c.SecretHash, c.JWKS = "", json.RawMessage(publicJWKS)
+			c.AssertionCompat = &storage.AssertionCompat{MaxLifetime: storage.Duration(2 * time.Hour)}
+		}, errHas: []string{"assertion_compat.max_lifetime", "exceeds the maximum 1h0m0s"}},
 		{name: "empty id", edit: func(c *storage.Client) { c.ID = "" }, errHas: []string{"id: must not be empty"}},
 		{name: "id with colon", edit: func(c *storage.Client) { c.ID = "system:serviceaccount:ns:x" }, errHas: []string{"id:", "may only contain"}},
 		{name: "id with slash", edit: func(c *storage.Client) { c.ID = "a/b" }, errHas: []string{"may only contain"}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/risk"
@@ -24,7 +25,7 @@ const (
 	readTimeout       = 10 * time.Second
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 16 << 10
+	maxHeaderBytes    = limits.HeaderBytes
 	// shutdownTimeout bounds how long in-flight requests may drain.
 	shutdownTimeout = 15 * time.Second
 	// maintenanceEvery is how often keys are rotated when due and expired

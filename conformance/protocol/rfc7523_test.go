@@ -3,6 +3,8 @@ package protocol
 import (
 	"testing"
 	"time"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 func TestRFC7523_2_2_PrivateKeyJWT(t *testing.T) {
@@ -84,4 +86,42 @@ func TestRFC7523_3_ClientIDMismatch(t *testing.T) {
 	tg := newTarget(t)
 	f := withAssertion(form("grant_type", "client_credentials", "client_id", "conf-agent"), tg.assertion(t, "conf-pkjwt", nil))
 	wantError(t, tg.post(t, pathToken, f), 401, "invalid_client")
+}
+
+// The documented limits hold exactly: exp at most limits.AssertionLifetime
+// ahead for a strict client, and assertion_compat widens only what it names,
+// only for its client.
+func TestRFC7523_3_AssertionLimits(t *testing.T) {
+	tg := newTarget(t)
+	now := tg.now()
+	endpoint := tg.issuer + pathToken
+	tests := []struct {
+		name   string
+		client string
+		over   map[string]any
+		ok     bool
+	}{
+		{"strict: exp at the limit", "conf-pkjwt", map[string]any{"exp": now.Add(limits.AssertionLifetime).Unix()}, true},
+		{"strict: exp past the limit", "conf-pkjwt", map[string]any{"exp": now.Add(limits.AssertionLifetime + 20*time.Second).Unix()}, false},
+		{"strict: exp an hour ahead", "conf-pkjwt", map[string]any{"exp": now.Add(time.Hour).Unix()}, false},
+		{"strict: token endpoint as aud", "conf-pkjwt", map[string]any{"aud": endpoint}, false},
+		{"compat: token endpoint as aud", "conf-pkjwt-compat", map[string]any{"aud": endpoint}, true},
+		{"compat: issuer as aud", "conf-pkjwt-compat", nil, true},
+		{"compat: exp an hour ahead", "conf-pkjwt-compat", map[string]any{"aud": endpoint, "exp": now.Add(time.Hour).Unix()}, true},
+		{"compat: exp past its max_lifetime", "conf-pkjwt-compat", map[string]any{"exp": now.Add(time.Hour + time.Minute).Unix()}, false},
+		{"compat: endpoint and issuer both", "conf-pkjwt-compat", map[string]any{"aud": []string{tg.issuer, endpoint}}, false},
+		{"compat: another endpoint path", "conf-pkjwt-compat", map[string]any{"aud": tg.issuer + "/oauth2/introspect"}, false},
+		{"compat: another server's endpoint", "conf-pkjwt-compat", map[string]any{"aud": "https://other-as.example/oauth2/token"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tg.post(t, pathToken, withAssertion(form("grant_type", "client_credentials"), tg.assertion(t, tt.client, tt.over)))
+			if tt.ok && r.status != 200 {
+				t.Fatalf("want success, got %d %s", r.status, r.raw)
+			}
+			if !tt.ok {
+				wantError(t, r, 401, "invalid_client")
+			}
+		})
+	}
 }

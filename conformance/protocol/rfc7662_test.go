@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
@@ -169,4 +170,36 @@ func splitJWT(t *testing.T, raw string) (map[string]any, map[string]any) {
 		t.Fatalf("undecodable JWS %q", raw)
 	}
 	return h, c
+}
+
+// RFC 7662 §2.2: jti is the token's identifier. A JWT access token answers
+// with its own jti claim, in the JSON and the RFC 9701 answers alike; an
+// opaque token with a stable identifier that is not its storage key (the
+// SHA-256 of the token).
+func TestRFC7662_2_2_JTIIsTheTokens(t *testing.T) {
+	tg := newTarget(t)
+	jwtAT := tg.cc(t, "conf-jwt", "scope", "tickets.read").str("access_token")
+	_, claims := splitJWT(t, jwtAT)
+	if got := tg.introspect(t, "conf-rs1", jwtAT).str("jti"); got == "" || got != claims["jti"] {
+		t.Fatalf("introspection jti = %q, the token's jti claim = %v", got, claims["jti"])
+	}
+	r := tg.post(t, pathIntrospect, form("token", jwtAT), tg.as("conf-rs1"), header("Accept", "application/token-introspection+jwt"))
+	_, signed := splitJWT(t, string(r.raw))
+	if ti, _ := signed["token_introspection"].(map[string]any); ti["jti"] != claims["jti"] {
+		t.Fatalf("RFC 9701 jti = %v, the token's jti claim = %v", ti["jti"], claims["jti"])
+	}
+
+	opaque := tg.cc(t, "conf-agent", "audience", "https://rs1.example").str("access_token")
+	first, again := tg.introspect(t, "conf-rs1", opaque).str("jti"), tg.introspect(t, "conf-rs1", opaque).str("jti")
+	sum := sha256.Sum256([]byte(opaque))
+	switch {
+	case first == "" || first != again:
+		t.Fatalf("opaque jti not stable: %q then %q", first, again)
+	case first == base64.RawURLEncoding.EncodeToString(sum[:]) || strings.Contains(base64.RawURLEncoding.EncodeToString(sum[:]), first):
+		t.Fatalf("opaque jti %q reveals the storage key", first)
+	}
+	other := tg.cc(t, "conf-agent", "audience", "https://rs1.example").str("access_token")
+	if tg.introspect(t, "conf-rs1", other).str("jti") == first {
+		t.Fatal("two tokens answer the same jti")
+	}
 }

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/web"
@@ -35,7 +36,7 @@ import (
 )
 
 // MaxBodySize is the largest request body the admin API reads, in bytes.
-const MaxBodySize = 64 << 10
+const MaxBodySize = limits.AdminBody
 
 // Terminator ends sessions: it revokes every token of the session and
 // records why. authz implements it.

@@ -5,6 +5,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // Limits bound what a form request may carry before anything parses it.
@@ -15,7 +17,7 @@ type Limits struct {
 }
 
 // DefaultLimits are generous for any real client and small for an attacker.
-var DefaultLimits = Limits{MaxBody: 64 << 10, MaxFields: 64, MaxValue: 16 << 10}
+var DefaultLimits = Limits{MaxBody: limits.FormBody, MaxFields: limits.FormFields, MaxValue: limits.FormValue}
 
 // repeatable lists the parameters that may appear more than once
 // (RFC 8693 §2.1, RFC 8707 §2); every other one must appear at most once

@@ -82,6 +82,10 @@ func cloneClient(c *storage.Client) storage.Client {
 		sc := *c.Schedule
 		out.Schedule = &sc
 	}
+	if c.AssertionCompat != nil {
+		ac := *c.AssertionCompat
+		out.AssertionCompat = &ac
+	}
 	return out
 }
 

@@ -110,7 +110,51 @@ func encodeClient(c *storage.Client) []byte {
 	e.bool(c.Disabled)
 	e.time(c.CreatedAt)
 	e.time(c.UpdatedAt)
+	encodeClientExt(e, c)
 	return e.b
+}
+
+// clientExt holds the client members added after the binary form was fixed.
+// It follows the fixed members as one JSON value, written only when some
+// member is set, so records written before a member existed still decode.
+// A member added to storage.Client later belongs here.
+type clientExt struct {
+	AssertionCompat *assertionCompat `json:"assertion_compat,omitempty"`
+}
+
+// assertionCompat is storage.AssertionCompat with its duration in nanoseconds.
+type assertionCompat struct {
+	TokenEndpointAudience bool  `json:"tea,omitempty"`
+	MaxLifetime           int64 `json:"max,omitempty"`
+}
+
+func encodeClientExt(e *encoder, c *storage.Client) {
+	var ext clientExt
+	if a := c.AssertionCompat; a != nil {
+		ext.AssertionCompat = &assertionCompat{TokenEndpointAudience: a.TokenEndpointAudience, MaxLifetime: int64(a.MaxLifetime)}
+	}
+	if ext == (clientExt{}) {
+		return
+	}
+	b, err := json.Marshal(ext)
+	if err != nil {
+		panic(err) // unreachable: clientExt holds only booleans and numbers
+	}
+	e.bytes(b)
+}
+
+func decodeClientExt(d *decoder, c *storage.Client) {
+	if !d.more() {
+		return
+	}
+	var ext clientExt
+	if err := json.Unmarshal(d.bytes(), &ext); err != nil {
+		d.fail()
+		return
+	}
+	if a := ext.AssertionCompat; a != nil {
+		c.AssertionCompat = &storage.AssertionCompat{TokenEndpointAudience: a.TokenEndpointAudience, MaxLifetime: storage.Duration(a.MaxLifetime)}
+	}
 }
 
 func decodeClient(data []byte, c *storage.Client) error {
@@ -130,6 +174,7 @@ func decodeClient(data []byte, c *storage.Client) error {
 	c.Networks, c.Purposes = d.strs(), d.strs()
 	c.DPoP, c.Disabled = d.bool(), d.bool()
 	c.CreatedAt, c.UpdatedAt = d.time(), d.time()
+	decodeClientExt(&d, c)
 	return d.done()
 }
 

@@ -99,6 +99,10 @@ func cloneClient(c storage.Client) storage.Client {
 		s := *c.Schedule
 		c.Schedule = &s
 	}
+	if c.AssertionCompat != nil {
+		a := *c.AssertionCompat
+		c.AssertionCompat = &a
+	}
 	return c
 }
 

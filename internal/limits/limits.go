@@ -1,0 +1,112 @@
+// Package limits is the one source of the protocol limits Vigil enforces and
+// documents: how far ahead a client assertion may expire, the clock skew it
+// allows, the default lifetimes, and the sizes of what it reads. The code
+// uses these values, and docs/LIMITS.md and the README's summary are
+// generated from [Table], so the documentation cannot drift from behaviour.
+package limits
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Client assertions (RFC 7523 private_key_jwt).
+const (
+	// AssertionLifetime is how far ahead of now a client assertion's exp may be.
+	AssertionLifetime = 5 * time.Minute
+	// CompatAssertionLifetime is the most a client's assertion_compat may
+	// allow instead of AssertionLifetime.
+	CompatAssertionLifetime = time.Hour
+	// ClockLeeway is the clock skew allowed on the exp, nbf and iat of client
+	// assertions and of external subject tokens.
+	ClockLeeway = 30 * time.Second
+	// AssertionSize bounds a client assertion, in bytes, before any parsing.
+	AssertionSize = 8 << 10
+)
+
+// Default token lifetimes; a client's or resource's registration may shorten them.
+const (
+	AccessTokenTTL  = 15 * time.Minute
+	RefreshTokenTTL = 24 * time.Hour
+	ExchangeTTL     = 5 * time.Minute
+	RefreshGrace    = 10 * time.Second
+)
+
+// Sizes of untrusted input, in bytes (or counts where named).
+const (
+	TokenSize          = 16 << 10  // a presented token or external subject JWT
+	FormBody           = 64 << 10  // an OAuth endpoint's form body
+	FormFields         = 64        // parameters in one form, repeats included
+	FormValue          = 16 << 10  // one form parameter's value
+	AdminBody          = 64 << 10  // an admin API request body
+	HeaderBytes        = 16 << 10  // request headers
+	JWKSDocument       = 256 << 10 // a fetched JWK Set
+	MaxChainDepth      = 3         // default longest RFC 8693 actor chain
+	MaxChainDepthLimit = 10        // the most max_chain_depth may be set to
+)
+
+// Limit is one documented limit.
+type Limit struct {
+	Name  string // what is limited
+	Value string // the value as documented
+	Doc   string // what happens at the limit
+}
+
+// Table lists every documented limit, in the order docs/LIMITS.md shows them.
+func Table() []Limit {
+	return []Limit{
+		{"client assertion `exp`", dur(AssertionLifetime) + " ahead at most",
+			"a later `exp` is refused with `invalid_client` (`assertion_compat.max_lifetime` may raise it per client, to " + dur(CompatAssertionLifetime) + " at most)"},
+		{"client assertion `aud`", "the issuer, exactly, one value",
+			"anything else is refused (`assertion_compat.token_endpoint_audience` also accepts the token endpoint URL per client)"},
+		{"clock leeway", dur(ClockLeeway),
+			"skew allowed on `exp`, `nbf` and `iat` of client assertions and external subject tokens"},
+		{"client assertion size", size(AssertionSize), "a larger one is refused before parsing"},
+		{"access token lifetime", dur(AccessTokenTTL), "default (`access_token_ttl`); the client's registration may set another"},
+		{"refresh token lifetime", dur(RefreshTokenTTL), "default (`refresh_token_ttl`)"},
+		{"exchanged token lifetime", dur(ExchangeTTL),
+			"default per tool call (`exchange_ttl`), never longer than the subject's remaining life or the resource's `max_ttl`"},
+		{"refresh grace", dur(RefreshGrace), "default (`refresh_grace`): a rotated refresh token presented again within it is a lost response, not theft"},
+		{"actor chain depth", fmt.Sprint(MaxChainDepth), fmt.Sprintf("default (`max_chain_depth`, at most %d; 0 allows no delegation)", MaxChainDepthLimit)},
+		{"presented token size", size(TokenSize), "a longer token is refused before any JOSE parsing"},
+		{"OAuth form body", size(FormBody), fmt.Sprintf("at most %d parameters, each value at most %s; more is `invalid_request`", FormFields, size(FormValue))},
+		{"admin request body", size(AdminBody), "a larger body is refused with 413"},
+		{"request headers", size(HeaderBytes), "larger headers are refused with 431"},
+		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused"},
+	}
+}
+
+// Markdown renders [Table] as a Markdown table.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| limit | value | at the limit |\n|---|---|---|\n")
+	for _, l := range Table() {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", l.Name, l.Value, l.Doc)
+	}
+	return b.String()
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int(d/time.Minute), "minute")
+	}
+	return plural(int(d/time.Second), "second")
+}
+
+func size(n int) string {
+	if n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
