@@ -98,6 +98,10 @@ tidy: ## Tidy go.mod and go.sum
 tidy-check: ## Fail if go.mod or go.sum is not tidy (direct and indirect requirements as go mod tidy writes them)
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run make tidy"; exit 1; }
 
+.PHONY: docs
+docs: ## Regenerate docs/CONFIG.md from the code
+	$(GO) test -count=1 -run '^TestReferenceCurrent$$' ./internal/config/ -update
+
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf bin

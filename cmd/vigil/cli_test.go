@@ -290,7 +290,6 @@ func TestCLIUsage(t *testing.T) {
 		{args: []string{"client", "list", "--bogus"}, wantErr: errUsage, stderr: "flag provided but not defined: -bogus"},
 		{args: []string{"session", "show", "-h"}, wantErr: flag.ErrHelp, stderr: "Usage: vigil session show SID"},
 		{args: []string{"serve", "extra"}, wantErr: errUsage, stderr: "want 0 argument(s)"},
-		{args: []string{"serve", "--log-level", "loud"}, wantErr: errUsage, stderr: "log-level"},
 		{args: []string{"version"}, stdout: "vigil dev"},
 		{args: []string{"version", "--json"}, stdout: `"go_version"`},
 		{args: []string{"help"}, stdout: "vigil bench"},

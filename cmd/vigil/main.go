@@ -8,6 +8,7 @@
 //	vigil keys     list|rotate [--offline]
 //	vigil token    get|exchange|introspect|revoke|sign-jwt
 //	vigil policy   check FILE
+//	vigil config   show [serve flags] [--json]
 //	vigil replay   [--json] [--steps] [--check] FILE...
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
 //	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
@@ -66,6 +67,7 @@ Usage:
   vigil keys     list|rotate
   vigil token    get|exchange|introspect|revoke|sign-jwt
   vigil policy   check FILE
+  vigil config   show [serve flags]       effective settings and their origins
   vigil replay   [--json] [--steps] [--check] FILE...
   vigil signal   send
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "token", tokenCommands(), rest)
 	case "policy":
 		return e.group(ctx, "policy", policyCommands(), rest)
+	case "config":
+		return e.group(ctx, "config", configCommands(), rest)
 	case "replay":
 		return replayCmd(ctx, rest, e)
 	case "audit":

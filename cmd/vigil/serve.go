@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,20 +36,14 @@ const (
 
 // serveOptions are serve's flags; empty means "not given".
 type serveOptions struct {
-	listen, data, issuer, config string
-	logLevel                     slog.Level
-	drain                        time.Duration
+	listen, data, issuer, config, logLevel string
+	drain                                  time.Duration
 }
 
 func parseServe(args []string, e *cli) (serveOptions, error) {
 	var o serveOptions
 	fs := e.newFlagSet("serve", "serve [flags]")
-	fs.StringVar(&o.listen, "listen", "", "listen address host:port (env VIGIL_LISTEN; default "+config.DefaultListen+")")
-	fs.StringVar(&o.data, "data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
-	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
-	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
-	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
-	fs.DurationVar(&o.drain, "drain", 0, "on SIGTERM, report not-ready for this long before closing the listener (e.g. 5s behind a load balancer)")
+	addServeFlags(fs, &o)
 	pos, err := parse(fs, args)
 	if err == nil && len(pos) > 0 {
 		err = wantArgs(fs, pos, 0)
@@ -56,11 +51,39 @@ func parseServe(args []string, e *cli) (serveOptions, error) {
 	return o, err
 }
 
+// addServeFlags defines serve's flags on fs (`vigil config show` takes
+// them too).
+func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
+	fs.StringVar(&o.listen, "listen", "", "listen address host:port (env VIGIL_LISTEN; default "+config.DefaultListen+")")
+	fs.StringVar(&o.data, "data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
+	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
+	fs.StringVar(&o.logLevel, "log-level", "", "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL; default info)")
+	fs.DurationVar(&o.drain, "drain", 0, "on SIGTERM, report not-ready for this long before closing the listener (e.g. 5s behind a load balancer)")
+}
+
+// flags returns the settings given as flags, by key.
+func (o serveOptions) flags() map[string]string {
+	m := map[string]string{}
+	for key, v := range map[string]string{"listen": o.listen, "data": o.data, "issuer": o.issuer, "log_level": o.logLevel} {
+		if v != "" {
+			m[key] = v
+		}
+	}
+	return m
+}
+
 // resolveSettings merges, lowest first: defaults, the configuration file,
 // VIGIL_* environment variables, flags. It returns the file (nil if none)
 // so its records can be applied.
 func resolveSettings(o serveOptions, getenv func(string) string) (*config.File, config.Settings, error) {
-	s := config.Defaults()
+	f, s, _, err := resolveWithOrigins(o, getenv)
+	return f, s, err
+}
+
+// resolveWithOrigins is resolveSettings that also says where each setting
+// came from.
+func resolveWithOrigins(o serveOptions, getenv func(string) string) (*config.File, config.Settings, map[string]config.Origin, error) {
 	var file *config.File
 	if path := firstSet(o.config, getenv("VIGIL_CONFIG")); path != "" {
 		f, err := config.Load(path)
@@ -68,17 +91,15 @@ func resolveSettings(o serveOptions, getenv func(string) string) (*config.File, 
 			err = f.Validate()
 		}
 		if err != nil {
-			return nil, s, err
+			return nil, config.Defaults(), nil, err
 		}
-		file, s = f, f.Overlay(s)
+		file = f
 	}
-	setIf(&s.Listen, firstSet(o.listen, getenv("VIGIL_LISTEN")))
-	setIf(&s.Data, firstSet(o.data, getenv("VIGIL_DATA")))
-	setIf(&s.Issuer, firstSet(o.issuer, getenv("VIGIL_ISSUER")))
-	if err := s.Validate(); err != nil {
-		return nil, s, fmt.Errorf("settings: %w", err)
+	s, origins, err := config.Resolve(file, getenv, o.flags())
+	if err != nil {
+		return nil, s, origins, err
 	}
-	return file, s, nil
+	return file, s, origins, nil
 }
 
 func firstSet(vs ...string) string {
@@ -90,14 +111,12 @@ func firstSet(vs ...string) string {
 	return ""
 }
 
-func setIf(dst *string, v string) {
-	if v != "" {
-		*dst = v
+func newLogger(e *cli, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo // Settings.Validate has refused anything else
 	}
-}
-
-func newLogger(e *cli, level slog.Level) *slog.Logger {
-	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level})})
+	return slog.New(web.LogHandler{Handler: slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: l})})
 }
 
 // serve runs the server until ctx is cancelled (SIGTERM or SIGINT), then
@@ -116,7 +135,7 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(e, o.logLevel)
+	log := newLogger(e, s.LogLevel)
 	// Listen first: a taken port must not leave a data directory and keys
 	// behind.
 	ln, err := net.Listen("tcp", s.Listen)

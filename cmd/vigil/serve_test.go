@@ -283,7 +283,7 @@ func TestResolveSettingsPrecedence(t *testing.T) {
 
 func TestAdminTokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), adminTokenFile)
-	log := newLogger(&cli{stderr: io.Discard}, 0)
+	log := newLogger(&cli{stderr: io.Discard}, "info")
 	first, err := loadAdminToken(path, log)
 	if err != nil {
 		t.Fatal(err)
@@ -360,6 +360,15 @@ func TestExampleConfig(t *testing.T) {
 	rsk, err := riskFromPolicy(f.Overlay(config.Defaults()))
 	if err != nil || rsk == nil {
 		t.Fatalf("policy: %v", err)
+	}
+	b, err := os.ReadFile("testdata/vigil.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range config.Fields {
+		if !strings.Contains(string(b), "\n"+fd.Key+":") {
+			t.Errorf("the annotated example does not show the setting %s", fd.Key)
+		}
 	}
 }
 

@@ -91,3 +91,34 @@ func TestTokenFollowsListen(t *testing.T) {
 		t.Fatalf("token introspect reached %q, want the server at VIGIL_LISTEN", got)
 	}
 }
+
+func TestConfigShow(t *testing.T) {
+	cfg := t.TempDir() + "/vigil.yaml"
+	writeFile(t, cfg, "listen: 127.0.0.1:7000\naccess_token_ttl: 10m\nclients:\n  - {id: a, kind: agent, secret: a-secret-that-must-not-show}\n")
+	env := map[string]string{"VIGIL_CONFIG": cfg, "VIGIL_ACCESS_TOKEN_TTL": "5m", "VIGIL_SECRET": "kek-material-that-must-not-show-0123456789"}
+	out := mustVigil(t, env, "config", "show", "--log-level", "debug")
+	for _, want := range []string{
+		"listen", "127.0.0.1:7000", "file",
+		"VIGIL_ACCESS_TOKEN_TTL", "5m", "env",
+		"log_level", "debug", "flag",
+		"exchange_ttl", "default",
+		"http://127.0.0.1:7000 (from listen)",
+		"VIGIL_SECRET", redacted, "1 clients",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"a-secret-that-must-not-show", "kek-material-that-must-not-show"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("config show prints a secret:\n%s", out)
+		}
+	}
+	js := mustVigil(t, env, "config", "show", "--json")
+	if !strings.Contains(js, `"origin": "env"`) || strings.Contains(js, "must-not-show") {
+		t.Errorf("config show --json =\n%s", js)
+	}
+	if _, _, err := vigil(t, map[string]string{"VIGIL_LOG_LEVEL": "loud"}, "config", "show"); err == nil || !strings.Contains(err.Error(), "log_level") {
+		t.Errorf("a bad VIGIL_LOG_LEVEL: %v", err)
+	}
+}

@@ -47,6 +47,8 @@ type File struct {
 	// DPoPNonce requires DPoP proofs to carry a server nonce (RFC 9449 §8);
 	// a pointer so that an explicit false differs from "not set".
 	DPoPNonce *bool `json:"dpop_nonce"`
+	// LogLevel is the least level logged: debug, info, warn or error.
+	LogLevel string `json:"log_level"`
 	// Policy is the risk policy, kept as raw YAML for the risk engine to
 	// decode; its Kind is 0 when the file has none.
 	Policy         yaml.Node          `json:"policy"`

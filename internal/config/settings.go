@@ -24,6 +24,7 @@ const (
 	DefaultRefreshGrace    = 10 * time.Second
 	DefaultKeyAlg          = "ES256"
 	DefaultKeyRotateAfter  = 30 * 24 * time.Hour
+	DefaultLogLevel        = "info"
 )
 
 // Bounds on settings.
@@ -34,30 +35,34 @@ const (
 
 // Settings are the server-wide settings after defaults, the file, the
 // environment and flags have been merged.
+// The key tag names a setting in the file, the environment (VIGIL_ and
+// the key in upper case) and the reference (see [Fields]).
 type Settings struct {
 	// Issuer is the issuer URL (RFC 8414 §2); "" means DefaultIssuer(Listen).
-	Issuer string
+	Issuer string `key:"issuer"`
 	// Listen is the host:port the server listens on.
-	Listen string
+	Listen string `key:"listen"`
 	// Data is the data directory.
-	Data string
+	Data string `key:"data"`
 	// AccessTokenTTL, RefreshTokenTTL and ExchangeTTL are the lifetimes of
 	// tokens for clients that set none of their own.
-	AccessTokenTTL  time.Duration
-	RefreshTokenTTL time.Duration
-	ExchangeTTL     time.Duration
+	AccessTokenTTL  time.Duration `key:"access_token_ttl"`
+	RefreshTokenTTL time.Duration `key:"refresh_token_ttl"`
+	ExchangeTTL     time.Duration `key:"exchange_ttl"`
 	// MaxChainDepth is the longest RFC 8693 delegation chain (actors).
-	MaxChainDepth int
+	MaxChainDepth int `key:"max_chain_depth"`
 	// RefreshGrace is how long a rotated refresh token's reuse is treated as
 	// a lost response rather than theft.
-	RefreshGrace time.Duration
+	RefreshGrace time.Duration `key:"refresh_grace"`
 	// KeyAlg is the signing algorithm: ES256 or EdDSA.
-	KeyAlg string
+	KeyAlg string `key:"key_alg"`
 	// KeyRotateAfter is the signing key's age at which it is rotated; 0 never.
-	KeyRotateAfter time.Duration
+	KeyRotateAfter time.Duration `key:"key_rotate_after"`
 	// DPoPNonce requires DPoP proofs at the token endpoint to carry a server
 	// nonce (RFC 9449 §8). Default true.
-	DPoPNonce bool
+	DPoPNonce bool `key:"dpop_nonce"`
+	// LogLevel is the least level logged: debug, info, warn or error.
+	LogLevel string `key:"log_level"`
 	// Policy is the raw risk policy from the file, or nil.
 	Policy *yaml.Node
 }
@@ -69,7 +74,7 @@ func Defaults() Settings {
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL,
 		ExchangeTTL: DefaultExchangeTTL, MaxChainDepth: DefaultMaxChainDepth,
 		RefreshGrace: DefaultRefreshGrace, KeyAlg: DefaultKeyAlg, KeyRotateAfter: DefaultKeyRotateAfter,
-		DPoPNonce: true,
+		DPoPNonce: true, LogLevel: DefaultLogLevel,
 	}
 }
 
@@ -93,6 +98,7 @@ func (f *File) Overlay(base Settings) Settings {
 	setString(&base.Listen, f.Listen)
 	setString(&base.Data, f.Data)
 	setString(&base.KeyAlg, f.KeyAlg)
+	setString(&base.LogLevel, f.LogLevel)
 	setDuration(&base.AccessTokenTTL, f.AccessTokenTTL)
 	setDuration(&base.RefreshTokenTTL, f.RefreshTokenTTL)
 	setDuration(&base.ExchangeTTL, f.ExchangeTTL)
@@ -154,6 +160,11 @@ func (s Settings) Validate() error {
 	}
 	if s.KeyAlg != "ES256" && s.KeyAlg != "EdDSA" {
 		add("key_alg: %q is not ES256 or EdDSA", s.KeyAlg)
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log_level: %q is not debug, info, warn or error", s.LogLevel)
 	}
 	if s.KeyRotateAfter != 0 && s.KeyRotateAfter < time.Hour {
 		add("key_rotate_after: %s is shorter than 1h (0 turns rotation off)", s.KeyRotateAfter)
