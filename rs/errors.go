@@ -48,8 +48,11 @@ type Error struct {
 	Description string
 	// Challenge is the WWW-Authenticate value, or "" for none.
 	Challenge string
-	kind      error
-	cause     error
+	// challenges are the separate challenges of Challenge when there are
+	// several, so that parameters can be added to each.
+	challenges []string
+	kind       error
+	cause      error
 }
 
 // Error describes the refusal.
@@ -96,8 +99,9 @@ func InsufficientScope(scopes ...string) *Error {
 }
 
 func noToken() *Error {
+	chs := []string{schemeBearer, dpopChallenge()}
 	return &Error{Status: http.StatusUnauthorized, Description: "an access token is required",
-		Challenge: schemeBearer + ", " + dpopChallenge(), kind: ErrNoToken}
+		Challenge: strings.Join(chs, ", "), challenges: chs, kind: ErrNoToken}
 }
 
 func badRequest(desc string) *Error {

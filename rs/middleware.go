@@ -2,7 +2,6 @@ package rs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,6 +27,7 @@ type Middleware struct {
 	cacheTTL  time.Duration
 	now       func() time.Time
 	log       *slog.Logger
+	meta      *ResourceMetadata
 }
 
 // New returns a middleware for cfg. It validates cfg first; opts replace
@@ -42,6 +42,13 @@ func New(cfg Config, opts ...Option) (*Middleware, error) {
 		cacheTTL: DefaultCacheTTL, now: time.Now, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(m)
+	}
+	if m.meta != nil {
+		md := completeMetadata(*m.meta, cfg)
+		if err := md.validate(); err != nil {
+			return nil, fmt.Errorf("rs: invalid resource metadata: %w", err)
+		}
+		m.meta = &md
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -69,13 +76,9 @@ func remoteIP(r *http.Request) string {
 // FromContext); every other request gets Authorize's refusal.
 func (m *Middleware) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := m.Authorize(r)
-		if err != nil {
-			var rerr *Error
-			if !errors.As(err, &rerr) {
-				rerr = unavailable(err)
-			}
-			rerr.Write(w)
+		c, rerr := m.authorize(r)
+		if rerr != nil {
+			m.Refuse(w, rerr)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(withClaims(r.Context(), c)))
@@ -87,9 +90,18 @@ func (m *Middleware) Wrap(next http.Handler) http.Handler {
 // introspects (or reuses a cached allowing verdict for the same token and
 // usage context), then checks audience, issuer, expiry, the DPoP binding,
 // the risk verdict and the required scopes, in that order. A non-nil error
-// is always an *Error saying what to answer; it matches one of the ErrX
-// reasons with errors.Is.
+// is always an *Error saying what to answer, with the resource_metadata
+// challenge parameter when metadata is published; it matches one of the
+// ErrX reasons with errors.Is.
 func (m *Middleware) Authorize(r *http.Request) (Claims, error) {
+	c, rerr := m.authorize(r)
+	if rerr != nil {
+		return Claims{}, m.finish(rerr)
+	}
+	return c, nil
+}
+
+func (m *Middleware) authorize(r *http.Request) (Claims, *Error) {
 	token, scheme, rerr := credentials(r)
 	if rerr != nil {
 		return Claims{}, rerr
