@@ -25,6 +25,7 @@ var (
 // ctx.Err() before blocking. Results are copies: mutating them never changes
 // the store.
 type Reader interface {
+	RegistrationReader
 	// GetClient returns the client with the given id, or ErrNotFound.
 	GetClient(ctx context.Context, id string) (Client, error)
 	// ListClients returns every client, ordered by ID.
@@ -59,6 +60,7 @@ type Reader interface {
 // Reads through a Writer see the transaction's own earlier writes.
 type Writer interface {
 	Reader
+	RegistrationWriter
 	// PutClient creates or replaces the client c.ID.
 	PutClient(ctx context.Context, c Client) error
 	// DeleteClient removes client id, or returns ErrNotFound.

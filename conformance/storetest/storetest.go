@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Outbox", testOutbox},
 		{"Closed", testClosed},
 		{"CancelledContext", testCancelledContext},
+		{"Registration", testRegistration},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketClients, bucketResources, bucketIssuers, bucketSessionData, bucketTokens,
 		bucketKeys, bucketJTIs, bucketAudit, ixTokenExp, ixSessionCreated, ixClientSessions, ixSessionExp,
-		ixJTIExp, ixAuditClient, bucketStreams, bucketOutbox,
+		ixJTIExp, ixAuditClient, bucketStreams, bucketOutbox, bucketInitialTokens, bucketRegistrations,
 	}
 
 	keyVersion = []byte("version")

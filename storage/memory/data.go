@@ -23,6 +23,9 @@ type data struct {
 	outbox    map[string]storage.OutboxEntry // by outboxKey
 	// lastOutbox is the last outbox Seq assigned.
 	lastOutbox uint64
+	// initialTokens and registrations hold dynamic client registration.
+	initialTokens map[string]storage.InitialAccessToken
+	registrations map[string]storage.Registration
 	// sessionTokens indexes token IDs by session ID.
 	sessionTokens map[string]map[string]struct{}
 }
@@ -36,6 +39,8 @@ func newData() *data {
 		tokens:        map[string]storage.Token{},
 		keys:          map[string]storage.Key{},
 		jtis:          map[string]time.Time{},
+		initialTokens: map[string]storage.InitialAccessToken{},
+		registrations: map[string]storage.Registration{},
 		events:        map[string][]storage.Event{},
 		sessionTokens: map[string]map[string]struct{}{},
 		streams:       map[string]storage.Stream{},

@@ -140,3 +140,17 @@ func cloneKey(k storage.Key) storage.Key {
 	k.Public = cloneSlice(k.Public)
 	return k
 }
+
+func cloneInitialToken(t storage.InitialAccessToken) storage.InitialAccessToken {
+	t.Kinds = cloneSlice(t.Kinds)
+	t.GrantTypes = cloneSlice(t.GrantTypes)
+	t.Scopes = cloneSlice(t.Scopes)
+	t.Audiences = cloneSlice(t.Audiences)
+	t.AuthMethods = cloneSlice(t.AuthMethods)
+	return t
+}
+
+func cloneRegistration(r storage.Registration) storage.Registration {
+	r.Metadata = cloneSlice(r.Metadata)
+	return r
+}

@@ -141,3 +141,18 @@ func auditMatches(f storage.AuditFilter, r storage.AuditRecord) bool {
 		(f.SessionID == "" || r.SessionID == f.SessionID) &&
 		!r.At.Before(f.Since)
 }
+
+// GetInitialToken implements storage.Reader.
+func (t *tx) GetInitialToken(ctx context.Context, id string) (storage.InitialAccessToken, error) {
+	return get(ctx, t, &t.initialTokens, cloneInitialToken, "initial access token", id)
+}
+
+// ListInitialTokens implements storage.Reader.
+func (t *tx) ListInitialTokens(ctx context.Context) ([]storage.InitialAccessToken, error) {
+	return list(ctx, t, &t.initialTokens, cloneInitialToken)
+}
+
+// GetRegistration implements storage.Reader.
+func (t *tx) GetRegistration(ctx context.Context, clientID string) (storage.Registration, error) {
+	return get(ctx, t, &t.registrations, cloneRegistration, "registration", clientID)
+}

@@ -89,3 +89,18 @@ func (s *Store) ListStreams(ctx context.Context) ([]storage.Stream, error) {
 func (s *Store) ListOutbox(ctx context.Context, streamID string, n int) ([]storage.OutboxEntry, error) {
 	return read(ctx, s, func(t *tx) ([]storage.OutboxEntry, error) { return t.ListOutbox(ctx, streamID, n) })
 }
+
+// GetInitialToken returns the initial access token, or an error matching storage.ErrNotFound.
+func (s *Store) GetInitialToken(ctx context.Context, id string) (storage.InitialAccessToken, error) {
+	return read(ctx, s, func(t *tx) (storage.InitialAccessToken, error) { return t.GetInitialToken(ctx, id) })
+}
+
+// ListInitialTokens returns every initial access token ordered by ID.
+func (s *Store) ListInitialTokens(ctx context.Context) ([]storage.InitialAccessToken, error) {
+	return read(ctx, s, func(t *tx) ([]storage.InitialAccessToken, error) { return t.ListInitialTokens(ctx) })
+}
+
+// GetRegistration returns the registration of a client, or an error matching storage.ErrNotFound.
+func (s *Store) GetRegistration(ctx context.Context, clientID string) (storage.Registration, error) {
+	return read(ctx, s, func(t *tx) (storage.Registration, error) { return t.GetRegistration(ctx, clientID) })
+}

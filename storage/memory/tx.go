@@ -31,20 +31,25 @@ type tx struct {
 	outbox    layer[storage.OutboxEntry]
 	outboxN   uint64 // outbox entries appended in this transaction
 	done      bool
+	// initialTokens and registrations hold dynamic client registration.
+	initialTokens layer[storage.InitialAccessToken]
+	registrations layer[storage.Registration]
 }
 
 func newTx(d *data) *tx {
 	return &tx{
-		d:         d,
-		clients:   layer[storage.Client]{base: d.clients},
-		resources: layer[storage.Resource]{base: d.resources},
-		issuers:   layer[storage.Issuer]{base: d.issuers},
-		sessions:  layer[storage.Session]{base: d.sessions},
-		tokens:    layer[storage.Token]{base: d.tokens},
-		keys:      layer[storage.Key]{base: d.keys},
-		jtis:      layer[time.Time]{base: d.jtis},
-		streams:   layer[storage.Stream]{base: d.streams},
-		outbox:    layer[storage.OutboxEntry]{base: d.outbox},
+		d:             d,
+		clients:       layer[storage.Client]{base: d.clients},
+		resources:     layer[storage.Resource]{base: d.resources},
+		issuers:       layer[storage.Issuer]{base: d.issuers},
+		sessions:      layer[storage.Session]{base: d.sessions},
+		tokens:        layer[storage.Token]{base: d.tokens},
+		keys:          layer[storage.Key]{base: d.keys},
+		jtis:          layer[time.Time]{base: d.jtis},
+		streams:       layer[storage.Stream]{base: d.streams},
+		outbox:        layer[storage.OutboxEntry]{base: d.outbox},
+		initialTokens: layer[storage.InitialAccessToken]{base: d.initialTokens},
+		registrations: layer[storage.Registration]{base: d.registrations},
 	}
 }
 
@@ -78,6 +83,8 @@ func (t *tx) commit() {
 	t.tokens.commit()
 	t.keys.commit()
 	t.jtis.commit()
+	t.initialTokens.commit()
+	t.registrations.commit()
 	for sid, evs := range t.events {
 		t.d.events[sid] = append(t.d.events[sid], evs...)
 	}

@@ -153,3 +153,23 @@ func (t *tx) AppendAudit(ctx context.Context, r storage.AuditRecord) error {
 	t.audit = append(t.audit, r)
 	return nil
 }
+
+// PutInitialToken implements storage.Writer.
+func (t *tx) PutInitialToken(ctx context.Context, it storage.InitialAccessToken) error {
+	return put(ctx, t, &t.initialTokens, cloneInitialToken, "initial access token", it.ID, it)
+}
+
+// DeleteInitialToken implements storage.Writer.
+func (t *tx) DeleteInitialToken(ctx context.Context, id string) error {
+	return del(ctx, t, &t.initialTokens, "initial access token", id)
+}
+
+// PutRegistration implements storage.Writer.
+func (t *tx) PutRegistration(ctx context.Context, r storage.Registration) error {
+	return put(ctx, t, &t.registrations, cloneRegistration, "registration", r.ClientID, r)
+}
+
+// DeleteRegistration implements storage.Writer.
+func (t *tx) DeleteRegistration(ctx context.Context, clientID string) error {
+	return del(ctx, t, &t.registrations, "registration", clientID)
+}
