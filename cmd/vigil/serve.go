@@ -198,7 +198,7 @@ func newServer(s config.Settings, st *state, rsk *risk.Engine, log *slog.Logger)
 	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, Authz: authz.Config{
 		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
 		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
-	}}
+	}, Registration: s.Registration}
 	return server.New(cfg, server.Deps{Store: st.store, Keys: st.keys, Hasher: st.hasher, Risk: rsk,
 		RefreshKey: st.refreshKey, Log: log, Now: time.Now})
 }

@@ -124,6 +124,8 @@ func (a *API) routes() []route {
 		{"/admin/keys", methods{http.MethodGet: a.listKeys}},
 		{"/admin/keys/rotate", methods{http.MethodPost: a.rotateKeys}},
 		{"/admin/audit", methods{http.MethodGet: a.listAudit}},
+		{"/admin/initial-access-tokens", methods{http.MethodGet: a.listInitialTokens, http.MethodPost: a.createInitialToken}},
+		{"/admin/initial-access-tokens/{id}", methods{http.MethodDelete: a.deleteInitialToken}},
 	}
 }
 

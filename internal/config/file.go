@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -51,7 +52,10 @@ type File struct {
 	LogLevel string `json:"log_level"`
 	// Policy is the risk policy, kept as raw YAML for the risk engine to
 	// decode; its Kind is 0 when the file has none.
-	Policy         yaml.Node          `json:"policy"`
+	Policy yaml.Node `json:"policy"`
+	// Registration is the dynamic client registration policy; nil (no
+	// registration: section) turns the registration endpoint off.
+	Registration   *register.Policy   `json:"registration"`
 	Clients        []Client           `json:"clients"`
 	Resources      []storage.Resource `json:"resources"`
 	TrustedIssuers []storage.Issuer   `json:"trusted_issuers"`

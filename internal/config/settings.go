@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -65,6 +66,8 @@ type Settings struct {
 	LogLevel string `key:"log_level"`
 	// Policy is the raw risk policy from the file, or nil.
 	Policy *yaml.Node
+	// Registration is the dynamic client registration policy, or nil (off).
+	Registration *register.Policy
 }
 
 // Defaults returns the settings of a zero-configuration server.
@@ -113,6 +116,9 @@ func (f *File) Overlay(base Settings) Settings {
 	if f.Policy.Kind != 0 {
 		p := f.Policy
 		base.Policy = &p
+	}
+	if f.Registration != nil {
+		base.Registration = f.Registration
 	}
 	return base
 }
@@ -168,6 +174,11 @@ func (s Settings) Validate() error {
 	}
 	if s.KeyRotateAfter != 0 && s.KeyRotateAfter < time.Hour {
 		add("key_rotate_after: %s is shorter than 1h (0 turns rotation off)", s.KeyRotateAfter)
+	}
+	if s.Registration != nil {
+		if err := s.Registration.WithDefaults().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

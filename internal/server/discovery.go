@@ -43,6 +43,9 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		"token_types_supported": []string{oauth.TokenTypeAccessToken, oauth.TokenTypeJWT, oauth.TokenTypeTxnToken},
 		"service_documentation": "https://github.com/vigil-auth/vigil",
 	}
+	if s.registrationEndpoint != "" {
+		m["registration_endpoint"] = s.registrationEndpoint
+	}
 	if s.authz.DPoPEnabled() {
 		m["dpop_signing_alg_values_supported"] = keys.DPoPAlgs
 	}

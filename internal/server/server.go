@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/metrics"
+	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/introspect"
@@ -31,6 +32,9 @@ type Config struct {
 	AdminToken string
 	// Authz configures the token endpoint; Issuer and RefreshKey are filled in.
 	Authz authz.Config
+	// Registration is the dynamic client registration policy (RFC 7591);
+	// nil turns the registration endpoint off.
+	Registration *register.Policy
 }
 
 // Deps are the server's collaborators. Store, Keys and Hasher are required.
@@ -62,6 +66,8 @@ type Server struct {
 	handler http.Handler
 	ready   atomic.Bool
 	signals *signals
+	// registrationEndpoint is advertised in RFC 8414 metadata; "" when off.
+	registrationEndpoint string
 }
 
 // New assembles a server. It validates cfg before building anything.
@@ -104,7 +110,7 @@ func validate(cfg Config, d Deps) error {
 func (s *Server) build() error {
 	acfg := s.cfg.Authz
 	acfg.Issuer, acfg.RefreshKey = s.cfg.Issuer, s.d.RefreshKey
-	verifier := newVerifier(s.d.HTTPClient, s.d.Log)
+	verifier, cache := newVerifier(s.d.HTTPClient, s.d.Log)
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
@@ -119,7 +125,12 @@ func (s *Server) build() error {
 	if tc, ok := s.d.Store.(metrics.TxCounter); ok {
 		s.metrics.WatchStorage(tc)
 	}
-	s.handler = web.Middleware(s.routes(), s.d.Log, s.metrics, s.d.Now)
+	routes := s.routes()
+	if s.registrationEndpoint, err = s.mountRegistration(routes, registrationVerifier{ext: verifier, cache: cache}); err != nil {
+		s.closeSignals()
+		return err
+	}
+	s.handler = web.Middleware(routes, s.d.Log, s.metrics, s.d.Now)
 	return nil
 }
 

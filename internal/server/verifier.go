@@ -14,11 +14,12 @@ import (
 // only ever verifies the algorithms its type fits.
 var assertionAlgs = []string{"ES256", "ES384", "EdDSA", "PS256", "RS256"}
 
-func newVerifier(hc *http.Client, log *slog.Logger) *keys.ExternalVerifier {
+func newVerifier(hc *http.Client, log *slog.Logger) (*keys.ExternalVerifier, *keys.JWKSCache) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 5 * time.Second}
 	}
-	return keys.NewExternalVerifier(keys.NewJWKSCache(hc, keys.WithCacheLogger(log)))
+	cache := keys.NewJWKSCache(hc, keys.WithCacheLogger(log))
+	return keys.NewExternalVerifier(cache), cache
 }
 
 // proofs adapts keys.ParseDPoPProof to authz.ProofVerifier.
