@@ -1,6 +1,6 @@
 package risk_test
 
-// This file reads scenario files (shared/scenarios/FORMAT.md, format v1) and
+// This file reads scenario files (docs/SCENARIOS.md, format v1) and
 // expands them into one time-ordered list of steps. It knows nothing about
 // the server; scenario_server_test.go models that.
 

@@ -11,8 +11,8 @@ import (
 	"github.com/vigil-auth/vigil/risk"
 )
 
-// scenarioDir holds the shared scenario corpora, relative to this package.
-const scenarioDir = "../../shared/scenarios"
+// scenarioDir holds the public scenario corpus, relative to this package.
+const scenarioDir = "../testdata/scenarios"
 
 // metrics are FORMAT.md's corpus metrics.
 type metrics struct {

@@ -10,6 +10,7 @@
 //	vigil policy   check FILE
 //	vigil config   show [serve flags] [--json]
 //	vigil replay   [--json] [--steps] [--check] FILE...
+//	vigil eval     --seed N [--json] [--curve] [--out FILE]
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
 //	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
 //	vigil bench    [--spawn] [--duration D] ... | bench scale
@@ -69,6 +70,7 @@ Usage:
   vigil policy   check FILE
   vigil config   show [serve flags]       effective settings and their origins
   vigil replay   [--json] [--steps] [--check] FILE...
+  vigil eval     --seed N [--json] [--curve] [--out FILE]
   vigil signal   send
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
   vigil bench    [flags] | bench scale [flags]   load-test a server
@@ -112,6 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return e.group(ctx, "config", configCommands(), rest)
 	case "replay":
 		return replayCmd(ctx, rest, e)
+	case "eval":
+		return evalCmd(ctx, rest, e)
 	case "audit":
 		return auditCommand(ctx, e, rest)
 	case "signal", "signals":

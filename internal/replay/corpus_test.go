@@ -6,18 +6,18 @@ import (
 	"testing"
 )
 
-// corpusDir is where CI puts the shared scenario corpora: shared/ beside
-// the repository's clone, relative to this package.
-const corpusDir = "../../../shared/scenarios"
+// corpusDir holds the public scenario corpus (docs/SCENARIOS.md),
+// relative to this package.
+const corpusDir = "../../testdata/scenarios"
 
-// TestCorpus replays every shared corpus through the real server and
+// TestCorpus replays every public corpus through the real server and
 // requires FORMAT.md's bar: every malicious scenario contained with no
 // harmful step allowed, no friction on any benign scenario, every
 // expectation met.
 func TestCorpus(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.jsonl"))
 	if len(files) == 0 {
-		t.Skipf("no scenario corpus in %s (CI puts shared/ beside the clone)", corpusDir)
+		t.Fatalf("no scenario corpus in %s", corpusDir)
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package replay runs session-risk scenarios (shared/scenarios/FORMAT.md,
-// format v1) through Vigil's real request handlers, in process, and scores
+// Package replay runs session-risk scenarios (docs/SCENARIOS.md, format
+// v1) through Vigil's real request handlers, in process, and scores
 // what the server decided.
 //
 // A scenario is a short story about non-human clients getting tokens,

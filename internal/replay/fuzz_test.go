@@ -73,8 +73,8 @@ func historySteps(s Scenario) int {
 	return n
 }
 
-// addCorpusSeeds adds the lines of the shared scenario corpora, when they
-// are there, as seeds.
+// addCorpusSeeds adds the lines of the public scenario corpus and of this
+// package's test files as seeds.
 func addCorpusSeeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.jsonl"))
 	more, _ := filepath.Glob(filepath.Join("testdata", "*.jsonl"))

@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/vigil-auth/vigil/risk"
 )
 
-// Options tune a replay. The zero value runs one scenario per CPU at a time.
+// Options tune a replay. The zero value runs one scenario per CPU at a
+// time with the default risk policy.
 type Options struct {
 	// Parallel is how many scenarios replay at once; 0 means GOMAXPROCS.
 	Parallel int
+	// Policy, when set, returns the risk policy each scenario's server
+	// judges with; nil means risk.DefaultPolicy.
+	Policy func() risk.Policy
 }
 
 // Run replays each scenario on its own freshly built server and returns the
@@ -37,7 +43,7 @@ func Run(ctx context.Context, scs []Scenario, opts Options) (*Report, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = RunScenario(ctx, sc)
+			results[i], errs[i] = runScenario(ctx, sc, opts)
 		}()
 	}
 	wg.Wait()
@@ -54,12 +60,20 @@ func Run(ctx context.Context, scs []Scenario, opts Options) (*Report, error) {
 // RunScenario replays one scenario on a freshly built server: its history
 // in time order, then its scored steps, and scores the outcome.
 func RunScenario(ctx context.Context, sc Scenario) (Result, error) {
+	return runScenario(ctx, sc, Options{})
+}
+
+func runScenario(ctx context.Context, sc Scenario, opts Options) (Result, error) {
 	steps := Expand(sc)
 	start := sc.Start
 	if len(steps) > 0 {
 		start = steps[0].At
 	}
-	w, err := newWorld(ctx, sc, start)
+	policy := risk.DefaultPolicy
+	if opts.Policy != nil {
+		policy = opts.Policy
+	}
+	w, err := newWorld(ctx, sc, start, policy())
 	if err != nil {
 		return Result{}, fmt.Errorf("replay: %s: %w", sc.ID, err)
 	}

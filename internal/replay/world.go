@@ -87,9 +87,9 @@ type world struct {
 }
 
 // newWorld builds the server exactly as it ships, with the default
-// settings and risk policy, on a virtual clock starting at start, and
-// registers the scenario's resources and clients.
-func newWorld(ctx context.Context, sc Scenario, start time.Time) (*world, error) {
+// settings and the given risk policy, on a virtual clock starting at
+// start, and registers the scenario's resources and clients.
+func newWorld(ctx context.Context, sc Scenario, start time.Time, policy risk.Policy) (*world, error) {
 	w := &world{clock: &clock{now: start}, store: memory.New(), secrets: map[string]string{},
 		keys: map[string]*ecKey{}, dpop: map[string]*ecKey{}}
 	kek, refreshKey := random32(), random32()
@@ -101,7 +101,7 @@ func newWorld(ctx context.Context, sc Scenario, start time.Time) (*world, error)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := risk.New(risk.DefaultPolicy())
+	eng, err := risk.New(policy)
 	if err != nil {
 		return nil, err
 	}
