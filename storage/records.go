@@ -253,6 +253,9 @@ type AuditRecord struct {
 	Outcome   string    `json:"outcome"`
 	Reason    string    `json:"reason,omitempty"`
 	Detail    string    `json:"detail,omitempty"`
+	// Actor names the administrator whose action this records ("" for
+	// the server's own decisions).
+	Actor string `json:"actor,omitempty"`
 }
 
 // AuditFilter selects audit records; zero fields match everything.

@@ -79,15 +79,27 @@ func policyCheck(_ context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	msg, err := checkPolicyNode(node)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", pos[0], msg)
+	return nil
+}
+
+// checkPolicyNode decodes, validates and compiles a policy (nil: the
+// default policy) and describes it.
+func checkPolicyNode(node *yaml.Node) (string, error) {
 	p := risk.DefaultPolicy()
+	var err error
 	if node != nil {
 		if p, err = decodePolicy(node); err != nil {
-			return err
+			return "", err
 		}
 	}
 	_, n, err := buildEngine(p)
 	if err != nil {
-		return err
+		return "", err
 	}
 	mode := "enforcing"
 	if p.ReportOnly {
@@ -97,8 +109,18 @@ func policyCheck(_ context.Context, e *cli, args []string) error {
 	if node == nil {
 		what = "no policy section, the default policy"
 	}
-	fmt.Fprintf(e.stdout, "%s: %s ok (%s, %d rules)\n", pos[0], what, mode, n)
-	return nil
+	return fmt.Sprintf("%s ok (%s, %d rules)", what, mode, n), nil
+}
+
+// checkPolicyDraft checks a draft policy (a policy document, or a
+// configuration file with a policy section) as `vigil policy check` checks
+// a file; the console calls it.
+func checkPolicyDraft(b []byte) (string, error) {
+	node, err := policyNodeOf(b, "draft")
+	if err != nil {
+		return "", err
+	}
+	return checkPolicyNode(node)
 }
 
 // policyNode reads path and returns its policy: the "policy" section of a
@@ -110,6 +132,12 @@ func policyNode(path string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	return policyNodeOf(b, path)
+}
+
+// policyNodeOf is policyNode for a document already read; path labels
+// errors.
+func policyNodeOf(b []byte, path string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

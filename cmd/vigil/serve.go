@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/authz"
+	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/server"
@@ -166,7 +167,12 @@ func serve(ctx context.Context, args []string, e *cli) error {
 		s.Issuer = config.DefaultIssuer(ln.Addr().String())
 	}
 	warnPlainHTTP(s.Issuer, log)
-	srv, err := newServer(s, st, rsk, log)
+	creds, err := adminCredentials(file)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv, err := newServer(s, st, rsk, creds, log)
 	if err != nil {
 		return err
 	}
@@ -191,16 +197,34 @@ func applyFile(ctx context.Context, f *config.File, st *state, log *slog.Logger,
 	return nil
 }
 
-func newServer(s config.Settings, st *state, rsk *risk.Engine, log *slog.Logger) (*server.Server, error) {
+// adminCredentials returns the file's admin credentials.
+func adminCredentials(f *config.File) (admin.Credentials, error) {
+	if f == nil {
+		return nil, nil
+	}
+	var creds admin.Credentials
+	var errs []error
+	for _, a := range f.Admins {
+		c, err := admin.DigestCredential(a.Name, admin.Role(a.Role), a.TokenSHA256)
+		errs = append(errs, err)
+		creds = append(creds, c)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("admins: %w", err)
+	}
+	return creds, nil
+}
+
+func newServer(s config.Settings, st *state, rsk *risk.Engine, creds admin.Credentials, log *slog.Logger) (*server.Server, error) {
 	if s.MaxChainDepth == 0 {
 		s.MaxChainDepth = -1 // max_chain_depth: 0 allows no delegation at all
 	}
-	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, Authz: authz.Config{
+	cfg := server.Config{Issuer: s.Issuer, AdminToken: st.adminToken, AdminCredentials: creds, Authz: authz.Config{
 		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
 		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
 	}, Registration: s.Registration}
 	return server.New(cfg, server.Deps{Store: st.store, Keys: st.keys, Hasher: st.hasher, Risk: rsk,
-		RefreshKey: st.refreshKey, Log: log, Now: time.Now})
+		RefreshKey: st.refreshKey, PolicyCheck: checkPolicyDraft, Log: log, Now: time.Now})
 }
 
 // runHTTP serves on ln until ctx is done, then shuts down gracefully:

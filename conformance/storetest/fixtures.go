@@ -142,5 +142,6 @@ func newAudit(client, sid string, when time.Time) storage.AuditRecord {
 		Outcome:   "granted",
 		Reason:    "policy",
 		Detail:    "scope=read",
+		Actor:     "alice",
 	}
 }

@@ -4,8 +4,11 @@
 // audit log (query by client, session and time).
 //
 // Every request needs "Authorization: Bearer <admin token>", compared in
-// constant time; anything else is answered 401 before routing, so an
-// unauthenticated caller learns nothing about what exists. Bodies are JSON,
+// constant time with every admin credential; anything else is answered 401
+// before routing, so an unauthenticated caller learns nothing about what
+// exists. A credential has a role (see Role): a read-only credential may
+// GET and nothing else (403 insufficient_scope). Every change is recorded
+// in the audit log under the credential's name (the record's actor). Bodies are JSON,
 // at most MaxBodySize bytes, decoded strictly (unknown fields are errors).
 // Records use the JSON names of package storage, except that a client's
 // secret_hash is never accepted or returned: a create or update may carry
@@ -59,22 +62,37 @@ type Deps struct {
 	Keys     KeyRotator
 	// Signals receives POST /admin/signals; nil answers 404 there.
 	Signals Signaler
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Tokens revokes single tokens (POST /admin/tokens/{id}/revoke); nil
+	// answers 404 there.
+	Tokens TokenRevoker
+	// Policy serves GET /admin/policy and PUT /admin/policy/mode; nil
+	// answers 404 there.
+	Policy PolicySwitch
+	// Credentials are admin credentials beside the admin token.
+	Credentials Credentials
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 // errNoTerminator reports that Deps.Sessions is missing: sessions cannot be
 // ended, so nothing claims they were.
 var errNoTerminator = errors.New("admin: no session terminator configured")
 
+// TokenRevoker revokes one token by its id, with every token derived from
+// it. authz implements it.
+type TokenRevoker interface {
+	RevokeToken(ctx context.Context, id string) error
+}
+
 // API is the admin REST API. It is safe for concurrent use.
 type API struct {
-	token string
+	creds Credentials
 	d     Deps
 }
 
-// New returns the admin API guarded by the bearer token adminToken. An
-// empty adminToken disables the API: Mount then registers nothing.
+// New returns the admin API guarded by the bearer token adminToken (the
+// credential named DefaultAdminName, role admin) and d.Credentials. With
+// neither, the API is disabled: Mount then registers nothing.
 func New(adminToken string, d Deps) *API {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -82,14 +100,23 @@ func New(adminToken string, d Deps) *API {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &API{token: adminToken, d: d}
+	var creds Credentials
+	if adminToken != "" {
+		creds = append(creds, TokenCredential(DefaultAdminName, RoleAdmin, adminToken))
+	}
+	creds = append(creds, d.Credentials...)
+	return &API{creds: creds, d: d}
 }
+
+// Credentials returns the credentials the API accepts, for a console
+// signing administrators in with the same ones.
+func (a *API) Credentials() Credentials { return a.creds }
 
 // Mount registers the admin routes on r. Each route dispatches its methods
 // itself (405 with Allow otherwise), and every path under /admin/ requires
-// the admin token, including paths that do not exist.
+// an admin credential, including paths that do not exist.
 func (a *API) Mount(r *web.Router) {
-	if a.token == "" {
+	if len(a.creds) == 0 {
 		return
 	}
 	for _, rt := range a.routes() {
@@ -97,6 +124,23 @@ func (a *API) Mount(r *web.Router) {
 	}
 	r.Handle("/admin", a.auth(nil))
 	r.Handle("/admin/{rest:.*}", a.auth(nil))
+}
+
+// Internal returns the admin routes for callers in this process that have
+// authenticated an administrator themselves (the console): each request
+// must carry its principal (WithPrincipal), and is held to its role and
+// audited under its name exactly as a request with a bearer token.
+func (a *API) Internal() http.Handler {
+	r := web.NewRouter()
+	for _, rt := range a.routes() {
+		r.Handle(rt.path, a.serve(rt.methods, func(r *http.Request) (Principal, error) {
+			if p, ok := PrincipalFrom(r.Context()); ok {
+				return p, nil
+			}
+			return Principal{}, &oauth.Error{Code: oauth.InvalidRequest, Description: "no administrator", Status: http.StatusUnauthorized}
+		}))
+	}
+	return r
 }
 
 // methods maps HTTP methods to handlers for one path.
@@ -121,6 +165,9 @@ func (a *API) routes() []route {
 		{"/admin/sessions/{sid}", methods{http.MethodGet: a.getSession}},
 		{"/admin/sessions/{sid}/terminate", methods{http.MethodPost: a.terminateSession}},
 		{"/admin/signals", methods{http.MethodPost: a.postSignal}},
+		{"/admin/tokens/{id}/revoke", methods{http.MethodPost: a.revokeToken}},
+		{"/admin/policy", methods{http.MethodGet: a.getPolicy}},
+		{"/admin/policy/mode", methods{http.MethodPut: a.putPolicyMode}},
 		{"/admin/keys", methods{http.MethodGet: a.listKeys}},
 		{"/admin/keys/rotate", methods{http.MethodPost: a.rotateKeys}},
 		{"/admin/audit", methods{http.MethodGet: a.listAudit}},
@@ -129,12 +176,23 @@ func (a *API) routes() []route {
 	}
 }
 
-// auth checks the admin token, then dispatches by method. A nil m answers
-// 404 for an authenticated request.
-func (a *API) auth(m methods) http.Handler {
+// auth checks the bearer credential, then dispatches by method. A nil m
+// answers 404 for an authenticated request.
+func (a *API) auth(m methods) http.Handler { return a.serve(m, a.authenticate) }
+
+// serve authenticates with authn, holds the principal to its role, and
+// dispatches by method with the principal in the request's context.
+func (a *API) serve(m methods, authn func(*http.Request) (Principal, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.authenticate(r); err != nil {
+		p, err := authn(r)
+		if err != nil {
 			oauth.WriteError(w, r, a.d.Log, err)
+			return
+		}
+		r = r.WithContext(WithPrincipal(r.Context(), p))
+		if !readOnlyMethod(r.Method) && !p.Role.CanChange() {
+			oauth.WriteError(w, r, a.d.Log, &oauth.Error{Code: "insufficient_scope", Status: http.StatusForbidden,
+				Description: "the credential " + p.Name + " is read-only"})
 			return
 		}
 		if m == nil {
@@ -162,16 +220,18 @@ func (m methods) allow() string {
 	return strings.Join(out, ", ")
 }
 
-// authenticate accepts exactly "Bearer <admin token>" (RFC 6750 §2.1).
-func (a *API) authenticate(r *http.Request) error {
+// authenticate accepts exactly "Bearer <admin credential>" (RFC 6750 §2.1).
+func (a *API) authenticate(r *http.Request) (Principal, error) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return (&oauth.Error{Code: oauth.InvalidRequest, Description: "admin token required",
+		return Principal{}, (&oauth.Error{Code: oauth.InvalidRequest, Description: "admin token required",
 			Status: http.StatusUnauthorized}).WithHeader("WWW-Authenticate", `Bearer realm="vigil-admin"`)
 	}
-	if !secret.Equal(tok, a.token) {
-		return (&oauth.Error{Code: oauth.InvalidToken, Description: "admin token is not valid",
+	p, ok := a.creds.Authenticate(tok)
+	if !ok {
+		return Principal{}, (&oauth.Error{Code: oauth.InvalidToken, Description: "admin token is not valid",
 			Status: http.StatusUnauthorized}).WithHeader("WWW-Authenticate", `Bearer realm="vigil-admin", error="invalid_token"`)
 	}
-	return nil
+	p.Via = "admin api"
+	return p, nil
 }

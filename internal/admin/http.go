@@ -117,9 +117,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	oauth.WriteError(w, r, a.d.Log, err)
 }
 
-// auditIn appends an admin audit record inside w.
+// auditIn appends an admin audit record inside w, naming the
+// administrator of ctx as its actor.
 func (a *API) auditIn(ctx context.Context, w storage.Writer, rec storage.AuditRecord) error {
 	rec.At, rec.Type = a.d.Now(), "admin"
+	p, _ := PrincipalFrom(ctx)
+	rec.Actor = p.Name
+	if rec.Reason == "" {
+		rec.Reason = p.Via
+	}
 	if rec.Reason == "" {
 		rec.Reason = "admin api"
 	}

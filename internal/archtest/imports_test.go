@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"authz":            {"storage", "risk", "internal/oauth", "internal/limits"},
 	"introspect":       {"storage", "risk", "internal/oauth"},
 	"ssf":              {"storage", "keys", "risk"},
+	"internal/console": {"storage", "risk", "internal/admin", "internal/web"},
 }
 
 // wiringUsers may build the whole server: the command, and the in-process

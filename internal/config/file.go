@@ -59,11 +59,24 @@ type File struct {
 	Clients        []Client           `json:"clients"`
 	Resources      []storage.Resource `json:"resources"`
 	TrustedIssuers []storage.Issuer   `json:"trusted_issuers"`
+	// Admins are admin credentials beside the data directory's admin token
+	// (which is named "admin" and has the admin role).
+	Admins []Admin `json:"admins"`
 
 	// path is the file Load read, and lines the line of each record
 	// ("clients[0]"), so that Validate can say where a problem is.
 	path  string
 	lines map[string]int
+}
+
+// Admin is an admin credential as a file declares it: a name (recorded as
+// the actor of its changes in the audit log), a role ("admin" or
+// "read-only") and the SHA-256 of its bearer token in hex, so the file
+// holds no secret.
+type Admin struct {
+	Name        string `json:"name"`
+	Role        string `json:"role"`
+	TokenSHA256 string `json:"token_sha256"`
 }
 
 // Client is a client as a file declares it: the stored record plus the

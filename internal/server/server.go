@@ -28,8 +28,11 @@ import (
 type Config struct {
 	// Issuer is the server's issuer URL; endpoints hang below it.
 	Issuer string
-	// AdminToken guards /admin/; empty disables the admin API.
+	// AdminToken guards /admin/ and the console (credential "admin", role
+	// admin); with it and AdminCredentials empty, both are disabled.
 	AdminToken string
+	// AdminCredentials are further admin credentials, each with a role.
+	AdminCredentials admin.Credentials
 	// Authz configures the token endpoint; Issuer and RefreshKey are filled in.
 	Authz authz.Config
 	// Registration is the dynamic client registration policy (RFC 7591);
@@ -48,8 +51,11 @@ type Deps struct {
 	RefreshKey []byte
 	// HTTPClient fetches jwks_uri documents; nil means a client with a timeout.
 	HTTPClient *http.Client
-	Log        *slog.Logger
-	Now        func() time.Time
+	// PolicyCheck checks a draft risk policy (YAML) for the console; nil
+	// means drafts cannot be checked there.
+	PolicyCheck func(draft []byte) (string, error)
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Risk is the risk engine as the server uses it.
@@ -68,6 +74,9 @@ type Server struct {
 	signals *signals
 	// registrationEndpoint is advertised in RFC 8414 metadata; "" when off.
 	registrationEndpoint string
+	// policy sits between the risk engine and its callers: the report-only
+	// switch of the admin API and the console.
+	policy *policySwitch
 }
 
 // New assembles a server. It validates cfg before building anything.
@@ -89,6 +98,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Risk = r
 	}
 	s := &Server{cfg: cfg, d: d, metrics: metrics.New()}
+	s.policy = newPolicySwitch(d.Risk, d.PolicyCheck)
 	if err := s.build(); err != nil {
 		return nil, err
 	}
@@ -104,6 +114,11 @@ func validate(cfg Config, d Deps) error {
 	if cfg.Issuer == "" {
 		errs = append(errs, errors.New("issuer is required"))
 	}
+	creds := cfg.AdminCredentials
+	if cfg.AdminToken != "" {
+		creds = append(admin.Credentials{admin.TokenCredential(admin.DefaultAdminName, admin.RoleAdmin, cfg.AdminToken)}, creds...)
+	}
+	errs = append(errs, creds.Validate())
 	return errors.Join(errs...)
 }
 
@@ -114,7 +129,7 @@ func (s *Server) build() error {
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
-	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.d.Risk,
+	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.policy,
 		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
 		authz.WithNotifier(s.signals.tx))
 	if err != nil {
@@ -125,7 +140,11 @@ func (s *Server) build() error {
 	if tc, ok := s.d.Store.(metrics.TxCounter); ok {
 		s.metrics.WatchStorage(tc)
 	}
-	routes := s.routes()
+	routes, err := s.routes()
+	if err != nil {
+		s.closeSignals()
+		return err
+	}
 	if s.registrationEndpoint, err = s.mountRegistration(routes, registrationVerifier{ext: verifier, cache: cache}); err != nil {
 		s.closeSignals()
 		return err
@@ -134,7 +153,7 @@ func (s *Server) build() error {
 	return nil
 }
 
-func (s *Server) routes() *web.Router {
+func (s *Server) routes() (*web.Router, error) {
 	r := web.NewRouter()
 	r.Handle(PathToken, s.authz.TokenHandler(), http.MethodPost)
 	r.Handle(PathIntrospect, s.introspection(), http.MethodPost)
@@ -146,18 +165,17 @@ func (s *Server) routes() *web.Router {
 	r.HandleFunc("/health/ready", s.readiness, http.MethodGet)
 	r.Handle("/metrics", s.metrics.Handler(), http.MethodGet)
 	s.mountSignals(r)
-	if s.cfg.AdminToken != "" {
-		admin.New(s.cfg.AdminToken, admin.Deps{Store: s.d.Store, Hasher: s.d.Hasher, Sessions: s.authz,
-			Keys: s.d.Keys, Signals: s.authz, Now: s.d.Now, Log: s.d.Log}).Mount(r)
+	if err := s.mountAdmin(r); err != nil {
+		return nil, err
 	}
 	s.mountPoll(r)
-	return r
+	return r, nil
 }
 
 func (s *Server) introspection() http.Handler {
 	// Callers that present unknown tokens are throttled (RFC 7662 §4).
 	scan := s.authz.ScanGuard()
-	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.d.Risk,
+	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.policy,
 		Sessions: s.authz, Signer: s.d.Keys, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
 }

@@ -225,7 +225,7 @@ func encodeAudit(a *storage.AuditRecord) []byte {
 	e := newEncoder()
 	e.uvarint(a.Seq)
 	e.time(a.At)
-	for _, v := range []string{a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail} {
+	for _, v := range []string{a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail, a.Actor} {
 		e.str(v)
 	}
 	return e.b
@@ -238,5 +238,6 @@ func decodeAudit(data []byte, a *storage.AuditRecord) error {
 	d := newDecoder(data)
 	a.Seq, a.At = d.uvarint(), d.time()
 	a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
+	a.Actor = d.str() // absent in records written before it existed: ""
 	return d.done()
 }

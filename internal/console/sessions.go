@@ -1,0 +1,392 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/web"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// Session list limits.
+const (
+	// scanLimit is how many of the newest sessions (of the chosen client
+	// and status) the list filters; the page says when it was reached.
+	scanLimit = 1000
+	pageSize  = 25
+)
+
+// summary is one row of the sessions list.
+type summary struct {
+	storage.Session
+	Kind    string
+	Live    bool
+	Score   int
+	Peak    int
+	Level   string
+	Action  string   // the latest decided action
+	Actions []string // every action decided in the session
+	Reasons []string // distinct reason codes
+	Events  []storage.Event
+	LastAt  time.Time
+}
+
+// summarize reads s's timeline.
+func (c *Console) summarize(ctx context.Context, s storage.Session, kinds map[string]string, now time.Time) (summary, error) {
+	evs, err := c.d.Store.ListEvents(ctx, s.ID)
+	if err != nil {
+		return summary{}, err
+	}
+	sm := summary{Session: s, Kind: kinds[s.ClientID], Live: s.Active(now), Events: evs, LastAt: s.CreatedAt}
+	for _, ev := range evs {
+		sm.LastAt = ev.At
+		if ev.Level != "" {
+			sm.Score, sm.Level = ev.Score, ev.Level
+			sm.Peak = max(sm.Peak, ev.Score)
+		}
+		if ev.Action != "" {
+			sm.Action = ev.Action
+			if !slices.Contains(sm.Actions, ev.Action) {
+				sm.Actions = append(sm.Actions, ev.Action)
+			}
+		}
+		for _, rs := range ev.Reasons {
+			if !slices.Contains(sm.Reasons, rs.Code) {
+				sm.Reasons = append(sm.Reasons, rs.Code)
+			}
+		}
+	}
+	return sm, nil
+}
+
+// sessionFilter is the sessions list's query.
+type sessionFilter struct {
+	Client, Kind, Level, Action, Status, Q string
+	From, To                               string // datetime-local or RFC 3339, on the creation time
+	Page                                   int
+	Auto                                   bool
+	from, to                               time.Time
+}
+
+func parseSessionFilter(q url.Values) (sessionFilter, error) {
+	f := sessionFilter{Client: q.Get("client"), Kind: q.Get("kind"), Level: q.Get("level"), Action: q.Get("action"),
+		Status: q.Get("status"), Q: strings.TrimSpace(q.Get("q")), From: q.Get("from"), To: q.Get("to"),
+		Page: 1, Auto: q.Get("refresh") == "1"}
+	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 0 {
+		f.Page = p
+	}
+	var err error
+	if f.from, err = parseTime(f.From); err != nil {
+		return f, fmt.Errorf("from: %w", err)
+	}
+	if f.to, err = parseTime(f.To); err != nil {
+		return f, fmt.Errorf("to: %w", err)
+	}
+	if f.Status != "" && f.Status != storage.SessionActive && f.Status != storage.SessionTerminated {
+		return f, fmt.Errorf("status must be %s or %s", storage.SessionActive, storage.SessionTerminated)
+	}
+	return f, nil
+}
+
+// parseTime reads an HTML datetime-local value (taken as UTC) or RFC 3339.
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time such as 2026-01-02T15:04", s)
+}
+
+func (f sessionFilter) match(s summary) bool {
+	switch {
+	case f.Kind != "" && s.Kind != f.Kind,
+		f.Level != "" && s.Level != f.Level,
+		f.Action != "" && !slices.Contains(s.Actions, f.Action),
+		!f.from.IsZero() && s.CreatedAt.Before(f.from),
+		!f.to.IsZero() && s.CreatedAt.After(f.to):
+		return false
+	}
+	return f.Q == "" || s.matchesText(strings.ToLower(f.Q))
+}
+
+// matchesText looks for q in the session's identifiers and timeline.
+func (s summary) matchesText(q string) bool {
+	fields := []string{s.ID, s.ClientID, s.Subject, s.Origin, s.Reason, s.Issuer, s.JKT}
+	fields = append(fields, s.Reasons...)
+	for _, ev := range s.Events {
+		fields = append(fields, ev.Type, ev.Detail)
+		for _, r := range ev.Reasons {
+			fields = append(fields, r.Evidence)
+		}
+	}
+	for _, v := range fields {
+		if strings.Contains(strings.ToLower(v), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// query returns f as a query string with page p.
+func (f sessionFilter) query(p int) string {
+	v := url.Values{}
+	for k, x := range map[string]string{"client": f.Client, "kind": f.Kind, "level": f.Level, "action": f.Action,
+		"status": f.Status, "q": f.Q, "from": f.From, "to": f.To} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	if f.Auto {
+		v.Set("refresh", "1")
+	}
+	if p > 1 {
+		v.Set("page", strconv.Itoa(p))
+	}
+	return v.Encode()
+}
+
+// clientKinds maps client ids to kinds.
+func (c *Console) clientKinds(ctx context.Context) (map[string]string, []storage.Client, error) {
+	cs, err := c.d.Store.ListClients(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := make(map[string]string, len(cs))
+	for _, cl := range cs {
+		m[cl.ID] = cl.Kind
+	}
+	return m, cs, nil
+}
+
+// sessionList answers GET /console/sessions.
+func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	f, ferr := parseSessionFilter(r.URL.Query())
+	kinds, clients, err := c.clientKinds(ctx)
+	if err != nil {
+		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+		return
+	}
+	data := map[string]any{"F": f, "Clients": clients, "Kinds": storage.Kinds,
+		"Levels": []string{"none", "low", "medium", "high", "critical"}, "Actions": actionNames}
+	if ferr != nil {
+		data["Error"] = ferr.Error()
+		c.render(w, r, http.StatusBadRequest, "sessions", s, data, titled("Sessions"))
+		return
+	}
+	ss, err := c.d.Store.ListSessions(ctx, storage.SessionFilter{ClientID: f.Client, Status: f.Status, Limit: scanLimit})
+	if err != nil {
+		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+		return
+	}
+	now := c.d.Now()
+	var rows []summary
+	for _, x := range ss {
+		sm, err := c.summarize(ctx, x, kinds, now)
+		if err != nil {
+			c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+			return
+		}
+		if f.match(sm) {
+			rows = append(rows, sm)
+		}
+	}
+	total := len(rows)
+	start := min((f.Page-1)*pageSize, total)
+	end := min(start+pageSize, total)
+	data["Rows"], data["Total"], data["Scanned"], data["Capped"] = rows[start:end], total, len(ss), len(ss) == scanLimit
+	data["First"], data["Last"] = start+1, end
+	if f.Page > 1 {
+		data["Prev"] = f.query(f.Page - 1)
+	}
+	if end < total {
+		data["Next"] = f.query(f.Page + 1)
+	}
+	data["Self"] = f.query(f.Page)
+	c.render(w, r, http.StatusOK, "sessions", s, data, titled("Sessions"), nav("sessions"))
+}
+
+// actionNames are the actions a decision can take.
+var actionNames = []string{"allow", "step_up", "deny", "terminate"}
+
+// tokenNode is one token in the session's token tree.
+type tokenNode struct {
+	storage.Token
+	Depth    int
+	Live     bool
+	Children int
+}
+
+// tokenTree orders a session's tokens depth-first from their roots (tokens
+// without a parent in the session), each after its parent.
+func tokenTree(toks []storage.Token, now time.Time) []tokenNode {
+	byParent := map[string][]storage.Token{}
+	ids := map[string]bool{}
+	for _, t := range toks {
+		ids[t.ID] = true
+	}
+	var roots []storage.Token
+	for _, t := range toks {
+		if t.ParentID == "" || !ids[t.ParentID] {
+			roots = append(roots, t)
+		} else {
+			byParent[t.ParentID] = append(byParent[t.ParentID], t)
+		}
+	}
+	var out []tokenNode
+	var walk func(t storage.Token, depth int)
+	walk = func(t storage.Token, depth int) {
+		if depth > 32 {
+			return
+		}
+		out = append(out, tokenNode{Token: t, Depth: depth, Live: t.Active(now), Children: len(byParent[t.ID])})
+		for _, ch := range byParent[t.ID] {
+			walk(ch, depth+1)
+		}
+	}
+	for _, t := range roots {
+		walk(t, 0)
+	}
+	return out
+}
+
+// reasonView is a reason rendered generically: its code and points, and
+// every other field it carries, by name.
+type reasonView struct {
+	Code   string
+	Points any
+	Fields [][2]string
+}
+
+func reasonViews(rs []storage.Reason) []reasonView {
+	out := make([]reasonView, 0, len(rs))
+	for _, r := range rs {
+		var m map[string]any
+		b, _ := json.Marshal(r)
+		_ = json.Unmarshal(b, &m)
+		v := reasonView{Code: r.Code, Points: m["points"]}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			if k != "code" && k != "points" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			v.Fields = append(v.Fields, [2]string{k, fmt.Sprint(m[k])})
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// eventView is one row of the timeline.
+type eventView struct {
+	storage.Event
+	Reasons []reasonView
+}
+
+// sessionPage answers GET /console/sessions/{sid}.
+func (c *Console) sessionPage(w http.ResponseWriter, r *http.Request, s *session) {
+	c.showSession(w, r, s, http.StatusOK, "")
+}
+
+func (c *Console) showSession(w http.ResponseWriter, r *http.Request, s *session, status int, errMsg string) {
+	ctx := r.Context()
+	sid := web.Var(r, "sid")
+	sess, err := c.d.Store.GetSession(ctx, sid)
+	if err != nil {
+		c.fail(w, r, s, http.StatusNotFound, "No session "+sid+".")
+		return
+	}
+	kinds, _, err := c.clientKinds(ctx)
+	if err != nil {
+		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+		return
+	}
+	now := c.d.Now()
+	sm, err := c.summarize(ctx, sess, kinds, now)
+	if err != nil {
+		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+		return
+	}
+	toks, err := c.d.Store.ListSessionTokens(ctx, sid)
+	if err != nil {
+		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
+		return
+	}
+	evs := make([]eventView, 0, len(sm.Events))
+	for _, ev := range sm.Events {
+		evs = append(evs, eventView{Event: ev, Reasons: reasonViews(ev.Reasons)})
+	}
+	data := map[string]any{"S": sm, "Events": evs, "Tokens": tokenTree(toks, now),
+		"Chart": scoreChart(sm.Events, c.thresholds()), "Error": errMsg,
+		"SignalTypes": []string{"credential-change", "session-revoked", "risk-level-change"}}
+	c.render(w, r, status, "session", s, data, titled("Session "+short(sid)), nav("sessions"))
+}
+
+func short(s string) string {
+	if len(s) <= 12 {
+		return s
+	}
+	return s[:12] + "…"
+}
+
+// act runs one change through the admin API for the session page: on
+// success back to the page with notice done, else the page with the API's
+// refusal.
+func (c *Console) act(w http.ResponseWriter, r *http.Request, s *session, method, path string, body any, done string) {
+	if !s.principal.Role.CanChange() {
+		c.showSession(w, r, s, http.StatusForbidden, "Your role is read-only: you cannot change anything.")
+		return
+	}
+	var b []byte
+	if body != nil {
+		b = jsonBody(body)
+	}
+	if err := c.call(r.Context(), s, method, path, b, nil); err != nil {
+		c.showSession(w, r, s, statusOf(err), err.Error())
+		return
+	}
+	http.Redirect(w, r, Prefix+"/sessions/"+url.PathEscape(web.Var(r, "sid"))+"?done="+done, http.StatusSeeOther)
+}
+
+// terminate answers POST /console/sessions/{sid}/terminate.
+func (c *Console) terminate(w http.ResponseWriter, r *http.Request, s *session) {
+	sid := web.Var(r, "sid")
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		reason = "terminated by an administrator in the console"
+	}
+	c.act(w, r, s, http.MethodPost, "/admin/sessions/"+url.PathEscape(sid)+"/terminate", map[string]string{"reason": reason}, "terminated")
+}
+
+// revoke answers POST /console/sessions/{sid}/revoke (form field token:
+// the token's id).
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PostFormValue("token")
+	c.act(w, r, s, http.MethodPost, "/admin/tokens/"+url.PathEscape(id)+"/revoke", nil, "revoked")
+}
+
+// signal answers POST /console/sessions/{sid}/signal.
+func (c *Console) signal(w http.ResponseWriter, r *http.Request, s *session) {
+	body := map[string]string{"sid": web.Var(r, "sid"), "type": r.PostFormValue("type")}
+	if lvl := r.PostFormValue("level"); lvl != "" && body["type"] == "risk-level-change" {
+		body["level"] = lvl
+	}
+	if rs := strings.TrimSpace(r.PostFormValue("reason")); rs != "" {
+		body["reason"] = rs
+	}
+	c.act(w, r, s, http.MethodPost, "/admin/signals", body, "signal")
+}
