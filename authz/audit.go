@@ -47,7 +47,7 @@ func grantAudit(req *tokenRequest, g grant) storage.AuditRecord {
 	switch g.eventType {
 	case "exchange":
 		typ = AuditExchange
-	case "refresh":
+	case "refresh", "refresh_repeat":
 		typ = AuditRefresh
 	}
 	d := "grant=" + req.grant + " auth=" + req.caller.method + " " + detail(g)

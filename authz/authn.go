@@ -42,6 +42,8 @@ type caller struct {
 	// jti is the client assertion's single-use identifier, still to be
 	// recorded durably (in the grant's own transaction when there is one).
 	jti *pendingJTI
+	// arrived is when the request arrived (refresh races, grant_refresh.go).
+	arrived time.Time
 }
 
 // pendingJTI is a single-use identifier (client assertion or DPoP proof jti)
@@ -79,8 +81,10 @@ func (s *Server) AuthenticateClient(ctx context.Context, r *http.Request, form u
 // authenticate authenticates the caller under the failed-authentication
 // throttles (ratelimit.go).
 func (s *Server) authenticate(ctx context.Context, r *http.Request, form url.Values) (caller, error) {
-	a := s.guard.begin(r, form, s.now())
+	arrived := s.now()
+	a := s.guard.begin(r, form, arrived)
 	c, err := s.authenticateOnce(ctx, r, form, a)
+	c.arrived = arrived
 	return s.settleAuth(a, c, err)
 }
 
@@ -305,6 +309,53 @@ func (s *Server) releaseJTIs(jtis []*pendingJTI) {
 	for _, j := range jtis {
 		s.jtis.release(j.key)
 	}
+}
+
+// claim claims one verified single-use identifier (nil for none) for a
+// token request. Once claimed it stays used: the grant's transaction
+// records it durably, or spendAfterRefusal does.
+func (s *Server) claim(req *tokenRequest, j *pendingJTI) error {
+	if j == nil {
+		return nil
+	}
+	if err := s.claimJTIs([]*pendingJTI{j}); err != nil {
+		return err
+	}
+	req.claimed = append(req.claimed, j)
+	return nil
+}
+
+// spendAfterRefusal records durably the identifiers a refused request
+// claimed, in their own transaction: a verified assertion or proof is used
+// up whatever the server decided about the request. Only a request the
+// server could not process (a failing store: 5xx, nothing decided, nothing
+// written) leaves them unused, so that the client's retry works. If the
+// store fails here, the in-memory claim still refuses replays to this
+// server until the identifier expires.
+func (s *Server) spendAfterRefusal(ctx context.Context, req *tokenRequest, cause error) {
+	if req.recorded || len(req.claimed) == 0 {
+		return
+	}
+	var oe *oauth.Error
+	if !errors.As(cause, &oe) || oe.Status >= 500 {
+		s.releaseJTIs(req.claimed)
+		req.claimed = nil
+		return
+	}
+	err := s.store.Update(ctx, func(w storage.Writer) error {
+		for _, j := range req.claimed {
+			err := w.UseJTI(ctx, j.key, j.exp, s.now())
+			if err != nil && !errors.Is(err, storage.ErrAlreadyExists) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "recording used single-use identifiers failed", "err", err)
+		return
+	}
+	req.recorded = true
 }
 
 // recordJTIs records claimed identifiers durably inside w; the durable

@@ -16,6 +16,9 @@ func (s *Server) TokenHandler() http.Handler {
 			return
 		}
 		oauth.WriteJSON(w, http.StatusOK, resp)
+		if resp.rotated != "" {
+			s.rotated.answer(resp.rotated, s.now())
+		}
 	})
 }
 

@@ -65,7 +65,9 @@ func (s *Server) checkExternal(cl externalClaims, iss storage.Issuer) error {
 		return errSubject("subject_token iss or sub is invalid")
 	case iss.Audience != "" && !slices.Contains(cl.Audience, iss.Audience):
 		return errSubject("subject_token audience is not accepted")
-	case cl.Expiry == nil || !now.Before(time.Unix(*cl.Expiry, 0).Add(clockLeeway)):
+	case cl.Expiry == nil || !now.Before(time.Unix(*cl.Expiry, 0)):
+		// No leeway on exp: an expired subject is refused, and every token
+		// of the exchange ends no later than it does.
 		return errSubject("subject_token is expired")
 	case cl.NotBefore != nil && time.Unix(*cl.NotBefore, 0).After(now.Add(clockLeeway)):
 		return errSubject("subject_token is not yet valid")

@@ -24,7 +24,7 @@ func (s *Server) newProvider() *fosite.Fosite {
 		&grantHandler{s: s, grant: oauth.GrantClientCredentials, run: s.clientCredentials},
 		&grantHandler{s: s, grant: oauth.GrantRefreshToken, run: s.refresh},
 		&grantHandler{s: s, grant: oauth.GrantTokenExchange, run: s.exchange},
-		unsupportedGrant{},
+		unsupportedGrant{s: s},
 	}
 	return &fosite.Fosite{Store: noStore{}, Config: cfg}
 }
@@ -86,6 +86,7 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	req := &tokenRequest{caller: fc.c, grant: h.grant}
 	resp, err := h.serve(ctx, r, ar, req)
 	if err != nil {
+		h.s.spendAfterRefusal(ctx, req, err)
 		if !req.audited {
 			h.s.auditRefusal(ctx, req.caller.client.ID, req.sid, h.grant, err)
 		}
@@ -95,14 +96,24 @@ func (h *grantHandler) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	return nil
 }
 
-// serve parses the request into req and runs the grant.
+// serve parses the request into req and runs the grant. The client
+// assertion's and the DPoP proof's single-use identifiers are claimed as
+// soon as each verifies: whatever happens to the request afterwards, they
+// are used up.
 func (h *grantHandler) serve(ctx context.Context, r *http.Request, ar fosite.AccessRequester, req *tokenRequest) (*tokenResponse, error) {
+	if err := h.s.claim(req, req.caller.jti); err != nil {
+		return nil, err
+	}
 	parsed, err := newTokenRequest(r, ar.GetRequestForm(), req.caller)
 	if err != nil {
 		return nil, err
 	}
+	parsed.claimed = req.claimed
 	*req = *parsed
 	if req.proof, err = h.s.dpopProof(r); err != nil {
+		return nil, err
+	}
+	if err := h.s.claim(req, proofPending(req.proof)); err != nil {
 		return nil, err
 	}
 	return h.run(ctx, req)
@@ -112,15 +123,24 @@ func (h *grantHandler) PopulateTokenEndpointResponse(context.Context, fosite.Acc
 	return fosite.ErrUnknownRequest
 }
 
-// unsupportedGrant answers every grant type Vigil does not implement.
-type unsupportedGrant struct{}
+// unsupportedGrant answers every grant type Vigil does not implement; the
+// caller's client assertion is used up all the same.
+type unsupportedGrant struct{ s *Server }
 
 func (unsupportedGrant) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
 	return !slices.ContainsFunc(GrantTypes, func(g string) bool { return ar.GetGrantTypes().ExactOne(g) })
 }
 func (unsupportedGrant) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
-func (unsupportedGrant) HandleTokenEndpointRequest(context.Context, fosite.AccessRequester) error {
-	return oauth.Errorf(oauth.UnsupportedGrantType, "grant type not supported")
+func (u unsupportedGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	err := oauth.Errorf(oauth.UnsupportedGrantType, "grant type not supported")
+	if fc, ok := ar.GetClient().(*fositeClient); ok {
+		req := &tokenRequest{caller: fc.c}
+		if cerr := u.s.claim(req, fc.c.jti); cerr != nil {
+			return cerr
+		}
+		u.s.spendAfterRefusal(ctx, req, err)
+	}
+	return err
 }
 func (unsupportedGrant) PopulateTokenEndpointResponse(context.Context, fosite.AccessRequester, fosite.AccessResponder) error {
 	return fosite.ErrUnknownRequest

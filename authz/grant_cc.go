@@ -18,18 +18,22 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 	if !c.HasGrant(oauth.GrantClientCredentials) || c.Kind == storage.KindResourceServer {
 		return nil, oauth.Errorf(oauth.UnauthorizedClient, "client is not registered for client_credentials")
 	}
-	scopes, err := narrowScopes(req.scopes, c.Scopes)
+	now := s.now()
+	sess := storage.Session{ID: "ses_" + randomString(16), ClientID: c.ID, Subject: c.ID, CreatedAt: now,
+		Status: storage.SessionActive}
+	b, err := s.allowed(ctx, c, sess)
+	if err != nil {
+		return nil, policyErr(err)
+	}
+	scopes, err := narrowScopes(req.scopes, b.scopes)
 	var auds []string
 	if err == nil {
-		auds, err = narrowTargets(req.targets, c.Audiences)
+		auds, err = narrowTargets(req.targets, b.audiences)
 	}
 	if err != nil {
 		s.reportOpenRefused(ctx, c, req)
 		return nil, err
 	}
-	now := s.now()
-	sess := storage.Session{ID: "ses_" + randomString(16), ClientID: c.ID, Subject: c.ID, CreatedAt: now,
-		Status: storage.SessionActive}
 	jkt, err := s.binding(ctx, req, "", nil)
 	if err != nil {
 		return nil, err
@@ -76,6 +80,19 @@ type grant struct {
 	rotate *storage.Token
 	// refreshRaw, when set, is the refresh token to issue (a derived successor).
 	refreshRaw string
+	// notAfter, when set, is the end of the grant's subject (an exchanged
+	// token, an external JWT): no token of the grant outlives it.
+	notAfter time.Time
+}
+
+// endOf returns when a token of g living ttl ends: now + ttl, but never
+// after the grant's subject.
+func (g grant) endOf(ttl time.Duration) time.Time {
+	end := g.now.Add(ttl)
+	if !g.notAfter.IsZero() && end.After(g.notAfter) {
+		return g.notAfter
+	}
+	return end
 }
 
 // issue mints the grant's tokens and writes the session, the tokens, the
@@ -85,7 +102,11 @@ func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenR
 	at := storage.Token{Kind: storage.AccessToken, Format: orDefault(g.format, FormatOpaque), ClientID: g.client.ID,
 		Subject: g.session.Subject, SessionID: g.session.ID, ParentID: g.parent, Scopes: g.scopes,
 		Audiences: g.audiences, Actors: g.actors, MayAct: g.mayAct, JKT: g.jkt,
-		IssuedAt: g.now, NotBefore: g.now, ExpiresAt: g.now.Add(g.ttl)}
+		IssuedAt: g.now, NotBefore: g.now, ExpiresAt: g.endOf(g.ttl)}
+	if !at.ExpiresAt.After(g.now) {
+		return nil, oauth.Errorf(oauth.InvalidGrant, "the grant's subject has expired")
+	}
+	g.ttl = at.ExpiresAt.Sub(g.now)
 	if g.newSess && req.ip.IsValid() {
 		g.session.Origin = req.ip.String()
 	}
@@ -100,14 +121,14 @@ func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenR
 		rt, resp.RefreshToken = s.refreshToken(g, at)
 		at.FamilyID = rt.FamilyID
 	}
-	jtis := req.pendingJTIs()
-	if err := s.claimJTIs(jtis); err != nil {
-		return nil, err
-	}
-	err = s.store.Update(ctx, func(w storage.Writer) error { return s.write(ctx, w, req, g, at, rt, jtis) })
+	err = s.store.Update(ctx, func(w storage.Writer) error { return s.write(ctx, w, req, g, at, rt, req.claimed) })
 	if err != nil {
-		s.releaseJTIs(jtis)
 		return nil, storeErr(err)
+	}
+	req.recorded = true
+	if g.rotate != nil {
+		s.rotated.committed(g.rotate.ID, s.now())
+		resp.rotated = g.rotate.ID
 	}
 	if s.metrics != nil {
 		s.metrics.TokenIssued(req.grant, storage.AccessToken)
@@ -123,12 +144,13 @@ func (s *Server) write(ctx context.Context, w storage.Writer, req *tokenRequest,
 		return err
 	}
 	if g.rotate != nil {
-		fresh, err := s.rotateIn(ctx, w, *g.rotate, rt.ID)
+		fresh, err := s.rotateIn(ctx, w, *g.rotate, *rt)
 		if err != nil {
 			return err
 		}
 		if !fresh {
 			rt = nil // the successor exists already: hand it out again
+			g.eventType = "refresh_repeat"
 		}
 	}
 	if g.rotate == nil && g.parent != "" {
@@ -190,7 +212,7 @@ func (s *Server) refreshToken(g grant, at storage.Token) (*storage.Token, string
 	rt := &storage.Token{ID: TokenID(raw), Kind: storage.RefreshToken, Format: FormatOpaque, ClientID: g.client.ID,
 		Subject: at.Subject, SessionID: at.SessionID, ParentID: g.parent, FamilyID: g.family, Scopes: at.Scopes,
 		Audiences: at.Audiences, Actors: at.Actors, MayAct: at.MayAct, JKT: at.JKT,
-		IssuedAt: g.now, NotBefore: g.now, ExpiresAt: g.now.Add(ttl)}
+		IssuedAt: g.now, NotBefore: g.now, ExpiresAt: g.endOf(ttl)}
 	if rt.FamilyID == "" {
 		rt.FamilyID = rt.ID
 	}

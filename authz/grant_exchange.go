@@ -156,10 +156,18 @@ func subjectStillLive(ctx context.Context, w storage.Writer, id string, now time
 // escalation attempt, a fact that sticks to the session.
 func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj subjectToken) ([]string, []string, error) {
 	c := req.caller.client
-	scopes, err := narrowScopes(req.scopes, intersect(subj.token.Scopes, c.Scopes))
+	live, err := s.liveSubject(ctx, subj)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := s.allowed(ctx, c, subj.session)
+	if err != nil {
+		return nil, nil, policyErr(err)
+	}
+	scopes, err := narrowScopes(req.scopes, intersect(live.Scopes, b.scopes))
 	if err == nil {
 		var auds []string
-		auds, err = narrowTargets(req.targets, intersect(subj.token.Audiences, c.Audiences))
+		auds, err = narrowTargets(req.targets, intersect(live.Audiences, b.audiences))
 		if err == nil {
 			return scopes, auds, nil
 		}
@@ -261,7 +269,7 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	}
 	g := grant{client: c, session: subj.session, newSess: subj.newSess, scopes: scopes, audiences: auds,
 		format: exchangeFormat(p.requested, c), ttl: ttl, now: now, parent: subj.token.ID, actors: chain,
-		decision: d, eventType: "exchange", jkt: jkt,
+		decision: d, eventType: "exchange", jkt: jkt, notAfter: subj.token.ExpiresAt,
 		// Per-call tokens never refresh; a session opened from an external
 		// JWT may, when the client is registered for refresh_token.
 		refresh: subj.newSess && c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh && p.requested != oauth.TokenTypeTxnToken}
@@ -276,11 +284,40 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	return resp, nil
 }
 
+// liveSubject is the subject token as the registrations allow it now: a
+// Vigil token bounded like a live token at introspection; an external JWT's
+// synthetic token is built from the current registrations already.
+func (s *Server) liveSubject(ctx context.Context, subj subjectToken) (storage.Token, error) {
+	if subj.newSess {
+		return subj.token, nil
+	}
+	holder := subj.owner
+	if holder.ID != subj.token.ClientID {
+		h, err := s.store.GetClient(ctx, subj.token.ClientID)
+		if err != nil || h.Disabled {
+			return storage.Token{}, errSubject("subject_token's client is not active")
+		}
+		holder = h
+	}
+	t, err := s.Bound(ctx, subj.token, subj.session, holder)
+	if errors.Is(err, errDPoPRequired) {
+		return t, policyErr(err)
+	}
+	if errors.Is(err, ErrRegistration) {
+		return t, errSubject("subject_token is not allowed by the current registrations")
+	}
+	return t, storeErr(err)
+}
+
 // exchangeTTL is the per-tool-call lifetime: the client's or server's
 // exchange default, capped by the resource's maximum, the risk decision and
 // the subject token's remaining life.
 func (s *Server) exchangeTTL(ctx context.Context, c storage.Client, subj subjectToken, auds []string, d risk.Decision, now time.Time) (time.Duration, error) {
-	ttl := capTTL(c.ExchangeTTL.D(), s.cfg.ExchangeTTL, d.MaxTTL, subj.token.ExpiresAt.Sub(now))
+	left := subj.token.ExpiresAt.Sub(now)
+	if left < time.Second {
+		return 0, errSubject("subject_token is expired or about to expire")
+	}
+	ttl := capTTL(c.ExchangeTTL.D(), s.cfg.ExchangeTTL, d.MaxTTL, left)
 	for _, a := range auds {
 		if r, err := s.store.GetResource(ctx, a); err == nil {
 			ttl = capTTL(ttl, r.MaxTTL.D())

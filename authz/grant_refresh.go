@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/risk"
@@ -14,10 +15,12 @@ var errRefreshInvalid = oauth.Errorf(oauth.InvalidGrant, "refresh token is inval
 
 // refresh runs RFC 6749 §6 with rotation: the presented refresh token is
 // used up and replaced by a successor derived from it. A rotated token
-// presented again by its client within the grace window gets the same
-// successor (the family never forks); outside the window it is theft: the
-// whole session, family included, is revoked and terminated in one
-// transaction.
+// presented again within the grace window, by its client with the same
+// proof-of-possession key, gets the same successor (the family never forks)
+// and the repeat is recorded on the session's timeline. Outside the window,
+// a presentation that arrived before the rotation was answered lost a race
+// and gets invalid_grant; one that arrived after it is theft: the whole
+// session, family included, is revoked and terminated in one transaction.
 func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse, error) {
 	c := req.caller.client
 	if !c.HasGrant(oauth.GrantRefreshToken) {
@@ -33,18 +36,25 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	}
 	req.sid = sess.ID
 	now := s.now()
-	if !old.RotatedAt.IsZero() && now.Sub(old.RotatedAt) > s.cfg.RefreshGrace {
+	if !old.RotatedAt.IsZero() && !s.inGrace(old.RotatedAt, now) {
+		if s.rotated.overlapped(old.ID, old.RotatedAt, req.caller.arrived) {
+			return nil, errRefreshInvalid // a race lost, not a reuse
+		}
 		return nil, s.refreshReuse(ctx, req, sess)
 	}
 	// A refresh narrows the new access token only; the family keeps what was
 	// first granted (RFC 6749 §6: never wider than the original grant).
 	// The client's current registration bounds the refresh too: a scope or
 	// audience an admin removed is gone from every grant at once.
-	scopes, err := narrowScopes(req.scopes, intersect(old.Scopes, c.Scopes))
+	live, err := s.Bound(ctx, old, sess, c)
+	if err != nil {
+		return nil, policyErr(err)
+	}
+	scopes, err := narrowScopes(req.scopes, live.Scopes)
 	if err != nil {
 		return nil, err
 	}
-	auds, err := narrowTargets(req.targets, intersect(old.Audiences, c.Audiences))
+	auds, err := narrowTargets(req.targets, live.Audiences)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +74,11 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now, refresh: true,
 		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: jkt,
 		decision: d, eventType: "refresh", refreshRaw: s.successorRefresh(raw), rotate: &old}
+	if sess.Issuer != "" {
+		// A session opened from an external JWT ends with it: the family's
+		// first refresh token did, and no successor outlives its predecessor.
+		g.notAfter = old.ExpiresAt
+	}
 	return s.issue(ctx, req, g)
 }
 
@@ -109,8 +124,9 @@ func (s *Server) loadRefresh(ctx context.Context, raw, clientID string) (storage
 // rotateIn marks the grant's old refresh token used, inside w, and reports
 // whether the successor still has to be created. When a concurrent request
 // or a retry inside the grace window rotated it already, the successor
-// exists: it is handed out again if it is still unused, and nothing forks.
-func (s *Server) rotateIn(ctx context.Context, w storage.Writer, old storage.Token, successor string) (bool, error) {
+// exists: it is handed out again if it is still unused and bound to the
+// same proof-of-possession key as this request's tokens, and nothing forks.
+func (s *Server) rotateIn(ctx context.Context, w storage.Writer, old, successor storage.Token) (bool, error) {
 	t, err := w.GetToken(ctx, old.ID)
 	if err != nil {
 		return false, err
@@ -119,17 +135,24 @@ func (s *Server) rotateIn(ctx context.Context, w storage.Writer, old storage.Tok
 		return false, errRefreshInvalid
 	}
 	if t.RotatedAt.IsZero() {
-		t.RotatedAt, t.SuccessorID = s.now(), successor
+		t.RotatedAt, t.SuccessorID = s.now(), successor.ID
 		return true, w.PutToken(ctx, t)
 	}
-	if t.SuccessorID != successor || s.now().Sub(t.RotatedAt) > s.cfg.RefreshGrace {
+	if t.SuccessorID != successor.ID || !s.inGrace(t.RotatedAt, s.now()) {
 		return false, errRefreshInvalid
 	}
-	next, err := w.GetToken(ctx, successor)
-	if err != nil || !next.RotatedAt.IsZero() || !next.RevokedAt.IsZero() {
+	next, err := w.GetToken(ctx, successor.ID)
+	if err != nil || !next.RotatedAt.IsZero() || !next.RevokedAt.IsZero() ||
+		next.ClientID != successor.ClientID || next.JKT != successor.JKT {
 		return false, errRefreshInvalid
 	}
 	return false, nil
+}
+
+// inGrace reports whether a refresh token rotated at rotatedAt may still be
+// repeated at now. A zero grace allows no repeat at all.
+func (s *Server) inGrace(rotatedAt, now time.Time) bool {
+	return s.cfg.RefreshGrace > 0 && !now.After(rotatedAt.Add(s.cfg.RefreshGrace))
 }
 
 // refreshReuse handles a rotated refresh token presented again outside the

@@ -30,20 +30,19 @@ type tokenRequest struct {
 	sid string
 	// audited is set once the request's refusal is in the audit log.
 	audited bool
+	// claimed are the single-use identifiers claimed for this request;
+	// recorded is set once they are durable.
+	claimed  []*pendingJTI
+	recorded bool
 }
 
-// pendingJTIs lists the single-use identifiers this request must use up:
-// its client assertion's and its DPoP proof's.
-func (r *tokenRequest) pendingJTIs() []*pendingJTI {
-	var out []*pendingJTI
-	if r.caller.jti != nil {
-		out = append(out, r.caller.jti)
+// proofPending is the single-use record of a verified DPoP proof, or nil.
+func proofPending(p *Proof) *pendingJTI {
+	if p == nil {
+		return nil
 	}
-	if r.proof != nil {
-		key, exp := proofJTI(r.proof)
-		out = append(out, &pendingJTI{key: key, exp: exp, replay: errDPoP("DPoP proof was already used")})
-	}
-	return out
+	key, exp := proofJTI(p)
+	return &pendingJTI{key: key, exp: exp, replay: errDPoP("DPoP proof was already used")}
 }
 
 func newTokenRequest(r *http.Request, form url.Values, c caller) (*tokenRequest, error) {
@@ -129,4 +128,6 @@ type tokenResponse struct {
 	ExpiresIn       int64  `json:"expires_in"`
 	Scope           string `json:"scope,omitempty"`
 	RefreshToken    string `json:"refresh_token,omitempty"`
+	// rotated is the refresh token this answer's rotation used up.
+	rotated string
 }

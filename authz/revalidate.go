@@ -41,13 +41,14 @@ func (s *Server) revalidate(r *http.Request) (string, error) {
 	}
 	c, authErr := s.authenticate(ctx, r, form)
 	owner := authErr == nil && (t.ClientID == c.client.ID || sess.ClientID == c.client.ID)
-	passed := owner && c.method == AuthPrivateKeyJWT &&
-		(len(t.Actors) == 0 || s.freshActor(ctx, form, c.client.ID) == nil)
-	if passed {
+	if authErr == nil && c.jti != nil {
+		// A verified assertion is used up, whether or not it passes.
 		if err := s.useUp(ctx, []*pendingJTI{c.jti}); err != nil {
 			return "", err
 		}
 	}
+	passed := owner && c.method == AuthPrivateKeyJWT &&
+		(len(t.Actors) == 0 || s.freshActor(ctx, form, c.client.ID) == nil)
 	// Whoever holds a token of the session and cannot prove more fails the
 	// challenge: that raises the session's risk, it never lowers it.
 	sessClient, _ := s.store.GetClient(ctx, sess.ClientID)

@@ -45,15 +45,20 @@ type Metrics interface {
 	TokenIssued(grant, kind string)
 }
 
-// Config is what the authority needs to know. Zero durations take the defaults.
+// Config is what the authority needs to know. Zero token lifetimes and a
+// zero MaxAssertionLifetime take the defaults; a zero RefreshGrace means no
+// grace.
 type Config struct {
 	// Issuer is the server's issuer URL (RFC 8414); the token endpoint is Issuer + "/oauth2/token".
 	Issuer          string
 	AccessTokenTTL  time.Duration // default 15m
 	RefreshTokenTTL time.Duration // default 24h
 	ExchangeTTL     time.Duration // default 5m, per tool call
-	// RefreshGrace is how long a rotated refresh token still yields the same
-	// successor (lost responses, concurrent refresh). Default 10s.
+	// RefreshGrace is how long a rotated refresh token, presented again by
+	// the same client with the same proof-of-possession key, still yields the
+	// same successor (lost responses, concurrent refresh). Zero means none:
+	// of racing presentations one wins, the others get invalid_grant.
+	// Configuration defaults it to DefaultRefreshGrace.
 	RefreshGrace time.Duration
 	// MaxAssertionLifetime caps exp - now of a client assertion (RFC 7523). Default limits.AssertionLifetime.
 	MaxAssertionLifetime time.Duration
@@ -68,6 +73,10 @@ type Config struct {
 	DPoPNonce bool
 }
 
+// DefaultRefreshGrace is the refresh grace a configuration gets unless it
+// sets one.
+const DefaultRefreshGrace = limits.RefreshGrace
+
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -77,7 +86,6 @@ func (c *Config) setDefaults() {
 	def(&c.AccessTokenTTL, limits.AccessTokenTTL)
 	def(&c.RefreshTokenTTL, limits.RefreshTokenTTL)
 	def(&c.ExchangeTTL, limits.ExchangeTTL)
-	def(&c.RefreshGrace, limits.RefreshGrace)
 	def(&c.MaxAssertionLifetime, limits.AssertionLifetime)
 	if c.MaxChainDepth == 0 {
 		c.MaxChainDepth = limits.MaxChainDepth
@@ -93,6 +101,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.RefreshKey) < 32 {
 		errs = append(errs, errors.New("refresh key must be at least 32 bytes"))
+	}
+	if c.RefreshGrace < 0 {
+		errs = append(errs, fmt.Errorf("refresh grace %s must not be negative", c.RefreshGrace))
 	}
 	if c.MaxChainDepth > limits.MaxChainDepthLimit {
 		errs = append(errs, fmt.Errorf("max chain depth %d must be at most %d", c.MaxChainDepth, limits.MaxChainDepthLimit))
@@ -120,6 +131,7 @@ type Server struct {
 	limits   AuthLimits
 	guard    *authGuard
 	notify   Notifier
+	rotated  *rotations
 }
 
 // An Option replaces one of Server's defaults.
@@ -148,7 +160,8 @@ func New(cfg Config, store storage.Store, signer Signer, verifier JWTVerifier, s
 		return nil, fmt.Errorf("authz: invalid config: %w", err)
 	}
 	s := &Server{cfg: cfg, store: store, signer: signer, verifier: verifier, secrets: secrets, risk: r,
-		log: slog.New(slog.DiscardHandler), now: time.Now, jtis: newJTICache(), limits: DefaultAuthLimits}
+		log: slog.New(slog.DiscardHandler), now: time.Now, jtis: newJTICache(), limits: DefaultAuthLimits,
+		rotated: newRotations()}
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -36,6 +36,13 @@ type Store interface {
 	GetResource(ctx context.Context, audience string) (storage.Resource, error)
 }
 
+// Policy bounds a live token by the registrations as they are now, the same
+// check every grant applies: it returns the token narrowed, or an error
+// matching ErrNotAllowed when nothing of it is allowed. authz implements it.
+type Policy interface {
+	Bound(ctx context.Context, t storage.Token, sess storage.Session, holder storage.Client) (storage.Token, error)
+}
+
 // Risk judges one event on a session. *risk.Engine implements it.
 type Risk interface {
 	Observe(ev risk.Event) risk.Decision
@@ -65,6 +72,8 @@ type Handler struct {
 	Risk     Risk
 	Sessions Terminator
 	Signer   Signer
+	// Policy bounds live tokens by the current registrations.
+	Policy Policy
 	// TokenID maps a presented token to its storage ID (authz.TokenID).
 	TokenID func(raw string) string
 	// Profile maps a registration to what the risk engine needs (authz.Profile).
@@ -129,6 +138,10 @@ func usageOf(form url.Values) usage {
 
 var inactive = &Response{Active: false}
 
+// ErrNotAllowed is what a Policy's error matches when the registrations no
+// longer allow a token at all; the server wires authz.ErrRegistration here.
+var ErrNotAllowed = errors.New("introspect: token not allowed by the registrations")
+
 // evaluate decides what caller may learn about raw. Only a failing store is
 // an error; every other failure is simply inactive (RFC 7662 §2.2).
 func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw string, u usage) (*Response, error) {
@@ -147,10 +160,14 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	if err != nil || sess.Status != storage.SessionActive || owner.Disabled {
 		return inactive, storeErr(err)
 	}
-	// The owner's current registration bounds live tokens: what an admin
-	// removed is gone from every token at once.
-	tok.Scopes, tok.Audiences = intersect(tok.Scopes, owner.Scopes), intersect(tok.Audiences, owner.Audiences)
-	if len(tok.Audiences) == 0 {
+	// The registrations as they are now bound live tokens: what an admin
+	// removed is gone from every token at once. Only a failing store is an
+	// error; a token the registrations no longer allow is inactive.
+	tok, err = h.Policy.Bound(ctx, tok, sess, owner)
+	if err != nil && !errors.Is(err, ErrNotAllowed) {
+		return nil, unavailable(err)
+	}
+	if err != nil || len(tok.Audiences) == 0 {
 		return inactive, nil
 	}
 	aud, meant := sharedAudience(tok.Audiences, caller.Introspect)
@@ -273,14 +290,4 @@ func storeErr(err error) error {
 		return nil
 	}
 	return unavailable(err)
-}
-
-func intersect(a, b []string) []string {
-	out := make([]string, 0, len(a))
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }

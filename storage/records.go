@@ -275,7 +275,10 @@ type Duration time.Duration
 // MarshalText writes d as "1h0m0s".
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// UnmarshalText parses Go duration text; negative durations are refused.
+// UnmarshalText parses Go duration text. Negative durations are refused,
+// and so is zero: every duration of a record is a lifetime or a cap, where
+// zero means nothing, and leaving the key out already means "the default"
+// (or "no cap").
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
@@ -283,6 +286,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	}
 	if v < 0 {
 		return fmt.Errorf("invalid duration %q: negative", b)
+	}
+	if v == 0 {
+		return fmt.Errorf("invalid duration %q: zero is not a lifetime; leave the key out for the default", b)
 	}
 	*d = Duration(v)
 	return nil

@@ -101,7 +101,7 @@ func startInProcess(t *testing.T, f *config.File, secrets map[string]string) *ta
 	var handler http.Handler
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: "conf-admin-token", Authz: authz.Config{DPoPNonce: true}},
+	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: "conf-admin-token", Authz: authz.Config{DPoPNonce: true, RefreshGrace: authz.DefaultRefreshGrace}},
 		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

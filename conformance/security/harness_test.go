@@ -177,6 +177,7 @@ type envOptions struct {
 	memory       bool // the memory store instead of a bbolt file
 	reportOnly   bool // the risk engine advises but never refuses
 	shortSecrets bool // register clients with short (slow-hash) secrets
+	noGrace      bool // refresh_grace 0 instead of the default
 }
 
 type envOpt func(*envOptions)
@@ -184,6 +185,7 @@ type envOpt func(*envOptions)
 func withMemory() envOpt       { return func(o *envOptions) { o.memory = true } }
 func withReportOnly() envOpt   { return func(o *envOptions) { o.reportOnly = true } }
 func withShortSecrets() envOpt { return func(o *envOptions) { o.shortSecrets = true } }
+func withNoGrace() envOpt      { return func(o *envOptions) { o.noGrace = true } }
 
 // newEnv starts the real server assembly with the suite's clients.
 func newEnv(t *testing.T, opts ...envOpt) *env {
@@ -219,7 +221,11 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 			t.Fatal(err)
 		}
 	}
-	srv, err := server.New(server.Config{Issuer: e.issuer, AdminToken: adminToken, Authz: authz.Config{DPoPNonce: true}}, deps)
+	acfg := authz.Config{DPoPNonce: true, RefreshGrace: authz.DefaultRefreshGrace}
+	if o.noGrace {
+		acfg.RefreshGrace = 0
+	}
+	srv, err := server.New(server.Config{Issuer: e.issuer, AdminToken: adminToken, Authz: acfg}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,10 +52,10 @@ var Fields = []Field{
 	{"access_token_ttl", "", "access-token lifetime for clients that set none"},
 	{"refresh_token_ttl", "", "refresh-token lifetime for clients that set none"},
 	{"exchange_ttl", "", "lifetime of tokens minted per tool call (RFC 8693 exchange)"},
-	{"refresh_grace", "", "a rotated refresh token presented again within this is a lost response, not theft"},
+	{"refresh_grace", "", "a rotated refresh token presented again within this (same client, same DPoP key) is a lost response, not theft; 0s means no grace"},
 	{"max_chain_depth", "", "longest RFC 8693 actor chain; 0 allows no delegation"},
 	{"key_alg", "", "signing algorithm: ES256 or EdDSA"},
-	{"key_rotate_after", "", "signing-key age at which it rotates (0 never); retired keys stay published until every token they signed has expired"},
+	{"key_rotate_after", "", "signing-key age at which it rotates (at least 1h); retired keys stay published until every token they signed has expired"},
 	{"dpop_nonce", "", "DPoP proofs must carry a server nonce (RFC 9449 §8)"},
 }
 

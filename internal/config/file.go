@@ -33,18 +33,21 @@ const MinSecretLength = 8
 // File is a parsed configuration file. Zero settings mean "not set": the
 // defaults in [Defaults] apply, and flags or the environment may override.
 type File struct {
-	Issuer          string           `json:"issuer"`
-	Listen          string           `json:"listen"`
-	Data            string           `json:"data"`
-	AccessTokenTTL  storage.Duration `json:"access_token_ttl"`
-	RefreshTokenTTL storage.Duration `json:"refresh_token_ttl"`
-	ExchangeTTL     storage.Duration `json:"exchange_ttl"`
+	Issuer string `json:"issuer"`
+	Listen string `json:"listen"`
+	Data   string `json:"data"`
+	// Durations are pointers so that an explicit 0 differs from "not set":
+	// it means zero (refresh_grace: 0s is no grace) or is refused where zero
+	// means nothing (a token lifetime, key_rotate_after).
+	AccessTokenTTL  *Duration `json:"access_token_ttl"`
+	RefreshTokenTTL *Duration `json:"refresh_token_ttl"`
+	ExchangeTTL     *Duration `json:"exchange_ttl"`
 	// MaxChainDepth is a pointer so that an explicit 0 (no delegation
 	// chains) differs from "not set".
-	MaxChainDepth  *int             `json:"max_chain_depth"`
-	RefreshGrace   storage.Duration `json:"refresh_grace"`
-	KeyAlg         string           `json:"key_alg"`
-	KeyRotateAfter storage.Duration `json:"key_rotate_after"`
+	MaxChainDepth  *int      `json:"max_chain_depth"`
+	RefreshGrace   *Duration `json:"refresh_grace"`
+	KeyAlg         string    `json:"key_alg"`
+	KeyRotateAfter *Duration `json:"key_rotate_after"`
 	// DPoPNonce requires DPoP proofs to carry a server nonce (RFC 9449 §8);
 	// a pointer so that an explicit false differs from "not set".
 	DPoPNonce *bool `json:"dpop_nonce"`

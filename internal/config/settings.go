@@ -53,11 +53,12 @@ type Settings struct {
 	// MaxChainDepth is the longest RFC 8693 delegation chain (actors).
 	MaxChainDepth int `key:"max_chain_depth"`
 	// RefreshGrace is how long a rotated refresh token's reuse is treated as
-	// a lost response rather than theft.
+	// a lost response rather than theft; 0 means no grace.
 	RefreshGrace time.Duration `key:"refresh_grace"`
 	// KeyAlg is the signing algorithm: ES256 or EdDSA.
 	KeyAlg string `key:"key_alg"`
-	// KeyRotateAfter is the signing key's age at which it is rotated; 0 never.
+	// KeyRotateAfter is the signing key's age at which it is rotated (at
+	// least 1h). Only offline tools that rotate by hand open keys with 0.
 	KeyRotateAfter time.Duration `key:"key_rotate_after"`
 	// DPoPNonce requires DPoP proofs at the token endpoint to carry a server
 	// nonce (RFC 9449 §8). Default true.
@@ -129,10 +130,33 @@ func setString(dst *string, v string) {
 	}
 }
 
-func setDuration(dst *time.Duration, v storage.Duration) {
-	if v != 0 {
-		*dst = v.D()
+// setDuration overlays a duration the file sets, zero included.
+func setDuration(dst *time.Duration, v *Duration) {
+	if v != nil {
+		*dst = time.Duration(*v)
 	}
+}
+
+// Duration is a server setting's duration, Go duration text ("15m"). Unlike
+// a record's storage.Duration, zero is accepted here: Settings.Validate
+// decides, per setting, whether zero means zero (refresh_grace) or is
+// refused (token lifetimes, key_rotate_after).
+type Duration time.Duration
+
+// MarshalText writes d as "1h0m0s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText parses Go duration text; negative durations are refused.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: %w", b, err)
+	}
+	if v < 0 {
+		return fmt.Errorf("invalid duration %q: negative", b)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // Validate reports every problem with s, joined.
@@ -172,8 +196,8 @@ func (s Settings) Validate() error {
 	default:
 		add("log_level: %q is not debug, info, warn or error", s.LogLevel)
 	}
-	if s.KeyRotateAfter != 0 && s.KeyRotateAfter < time.Hour {
-		add("key_rotate_after: %s is shorter than 1h (0 turns rotation off)", s.KeyRotateAfter)
+	if s.KeyRotateAfter < time.Hour {
+		add("key_rotate_after: %s is shorter than 1h", s.KeyRotateAfter)
 	}
 	if s.Registration != nil {
 		if err := s.Registration.WithDefaults().Validate(); err != nil {

@@ -176,7 +176,7 @@ func (s *Server) introspection() http.Handler {
 	// Callers that present unknown tokens are throttled (RFC 7662 §4).
 	scan := s.authz.ScanGuard()
 	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.policy,
-		Sessions: s.authz, Signer: s.d.Keys, TokenID: authz.TokenID, Profile: authz.Profile,
+		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
 }
 

@@ -1,0 +1,124 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vigil-auth/vigil/internal/oauth"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+// The registration policy: one check, applied by every grant
+// (client_credentials, refresh, exchange) and by introspection to live
+// tokens, against the registrations as they are now. A client, a resource or
+// a trusted issuer an admin narrows, disables or deletes narrows every grant
+// and every live token at once:
+//
+//   - the client must exist and be enabled; a token held in another client's
+//     session (a delegated token) needs that client enabled too;
+//   - scopes are bounded by the client's registered scopes;
+//   - audiences are bounded by the client's registered audiences, and an
+//     audience no resource registration names any more is gone;
+//   - a session opened from a trusted issuer's JWT is bounded by that
+//     issuer's registration (its scopes and audiences), and ends with it;
+//   - a client registered with dpop has only sender-constrained tokens.
+
+// ErrRegistration reports that the registrations as they are now no longer
+// allow a token at all (its client or issuer disabled or deleted, DPoP
+// required of an unbound token). Introspection answers it inactive.
+var ErrRegistration = errors.New("authz: the registrations no longer allow this token")
+
+// errDPoPRequired is ErrRegistration for an unbound token of a client that
+// now requires DPoP.
+var errDPoPRequired = fmt.Errorf("%w: the client requires DPoP-bound tokens", ErrRegistration)
+
+// bounds are what the registrations allow a client in a session.
+type bounds struct {
+	scopes, audiences []string
+}
+
+// allowed returns the bounds of client c's grants in session sess, which
+// may be a session still to be opened (sess.Issuer set for one opened from
+// an external JWT).
+func (s *Server) allowed(ctx context.Context, c storage.Client, sess storage.Session) (bounds, error) {
+	if c.Disabled {
+		return bounds{}, ErrRegistration
+	}
+	b := bounds{scopes: slices.Clone(c.Scopes)}
+	if sess.Issuer != "" {
+		iss, err := s.store.GetIssuer(ctx, sess.Issuer)
+		if errors.Is(err, storage.ErrNotFound) {
+			return bounds{}, ErrRegistration
+		}
+		if err != nil {
+			return bounds{}, fmt.Errorf("authz: load issuer: %w", err)
+		}
+		b.scopes = orAll(iss.Scopes, b.scopes)
+		b.audiences = orAll(iss.Audiences, c.Audiences)
+	} else {
+		b.audiences = slices.Clone(c.Audiences)
+	}
+	auds, err := s.registered(ctx, b.audiences)
+	if err != nil {
+		return bounds{}, err
+	}
+	b.audiences = auds
+	return b, nil
+}
+
+// registered keeps the audiences a resource registration names.
+func (s *Server) registered(ctx context.Context, auds []string) ([]string, error) {
+	out := auds[:0:0]
+	for _, a := range auds {
+		_, err := s.store.GetResource(ctx, a)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("authz: load resource: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Bound applies the registration policy to a live token held by client
+// holder (t.ClientID) in session sess: it returns t with its scopes and
+// audiences narrowed to what the registrations allow now, or ErrRegistration
+// when they allow nothing. Other errors are storage failures.
+func (s *Server) Bound(ctx context.Context, t storage.Token, sess storage.Session, holder storage.Client) (storage.Token, error) {
+	if holder.ID != t.ClientID {
+		return t, ErrRegistration
+	}
+	if holder.DPoP && t.JKT == "" {
+		return t, errDPoPRequired
+	}
+	if sess.ClientID != holder.ID {
+		owner, err := s.store.GetClient(ctx, sess.ClientID)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && owner.Disabled) {
+			return t, ErrRegistration
+		}
+		if err != nil {
+			return t, fmt.Errorf("authz: load client: %w", err)
+		}
+	}
+	b, err := s.allowed(ctx, holder, sess)
+	if err != nil {
+		return t, err
+	}
+	t.Scopes, t.Audiences = intersect(t.Scopes, b.scopes), intersect(t.Audiences, b.audiences)
+	return t, nil
+}
+
+// policyErr is the answer to a grant the registrations no longer allow.
+func policyErr(err error) error {
+	if errors.Is(err, errDPoPRequired) {
+		return errDPoP("this client's tokens must be DPoP-bound: send a DPoP proof")
+	}
+	if errors.Is(err, ErrRegistration) {
+		return oauth.Errorf(oauth.InvalidGrant, "the registrations no longer allow this grant")
+	}
+	return storeErr(err)
+}
