@@ -7,6 +7,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,9 @@ type Registry struct {
 	issued        *prometheus.CounterVec
 	introspection *prometheus.CounterVec
 	decisions     *prometheus.CounterVec
+	reasons       *prometheus.CounterVec
+	riskLatency   *prometheus.HistogramVec
+	reasonCodes   labelSet
 }
 
 // New returns a registry with the Go runtime and process collectors.
@@ -42,10 +46,19 @@ func New() *Registry {
 			Name: "vigil_introspections_total", Help: "Introspection answers by verdict.",
 		}, []string{"verdict"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_risk_decisions_total", Help: "Risk decisions by operation and action.",
-		}, []string{"op", "action"}),
+			Name: "vigil_risk_decisions_total", Help: "Risk decisions by operation, action and level.",
+		}, []string{"op", "action", "level"}),
+		reasons: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_risk_reasons_total",
+			Help: "Reasons given in risk decisions, by reason code (at most " + strconv.Itoa(maxReasonCodes) + " codes; the rest count as \"other\").",
+		}, []string{"code"}),
+		riskLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vigil_risk_decision_duration_seconds", Help: "Time the risk engine took to decide, by operation.",
+			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
+		}, []string{"op"}),
+		reasonCodes: labelSet{max: maxReasonCodes, seen: map[string]bool{}},
 	}
-	r.reg.MustRegister(r.requests, r.latency, r.issued, r.introspection, r.decisions,
+	r.reg.MustRegister(r.requests, r.latency, r.issued, r.introspection, r.decisions, r.reasons, r.riskLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
@@ -63,8 +76,61 @@ func (r *Registry) TokenIssued(grant, kind string) { r.issued.WithLabelValues(gr
 // step_up, denied, unauthorized).
 func (r *Registry) Introspected(verdict string) { r.introspection.WithLabelValues(verdict).Inc() }
 
-// Decided counts one risk decision.
-func (r *Registry) Decided(op, action string) { r.decisions.WithLabelValues(op, action).Inc() }
+// Decided counts one risk decision by operation, action and level, and the
+// time the engine took to make it.
+func (r *Registry) Decided(op, action, level string, took time.Duration) {
+	r.decisions.WithLabelValues(label(op), label(action), label(level)).Inc()
+	r.riskLatency.WithLabelValues(label(op)).Observe(took.Seconds())
+}
+
+// Reason counts one reason code given in a risk decision. Codes beyond the
+// first maxReasonCodes distinct ones, or not shaped like a code, count as
+// "other", so a faulty engine cannot grow the label set without bound.
+func (r *Registry) Reason(code string) {
+	r.reasons.WithLabelValues(r.reasonCodes.admit(code)).Inc()
+}
+
+// maxReasonCodes bounds the distinct reason codes exported.
+const maxReasonCodes = 64
+
+// labelSet admits at most max distinct label values.
+type labelSet struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]bool
+}
+
+// admit returns v when it is a code-shaped value already admitted or
+// admitted now, else "other".
+func (s *labelSet) admit(v string) string {
+	if label(v) != v {
+		return "other"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[v] {
+		return v
+	}
+	if len(s.seen) >= s.max {
+		return "other"
+	}
+	s.seen[v] = true
+	return v
+}
+
+// label returns v when it looks like an identifier (1-48 characters of
+// a-z, 0-9, '.', '_' and '-'), else "other".
+func label(v string) string {
+	if v == "" || len(v) > 48 {
+		return "other"
+	}
+	for _, c := range v {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '.' && c != '_' && c != '-' {
+			return "other"
+		}
+	}
+	return v
+}
 
 // TxCounter reports a store's transaction counts. storage/bolt's Store
 // implements it.

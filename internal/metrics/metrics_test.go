@@ -3,8 +3,10 @@ package metrics
 import (
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fakeStore counts like a store would.
@@ -42,16 +44,45 @@ func TestRequestMetrics(t *testing.T) {
 	r.ObserveRequest("/oauth2/token", 200, 0)
 	r.TokenIssued("client_credentials", "access_token")
 	r.Introspected("active")
-	r.Decided("token", "allow")
+	r.Decided("token", "allow", "none", 3*time.Microsecond)
 	out := scrape(t, r)
 	for _, want := range []string{
 		`vigil_http_requests_total{code="200",route="/oauth2/token"} 1`,
 		`vigil_tokens_issued_total{grant="client_credentials",kind="access_token"} 1`,
 		`vigil_introspections_total{verdict="active"} 1`,
-		`vigil_risk_decisions_total{action="allow",op="token"} 1`,
+		`vigil_risk_decisions_total{action="allow",level="none",op="token"} 1`,
+		`vigil_risk_decision_duration_seconds_bucket{op="token",le="5e-06"} 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestRiskReasonsBounded counts reason codes and keeps their label set
+// bounded: codes beyond the limit, or not shaped like codes, are "other".
+func TestRiskReasonsBounded(t *testing.T) {
+	r := New()
+	r.Decided("exchange", "step_up", "medium", time.Microsecond)
+	for _, code := range []string{"net.new_network", "scope.tier_jump", "net.new_network"} {
+		r.Reason(code)
+	}
+	for i := range maxReasonCodes + 10 {
+		r.Reason("x.code_" + strconv.Itoa(i))
+	}
+	r.Reason(`bad"code{}`)
+	out := scrape(t, r)
+	for _, want := range []string{
+		`vigil_risk_reasons_total{code="net.new_network"} 2`,
+		`vigil_risk_reasons_total{code="scope.tier_jump"} 1`,
+		`vigil_risk_reasons_total{code="other"} 13`, // 12 codes past the limit (two were taken first) and the malformed one
+		`vigil_risk_decisions_total{action="step_up",level="medium",op="exchange"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if n := strings.Count(out, "vigil_risk_reasons_total{"); n != maxReasonCodes+1 {
+		t.Errorf("%d reason series, want %d and other", n, maxReasonCodes)
 	}
 }

@@ -28,7 +28,7 @@ const benchIssuer = "http://vigil.bench"
 
 // benchServer builds a server over store with an agent, an actor and a
 // resource server registered.
-func benchServer(b *testing.B, store storage.Store) http.Handler {
+func benchServer(b testing.TB, store storage.Store) http.Handler {
 	b.Helper()
 	ctx := context.Background()
 	kek := make([]byte, 32)
@@ -66,7 +66,7 @@ func benchServer(b *testing.B, store storage.Store) http.Handler {
 
 func benchSecret(id string) string { return id + "-bench-secret-0123456789abcdefghijklmnop" }
 
-func call(b *testing.B, h http.Handler, path, client string, form url.Values, hdr ...string) map[string]any {
+func call(b testing.TB, h http.Handler, path, client string, form url.Values, hdr ...string) map[string]any {
 	req := httptest.NewRequest(http.MethodPost, benchIssuer+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(client, benchSecret(client))

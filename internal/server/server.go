@@ -129,7 +129,7 @@ func (s *Server) build() error {
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
-	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.policy,
+	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.risk(),
 		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
 		authz.WithNotifier(s.signals.tx))
 	if err != nil {
@@ -175,10 +175,14 @@ func (s *Server) routes() (*web.Router, error) {
 func (s *Server) introspection() http.Handler {
 	// Callers that present unknown tokens are throttled (RFC 7662 §4).
 	scan := s.authz.ScanGuard()
-	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.policy,
+	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.risk(),
 		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
 }
+
+// risk is the engine as the handlers see it, behind the report-only
+// switch: every decision counted and timed.
+func (s *Server) risk() Risk { return measuredRisk{Risk: s.policy, m: s.metrics} }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
