@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -113,5 +114,5 @@ func orAll(limit, allowed []string) []string {
 	if len(limit) == 0 {
 		return slices.Clone(allowed)
 	}
-	return intersect(allowed, limit)
+	return oauth.Intersect(allowed, limit)
 }

@@ -3,7 +3,6 @@ package authz
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -164,10 +163,10 @@ func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj su
 	if err != nil {
 		return nil, nil, policyErr(err)
 	}
-	scopes, err := narrowScopes(req.scopes, intersect(live.Scopes, b.scopes))
+	scopes, err := narrowScopes(req.scopes, oauth.Intersect(live.Scopes, b.scopes))
 	if err == nil {
 		var auds []string
-		auds, err = narrowTargets(req.targets, intersect(live.Audiences, b.audiences))
+		auds, err = narrowTargets(req.targets, oauth.Intersect(live.Audiences, b.audiences))
 		if err == nil {
 			return scopes, auds, nil
 		}
@@ -337,14 +336,4 @@ func exchangeFormat(requested string, c storage.Client) string {
 		return FormatTxn
 	}
 	return c.TokenFormat
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
 }

@@ -108,7 +108,7 @@ func (s *Server) Bound(ctx context.Context, t storage.Token, sess storage.Sessio
 	if err != nil {
 		return t, err
 	}
-	t.Scopes, t.Audiences = intersect(t.Scopes, b.scopes), intersect(t.Audiences, b.audiences)
+	t.Scopes, t.Audiences = oauth.Intersect(t.Scopes, b.scopes), oauth.Intersect(t.Audiences, b.audiences)
 	return t, nil
 }
 

@@ -53,40 +53,18 @@ func (s *Server) successorRefresh(raw string) string {
 
 // jwtAccessClaims are an RFC 9068 access token's claims.
 type jwtAccessClaims struct {
-	Issuer    string    `json:"iss"`
-	Subject   string    `json:"sub"`
-	Audience  []string  `json:"aud,omitempty"`
-	ClientID  string    `json:"client_id"`
-	Scope     string    `json:"scope,omitempty"`
-	IssuedAt  int64     `json:"iat"`
-	NotBefore int64     `json:"nbf"`
-	Expiry    int64     `json:"exp"`
-	JTI       string    `json:"jti"`
-	SessionID string    `json:"sid"`
-	Act       *ActClaim `json:"act,omitempty"`
-	Cnf       *Cnf      `json:"cnf,omitempty"`
-}
-
-// ActClaim is RFC 8693 §4.1's act claim: the current actor, and the prior
-// chain nested inside.
-type ActClaim struct {
-	Subject string    `json:"sub"`
-	Act     *ActClaim `json:"act,omitempty"`
-}
-
-// NewActClaim builds the nested act claim of a chain, current actor first;
-// nil for an empty chain.
-func NewActClaim(actors []string) *ActClaim {
-	var act *ActClaim
-	for i := len(actors) - 1; i >= 0; i-- {
-		act = &ActClaim{Subject: actors[i], Act: act}
-	}
-	return act
-}
-
-// Cnf is the confirmation claim of a sender-constrained token (RFC 9449 §6.1).
-type Cnf struct {
-	JKT string `json:"jkt"`
+	Issuer    string     `json:"iss"`
+	Subject   string     `json:"sub"`
+	Audience  []string   `json:"aud,omitempty"`
+	ClientID  string     `json:"client_id"`
+	Scope     string     `json:"scope,omitempty"`
+	IssuedAt  int64      `json:"iat"`
+	NotBefore int64      `json:"nbf"`
+	Expiry    int64      `json:"exp"`
+	JTI       string     `json:"jti"`
+	SessionID string     `json:"sid"`
+	Act       *oauth.Act `json:"act,omitempty"`
+	Cnf       *oauth.Cnf `json:"cnf,omitempty"`
 }
 
 // txnClaims are a transaction token's claims
@@ -101,7 +79,7 @@ type txnClaims struct {
 	IssuedAt  int64          `json:"iat"`
 	Expiry    int64          `json:"exp"`
 	SessionID string         `json:"sid"`
-	Act       *ActClaim      `json:"act,omitempty"`
+	Act       *oauth.Act     `json:"act,omitempty"`
 	Context   map[string]any `json:"rctx,omitempty"`
 }
 
@@ -118,9 +96,9 @@ func (s *Server) mint(t *storage.Token, req *tokenRequest) (string, error) {
 	}
 	claims := jwtAccessClaims{Issuer: s.cfg.Issuer, Subject: t.Subject, Audience: t.Audiences, ClientID: t.ClientID,
 		Scope: strings.Join(t.Scopes, " "), IssuedAt: t.IssuedAt.Unix(), NotBefore: t.NotBefore.Unix(),
-		Expiry: t.ExpiresAt.Unix(), JTI: randomString(16), SessionID: t.SessionID, Act: NewActClaim(t.Actors)}
+		Expiry: t.ExpiresAt.Unix(), JTI: randomString(16), SessionID: t.SessionID, Act: oauth.NewAct(t.Actors)}
 	if t.JKT != "" {
-		claims.Cnf = &Cnf{JKT: t.JKT}
+		claims.Cnf = &oauth.Cnf{JKT: t.JKT}
 	}
 	raw, err := s.signer.Sign("at+jwt", claims)
 	if err != nil {
@@ -164,7 +142,7 @@ func (s *Server) mintTxn(t *storage.Token, req *tokenRequest) (string, error) {
 	}
 	claims := txnClaims{Issuer: s.cfg.Issuer, TxnID: randomString(16), Subject: t.Subject, Audience: t.Audiences,
 		Scope: strings.Join(t.Scopes, " "), IssuedAt: t.IssuedAt.Unix(), Expiry: t.ExpiresAt.Unix(),
-		SessionID: t.SessionID, Act: NewActClaim(t.Actors), Context: rctx}
+		SessionID: t.SessionID, Act: oauth.NewAct(t.Actors), Context: rctx}
 	raw, err := s.signer.Sign("txntoken+jwt", claims)
 	if err != nil {
 		return "", fmt.Errorf("authz: sign transaction token: %w", err)

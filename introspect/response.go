@@ -13,33 +13,22 @@ import (
 // Response is an introspection answer (RFC 7662 §2.2, RFC 8693 §4, RFC 9449
 // §6.2). An inactive answer marshals as exactly {"active":false}.
 type Response struct {
-	Active     bool     `json:"active"`
-	Scope      string   `json:"scope,omitempty"`
-	ClientID   string   `json:"client_id,omitempty"`
-	Subject    string   `json:"sub,omitempty"`
-	Audience   any      `json:"aud,omitempty"`
-	Issuer     string   `json:"iss,omitempty"`
-	Expiry     int64    `json:"exp,omitempty"`
-	IssuedAt   int64    `json:"iat,omitempty"`
-	NotBefore  int64    `json:"nbf,omitempty"`
-	JTI        string   `json:"jti,omitempty"`
-	TokenType  string   `json:"token_type,omitempty"`
-	SessionID  string   `json:"sid,omitempty"`
-	Act        *Act     `json:"act,omitempty"`
-	ChainDepth int      `json:"chain_depth,omitempty"`
-	Cnf        *Cnf     `json:"cnf,omitempty"`
-	Risk       *Verdict `json:"risk,omitempty"`
-}
-
-// Act is RFC 8693 §4.1's nested actor claim.
-type Act struct {
-	Subject string `json:"sub"`
-	Act     *Act   `json:"act,omitempty"`
-}
-
-// Cnf is the DPoP confirmation (RFC 9449 §6.2).
-type Cnf struct {
-	JKT string `json:"jkt"`
+	Active     bool       `json:"active"`
+	Scope      string     `json:"scope,omitempty"`
+	ClientID   string     `json:"client_id,omitempty"`
+	Subject    string     `json:"sub,omitempty"`
+	Audience   any        `json:"aud,omitempty"`
+	Issuer     string     `json:"iss,omitempty"`
+	Expiry     int64      `json:"exp,omitempty"`
+	IssuedAt   int64      `json:"iat,omitempty"`
+	NotBefore  int64      `json:"nbf,omitempty"`
+	JTI        string     `json:"jti,omitempty"`
+	TokenType  string     `json:"token_type,omitempty"`
+	SessionID  string     `json:"sid,omitempty"`
+	Act        *oauth.Act `json:"act,omitempty"`
+	ChainDepth int        `json:"chain_depth,omitempty"`
+	Cnf        *oauth.Cnf `json:"cnf,omitempty"`
+	Risk       *Verdict   `json:"risk,omitempty"`
 }
 
 // Verdict is Vigil's risk extension member: what the resource server should
@@ -68,7 +57,7 @@ func (r *Response) verdict() string {
 func (h *Handler) active(tok storage.Token, exp time.Time, d risk.Decision) *Response {
 	r := &Response{Active: true, Scope: strings.Join(tok.Scopes, " "), ClientID: tok.ClientID, Subject: tok.Subject,
 		Issuer: h.Issuer, Expiry: exp.Unix(), IssuedAt: tok.IssuedAt.Unix(), NotBefore: tok.NotBefore.Unix(),
-		TokenType: "Bearer", SessionID: tok.SessionID, Act: actOf(tok.Actors), ChainDepth: len(tok.Actors)}
+		TokenType: "Bearer", SessionID: tok.SessionID, Act: oauth.NewAct(tok.Actors), ChainDepth: len(tok.Actors)}
 	switch len(tok.Audiences) {
 	case 0:
 	case 1:
@@ -77,7 +66,7 @@ func (h *Handler) active(tok storage.Token, exp time.Time, d risk.Decision) *Res
 		r.Audience = tok.Audiences
 	}
 	if tok.JKT != "" {
-		r.TokenType, r.Cnf = "DPoP", &Cnf{JKT: tok.JKT}
+		r.TokenType, r.Cnf = "DPoP", &oauth.Cnf{JKT: tok.JKT}
 	}
 	v := &Verdict{Level: d.Level, Score: d.Score, Action: d.Action, Reasons: []string{}}
 	for _, reason := range d.Reasons {
@@ -91,14 +80,6 @@ func (h *Handler) active(tok storage.Token, exp time.Time, d risk.Decision) *Res
 	}
 	r.Risk = v
 	return r
-}
-
-func actOf(actors []string) *Act {
-	var a *Act
-	for i := len(actors) - 1; i >= 0; i-- {
-		a = &Act{Subject: actors[i], Act: a}
-	}
-	return a
 }
 
 // jwtAnswer is RFC 9701 §5's claims set.

@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
-	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
-	"github.com/vigil-auth/vigil/storage/memory"
 )
 
 // Tools the scripted risk engine answers specially at introspection.
@@ -71,7 +69,6 @@ type vigil struct {
 
 func startVigil(t *testing.T) *vigil {
 	t.Helper()
-	ctx := t.Context()
 	f, err := config.Load("../conformance/vigil.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -83,30 +80,14 @@ func startVigil(t *testing.T) *vigil {
 	v.rsKey, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f.Clients = append(f.Clients, config.Client{Client: storage.Client{ID: "conf-rs-pk", Kind: "resource_server",
 		JWKS: jwksOf(t, v.rsKey), Introspect: []string{"https://rs1.example"}}})
-	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(ctx, store, kek, keys.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := secret.NewHasher(kek)
-	if _, err := f.Apply(ctx, store, h, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	real, err := risk.New(risk.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
 	v.risk = &scriptedRisk{real: real}
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Config{Issuer: ts.URL}, server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Risk: v.risk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, v.url = srv.Handler(), ts.URL
+	s := servertest.Settings()
+	s.DPoPNonce = false
+	v.url = servertest.Start(t, s, server.WithConfigFile(f, ""), server.WithRisk(v.risk)).URL
 	return v
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
 )
 
 // Limits of the admin API client.
@@ -51,9 +52,9 @@ func (e *cli) connect(af *adminFlags) (*apiClient, error) {
 	addr := e.serverAddr(af.addr)
 	tok := firstSet(af.token, e.getenv("VIGIL_ADMIN_TOKEN"))
 	if tok == "" {
-		path := filepath.Join(firstSet(af.data, e.getenv("VIGIL_DATA"), config.DefaultData), adminTokenFile)
+		path := filepath.Join(firstSet(af.data, e.getenv("VIGIL_DATA"), config.DefaultData), server.AdminTokenFile)
 		var err error
-		if tok, err = readSecretFile(path); err != nil {
+		if tok, err = server.ReadSecretFile(path); err != nil {
 			return nil, fmt.Errorf("no admin token: pass --token, set VIGIL_ADMIN_TOKEN, or point --data at the server's data directory (%w)", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-auth/vigil/internal/loadgen"
 	"github.com/vigil-auth/vigil/internal/loadgen/ceiling"
+	"github.com/vigil-auth/vigil/internal/server"
 )
 
 // benchScenarios are the scenarios in the order a default run measures them.
@@ -211,7 +212,7 @@ func (o *benchOptions) adminToken(e *cli) (string, error) {
 	if dir == "" {
 		return "", errors.New("to register its clients the bench needs the admin token: pass --token or --data, or give --agent and --rs")
 	}
-	return readSecretFile(filepath.Join(dir, adminTokenFile))
+	return server.ReadSecretFile(filepath.Join(dir, server.AdminTokenFile))
 }
 
 // suite assembles the scenarios asked for.
@@ -326,14 +327,14 @@ func (o *benchOptions) spawnServers(ctx context.Context, e *cli) (func(), error)
 	}
 	ceil, caddr, err := startCeiling(ctx, exe, dir)
 	if err != nil {
-		return nil, errors.Join(err, srv.Stop(shutdownTimeout))
+		return nil, errors.Join(err, srv.Stop(server.ShutdownTimeout))
 	}
 	o.addr, o.data, o.ceilingURL = "http://"+addr, filepath.Join(dir, "data"), "http://"+caddr
 	o.serverPID, o.ceilingPID = srv.PID(), ceil.PID()
 	fmt.Fprintf(e.stderr, "started vigil (pid %d) at %s and the ceiling (pid %d) at %s; logs in %s\n",
 		srv.PID(), o.addr, ceil.PID(), o.ceilingURL, dir)
 	return func() {
-		errs := errors.Join(ceil.Stop(shutdownTimeout), srv.Stop(shutdownTimeout))
+		errs := errors.Join(ceil.Stop(server.ShutdownTimeout), srv.Stop(server.ShutdownTimeout))
 		if errs != nil {
 			fmt.Fprintf(e.stderr, "vigil bench: stopping the servers: %v (logs kept in %s)\n", errs, dir)
 			return
@@ -422,7 +423,7 @@ func runScale(ctx context.Context, exe, dir string, n, conns, clients int, e *cl
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = srv.Stop(shutdownTimeout) }()
+	defer func() { _ = srv.Stop(server.ShutdownTimeout) }()
 	t, err := loadgen.NewTarget("http://"+addr, false)
 	if err != nil {
 		return nil, err
@@ -433,8 +434,8 @@ func runScale(ctx context.Context, exe, dir string, n, conns, clients int, e *cl
 		return nil, err
 	}
 	sc := &loadgen.Scale{Env: env, Sessions: n, Connections: conns, Server: srv, Progress: e.stderr,
-		DBPath: filepath.Join(dir, "data", dbFile),
-		Stop:   func() error { return srv.Stop(shutdownTimeout) },
+		DBPath: filepath.Join(dir, "data", server.DBFile),
+		Stop:   func() error { return srv.Stop(server.ShutdownTimeout) },
 		Start: func(ctx context.Context) (*loadgen.Process, error) {
 			srv, err = startServer(ctx, exe, dir, addr, false)
 			return srv, err

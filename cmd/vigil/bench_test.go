@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
-	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 )
 
 func TestBenchFlags(t *testing.T) {
@@ -38,25 +33,9 @@ func TestBenchFlags(t *testing.T) {
 // fullServer serves an in-process Vigil with the admin API on.
 func fullServer(t *testing.T) string {
 	t.Helper()
-	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(context.Background(), store, kek, keys.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := secret.NewHasher(kek)
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	s, err := server.New(server.Config{Issuer: issuer, AdminToken: testAdminToken},
-		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return issuer
+	s := servertest.Settings()
+	s.DPoPNonce = false
+	return servertest.Start(t, s, server.WithGetenv(servertest.Env(testAdminToken))).URL
 }
 
 // TestBenchRun drives an in-process Vigil briefly, registering the bench's

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/secret"
+	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/memory"
@@ -251,7 +252,7 @@ func TestCLISessions(t *testing.T) {
 func TestCLIConnection(t *testing.T) {
 	srv, _ := adminServer(t)
 	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, adminTokenFile)
+	tokenFile := filepath.Join(dir, server.AdminTokenFile)
 	writeFile(t, tokenFile, testAdminToken+"\n")
 
 	// The token comes from the data directory when neither flag nor env gives it.

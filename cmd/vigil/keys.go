@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,7 +11,9 @@ import (
 
 	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/bolt"
 )
 
 func keysCommands() []command {
@@ -94,26 +95,39 @@ func rotateKeys(ctx context.Context, e *cli, args []string) error {
 
 func rotateOffline(ctx context.Context, e *cli, data, alg string) error {
 	log := slog.New(slog.DiscardHandler)
-	if _, err := os.Stat(filepath.Join(data, dbFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(data, server.DBFile)); err != nil {
 		return fmt.Errorf("no server data in %s: %w", data, err)
 	}
-	store, err := openStore(data, log)
-	if err != nil {
-		return err
+	if alg == "" {
+		var err error
+		if alg, err = storedAlg(ctx, filepath.Join(data, server.DBFile)); err != nil {
+			return err
+		}
 	}
 	s := config.Defaults()
-	s.Data, s.KeyRotateAfter, s.KeyAlg = data, 0, firstSet(alg, activeAlg(ctx, store), config.DefaultKeyAlg)
-	st, err := initState(ctx, store, s, e.getenv, log, time.Now)
+	s.Data, s.KeyRotateAfter, s.KeyAlg = data, 0, firstSet(alg, config.DefaultKeyAlg)
+	st, err := server.OpenState(ctx, s, server.WithLogger(log), server.WithGetenv(e.getenv))
 	if err != nil {
-		return errors.Join(err, store.Close())
-	}
-	defer st.close(log)
-	before := st.keys.ActiveKeyID()
-	if err := st.keys.Rotate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "rotated signing key %s -> %s (%s)\n", before, st.keys.ActiveKeyID(), data)
+	defer st.Close()
+	before := st.Keys().ActiveKeyID()
+	if err := st.Keys().Rotate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "rotated signing key %s -> %s (%s)\n", before, st.Keys().ActiveKeyID(), data)
 	return nil
+}
+
+// storedAlg returns the algorithm of the active signing key in the bbolt
+// file at path, or "".
+func storedAlg(ctx context.Context, path string) (string, error) {
+	store, err := bolt.Open(path, bolt.WithLockTimeout(time.Second))
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	return activeAlg(ctx, store), nil
 }
 
 // activeAlg returns the algorithm of the active signing key in store, or "".

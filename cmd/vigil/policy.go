@@ -9,26 +9,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/risk"
-	"github.com/vigil-auth/vigil/risk/rules"
 )
-
-// riskFromPolicy builds the risk engine from the file's policy section,
-// decoded strictly over the default policy, with its CEL rules compiled,
-// type-checked and cost-checked; without a policy section, from the default
-// policy.
-func riskFromPolicy(s config.Settings) (*risk.Engine, error) {
-	if s.Policy == nil {
-		eng, _, err := buildEngine(risk.DefaultPolicy())
-		return eng, err
-	}
-	p, err := decodePolicy(s.Policy)
-	if err != nil {
-		return nil, err
-	}
-	eng, _, err := buildEngine(p)
-	return eng, err
-}
 
 func decodePolicy(n *yaml.Node) (risk.Policy, error) {
 	p := risk.DefaultPolicy()
@@ -36,24 +19,6 @@ func decodePolicy(n *yaml.Node) (risk.Policy, error) {
 		return p, fmt.Errorf("policy: %w", err)
 	}
 	return p, nil
-}
-
-// buildEngine validates p, compiles its rules and returns the engine and
-// the number of rules.
-func buildEngine(p risk.Policy) (*risk.Engine, int, error) {
-	var opts []risk.Option
-	if len(p.Rules) > 0 {
-		set, err := rules.Compile(p.Rules)
-		if err != nil {
-			return nil, 0, fmt.Errorf("policy: %w", err)
-		}
-		opts = append(opts, risk.WithRules(set))
-	}
-	eng, err := risk.New(p, opts...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("policy: %w", err)
-	}
-	return eng, len(p.Rules), nil
 }
 
 // policyCommands are "vigil policy …".
@@ -97,7 +62,7 @@ func checkPolicyNode(node *yaml.Node) (string, error) {
 			return "", err
 		}
 	}
-	_, n, err := buildEngine(p)
+	_, n, err := server.NewRiskEngine(p)
 	if err != nil {
 		return "", err
 	}

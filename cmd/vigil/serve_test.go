@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/storage/bolt"
 )
 
@@ -89,18 +90,18 @@ func TestServeZeroConfig(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServe(t, nil, "--data", data, "--listen", "127.0.0.1:0")
 
-	for name, mode := range map[string]os.FileMode{"": 0o700, dbFile: 0o600, kekFile: 0o600, adminTokenFile: 0o600} {
+	for name, mode := range map[string]os.FileMode{"": 0o700, server.DBFile: 0o600, "kek": 0o600, server.AdminTokenFile: 0o600} {
 		fi, err := os.Stat(filepath.Join(data, name))
 		if err != nil || fi.Mode().Perm() != mode {
 			t.Errorf("%s: %v mode %v, want %v", filepath.Join(data, name), err, fi.Mode().Perm(), mode)
 		}
 	}
-	token, err := readSecretFile(filepath.Join(data, adminTokenFile))
-	if err != nil || !strings.HasPrefix(token, adminTokenPrefix) {
+	token, err := server.ReadSecretFile(filepath.Join(data, server.AdminTokenFile))
+	if err != nil || !strings.HasPrefix(token, "vat_") {
 		t.Fatalf("admin token %q: %v", token, err)
 	}
 	logs := s.logs.all()
-	if !strings.Contains(logs, `"path":"`+filepath.Join(data, adminTokenFile)+`"`) {
+	if !strings.Contains(logs, `"path":"`+filepath.Join(data, server.AdminTokenFile)+`"`) {
 		t.Errorf("the admin token's path was not printed:\n%s", logs)
 	}
 	if strings.Contains(logs, "WARN") {
@@ -135,7 +136,7 @@ func TestServeZeroConfig(t *testing.T) {
 	if !strings.Contains(s.logs.all(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop logged:\n%s", s.logs.all())
 	}
-	st, err := bolt.Open(filepath.Join(data, dbFile))
+	st, err := bolt.Open(filepath.Join(data, server.DBFile))
 	if err != nil {
 		t.Fatalf("store still locked after shutdown: %v", err)
 	}
@@ -281,25 +282,6 @@ func TestResolveSettingsPrecedence(t *testing.T) {
 	}
 }
 
-func TestAdminTokenFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), adminTokenFile)
-	log := newLogger(&cli{stderr: io.Discard}, "info")
-	first, err := loadAdminToken(path, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := loadAdminToken(path, log)
-	if err != nil || second != first {
-		t.Errorf("second load = %q, %v; want the same token", second, err)
-	}
-	if err := os.Chmod(path, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadAdminToken(path, log); err == nil {
-		t.Error("a group-readable admin token file was accepted")
-	}
-}
-
 func TestKeysRotateOffline(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServe(t, nil, "--data", data, "--listen", "127.0.0.1:0")
@@ -313,7 +295,7 @@ func TestKeysRotateOffline(t *testing.T) {
 	if !strings.Contains(out, "rotated signing key") {
 		t.Errorf("offline rotation = %q", out)
 	}
-	st, err := bolt.Open(filepath.Join(data, dbFile))
+	st, err := bolt.Open(filepath.Join(data, server.DBFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +339,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rsk, err := riskFromPolicy(f.Overlay(config.Defaults()))
+	rsk, err := server.RiskFromSettings(f.Overlay(config.Defaults()))
 	if err != nil || rsk == nil {
 		t.Fatalf("policy: %v", err)
 	}
@@ -382,28 +364,5 @@ func TestExampleFollowsListen(t *testing.T) {
 	}
 	if s.Listen != "127.0.0.1:9191" || s.Issuer != "" || config.DefaultIssuer(s.Listen) != "http://127.0.0.1:9191" {
 		t.Fatalf("listen %q issuer %q", s.Listen, s.Issuer)
-	}
-}
-
-func TestFileModeWarning(t *testing.T) {
-	tests := []struct {
-		name    string
-		perm    os.FileMode
-		secrets bool
-		listen  string
-		warn    string
-	}{
-		{"fresh checkout of the example, loopback", 0o644, true, "127.0.0.1:8080", ""},
-		{"readable, no secrets, public", 0o644, false, "0.0.0.0:8080", ""},
-		{"readable, secrets, public", 0o644, true, "0.0.0.0:8080", "readable by other users"},
-		{"readable, secrets, all interfaces by empty host", 0o640, true, ":8080", "readable by other users"},
-		{"private, secrets, public", 0o600, true, "0.0.0.0:8080", ""},
-		{"group-writable, secrets, loopback", 0o664, true, "[::1]:8080", "may change it"},
-		{"world-writable, no secrets", 0o666, false, "127.0.0.1:8080", ""},
-	}
-	for _, tt := range tests {
-		if got := fileModeWarning(tt.perm, tt.secrets, tt.listen); (tt.warn == "") != (got == "") || !strings.Contains(got, tt.warn) {
-			t.Errorf("%s: warning %q, want one containing %q", tt.name, got, tt.warn)
-		}
 	}
 }

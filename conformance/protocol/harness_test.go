@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,7 +10,6 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -19,11 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/config"
-	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/memory"
 )
@@ -84,31 +80,12 @@ func newTarget(t *testing.T) *target {
 }
 
 func startInProcess(t *testing.T, f *config.File, secrets map[string]string) *target {
-	ctx := context.Background()
 	clk := &clock{now: time.Now().Truncate(time.Second)}
 	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(ctx, store, kek, keys.Config{}, keys.WithClock(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := secret.NewHasher(kek)
-	if _, err := f.Apply(ctx, store, h, clk.Now()); err != nil {
-		t.Fatalf("apply config: %v", err)
-	}
-	tg := &target{secrets: secrets, clock: clk, store: store, http: http.DefaultClient}
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: "conf-admin-token", Authz: authz.Config{DPoPNonce: true, RefreshGrace: authz.DefaultRefreshGrace}},
-		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler = srv.Handler()
-	tg.url, tg.issuer, tg.srv = ts.URL, ts.URL, srv
-	return tg
+	srv := servertest.Start(t, servertest.Settings(), server.WithStore(store), server.WithClock(clk.Now),
+		server.WithConfigFile(f, ""), server.WithGetenv(servertest.Env("conf-admin-token")))
+	return &target{secrets: secrets, clock: clk, store: store, http: http.DefaultClient,
+		url: srv.URL, issuer: srv.URL, srv: srv.Server}
 }
 
 func discoverIssuer(t *testing.T, u string) string {

@@ -23,7 +23,7 @@ import (
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/bolt"
@@ -198,39 +198,26 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		secrets: map[string]string{}, keys: map[string]*ecdsa.PrivateKey{}, http: &http.Client{Timeout: 30 * time.Second}}
 	e.base = e.openStore(t, o.memory)
 	e.faults = &faultStore{Store: e.base}
-	kek := randomBytes(32)
-	ctx := context.Background()
-	km, err := keys.Open(ctx, e.base, kek, keys.Config{}, keys.WithClock(e.clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.hasher, err = secret.NewHasher(kek); err != nil {
-		t.Fatal(err)
-	}
-	e.register(t, o.shortSecrets)
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	e.url, e.issuer = ts.URL, ts.URL
-	deps := server.Deps{Store: e.faults, Keys: km, Hasher: e.hasher, RefreshKey: kek, Now: e.clock.Now,
-		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sopts := []server.Option{server.WithStore(e.faults), server.WithClock(e.clock.Now), server.WithLogger(log),
+		server.WithGetenv(servertest.Env(adminToken))}
 	if o.reportOnly {
 		p := risk.DefaultPolicy()
 		p.ReportOnly = true
-		if deps.Risk, err = risk.New(p); err != nil {
+		rsk, err := risk.New(p)
+		if err != nil {
 			t.Fatal(err)
 		}
+		sopts = append(sopts, server.WithRisk(rsk))
 	}
-	acfg := authz.Config{DPoPNonce: true, RefreshGrace: authz.DefaultRefreshGrace}
+	settings := servertest.Settings()
 	if o.noGrace {
-		acfg.RefreshGrace = 0
+		settings.RefreshGrace = 0
 	}
-	srv, err := server.New(server.Config{Issuer: e.issuer, AdminToken: adminToken, Authz: acfg}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler = srv.Handler()
-	e.handler = handler
+	srv := servertest.Start(t, settings, sopts...)
+	e.hasher = srv.Hasher()
+	e.register(t, o.shortSecrets)
+	e.url, e.issuer, e.handler = srv.URL, srv.URL, srv.Handler()
 	return e
 }
 

@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 
 // wiringUsers may build the whole server: the command, and the in-process
 // drivers of tests, scenario replay and load generation.
-var wiringUsers = []string{"cmd/vigil", "conformance/", "internal/replay", "internal/loadgen", "examples/"}
+var wiringUsers = []string{"cmd/vigil", "conformance/", "internal/replay", "internal/loadgen", "internal/server/servertest", "examples/"}
 
 // confined maps a third-party import-path prefix to the only packages (or
 // package subtrees ending in "/") that may import it directly. Test-only

@@ -3,7 +3,6 @@ package loadgen_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,10 +10,8 @@ import (
 
 	"github.com/vigil-auth/vigil/internal/loadgen"
 	"github.com/vigil-auth/vigil/internal/loadgen/ceiling"
-	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
-	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 )
 
 const adminToken = "vat_loadgen-test-0123456789abcdefghijklmnopqrstu"
@@ -22,28 +19,9 @@ const adminToken = "vat_loadgen-test-0123456789abcdefghijklmnopqrstu"
 // vigil serves an in-process Vigil with the admin API on.
 func vigil(t *testing.T) *loadgen.Target {
 	t.Helper()
-	ctx := context.Background()
-	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(ctx, store, kek, keys.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := secret.NewHasher(kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	issuer := "http://" + srv.Listener.Addr().String()
-	s, err := server.New(server.Config{Issuer: issuer, AdminToken: adminToken},
-		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = s.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
+	s := servertest.Settings()
+	s.DPoPNonce = false
+	issuer := servertest.Start(t, s, server.WithGetenv(servertest.Env(adminToken))).URL
 	tg, err := loadgen.NewTarget(issuer, false)
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,16 @@
 package interop
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
-	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
-	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 )
 
 // metadata is the part of RFC 8414 authorization server metadata the tests use.
@@ -56,27 +50,9 @@ func newVigil(t *testing.T) *vigil {
 
 func startInProcess(t *testing.T, f *config.File) string {
 	t.Helper()
-	ctx := context.Background()
-	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(ctx, store, kek, keys.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := secret.NewHasher(kek)
-	if _, err := f.Apply(ctx, store, h, time.Now()); err != nil {
-		t.Fatalf("apply config: %v", err)
-	}
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
-	srv, err := server.New(server.Config{Issuer: ts.URL}, server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler = srv.Handler()
-	return ts.URL
+	s := servertest.Settings()
+	s.DPoPNonce = false
+	return servertest.Start(t, s, server.WithConfigFile(f, "")).URL
 }
 
 // discover reads RFC 8414 metadata and checks that its issuer is base.

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -23,14 +23,20 @@ import (
 
 // Files in the data directory.
 const (
-	dbFile         = "vigil.db"
+	// DBFile is the bbolt data file in the data directory.
+	DBFile = "vigil.db"
+	// AdminTokenFile holds the generated admin token in the data directory.
+	AdminTokenFile = "admin-token"
 	kekFile        = "kek"
-	adminTokenFile = "admin-token"
 	// adminTokenPrefix starts generated admin tokens.
 	adminTokenPrefix = "vat_"
 	// lockTimeout is how long a second process waits for the data file.
 	lockTimeout = time.Second
 )
+
+// AdminTokenEnv, when set, is the admin credential every instance accepts;
+// the data directory's admin-token file is then neither read nor created.
+const AdminTokenEnv = "VIGIL_ADMIN_TOKEN"
 
 // Labels for keys derived from the key-encryption key, one per use.
 const (
@@ -38,42 +44,68 @@ const (
 	labelRefreshTokens = "vigil refresh tokens"
 )
 
-// state is what lives in the data directory: the store, signing keys,
-// derived keys and the admin token.
-type state struct {
-	store      *bolt.Store
+// State is what a server runs on: the store, the signing keys, the keys
+// derived from the key-encryption key, and the admin credential.
+type State struct {
+	store      storage.Store
 	keys       *keys.Manager
 	hasher     *secret.Hasher
 	refreshKey []byte
 	adminToken string
-	journal    *riskJournal // set once the risk engine is restored
+	ownStore   bool // Close closes store
 }
 
-// openState opens (creating on first start) the data directory s.Data:
-// the bbolt store, the key-encryption key, the signing keys and the admin
-// token. A data directory in use by another process fails fast.
-func openState(ctx context.Context, s config.Settings, getenv func(string) string, log *slog.Logger, now func() time.Time) (*state, error) {
-	if err := ensureDataDir(s.Data, log); err != nil {
+// Store returns the opened store.
+func (st *State) Store() storage.Store { return st.store }
+
+// Keys returns the signing key manager.
+func (st *State) Keys() *keys.Manager { return st.keys }
+
+// Hasher returns the client-secret hasher.
+func (st *State) Hasher() *secret.Hasher { return st.hasher }
+
+// AdminToken returns the admin credential ("" if the admin API is off).
+func (st *State) AdminToken() string { return st.adminToken }
+
+// Close closes the store, unless it was given with [WithStore].
+func (st *State) Close() error {
+	if !st.ownStore {
+		return nil
+	}
+	return st.store.Close()
+}
+
+// OpenState opens (creating on first start) the state s names: the data
+// directory s.Data with its bbolt store, the key-encryption key
+// (VIGIL_SECRET or the kek file), the signing keys and the admin token. A
+// data directory in use by another process fails fast.
+func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, error) {
+	o := options(opts)
+	if err := ensureDataDir(s.Data, o.log); err != nil {
 		return nil, err
 	}
-	store, err := openStore(s.Data, log)
+	if o.store != nil {
+		return initState(ctx, o.store, s, o)
+	}
+	store, err := openStore(s.Data, o.log)
 	if err != nil {
 		return nil, err
 	}
-	st, err := initState(ctx, store, s, getenv, log, now)
+	st, err := initState(ctx, store, s, o)
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
+	st.ownStore = true
 	return st, nil
 }
 
-func initState(ctx context.Context, store *bolt.Store, s config.Settings, getenv func(string) string, log *slog.Logger, now func() time.Time) (*state, error) {
-	kek, err := keys.LoadKEK(getenv, filepath.Join(s.Data, kekFile))
+func initState(ctx context.Context, store storage.Store, s config.Settings, o openOptions) (*State, error) {
+	kek, err := keys.LoadKEK(o.getenv, filepath.Join(s.Data, kekFile))
 	if err != nil {
 		return nil, err
 	}
 	km, err := keys.Open(ctx, store, kek, keys.Config{Alg: s.KeyAlg, RotateAfter: s.KeyRotateAfter,
-		MaxTokenTTL: storage.MaxAccessTokenTTL}, keys.WithLogger(log), keys.WithClock(now))
+		MaxTokenTTL: storage.MaxAccessTokenTTL}, keys.WithLogger(o.log), keys.WithClock(o.now))
 	if err != nil {
 		return nil, err
 	}
@@ -81,17 +113,13 @@ func initState(ctx context.Context, store *bolt.Store, s config.Settings, getenv
 	if err != nil {
 		return nil, err
 	}
-	tok, err := loadAdminToken(filepath.Join(s.Data, adminTokenFile), log)
-	if err != nil {
-		return nil, err
+	tok := o.getenv(AdminTokenEnv)
+	if tok == "" {
+		if tok, err = LoadAdminToken(filepath.Join(s.Data, AdminTokenFile), o.log); err != nil {
+			return nil, err
+		}
 	}
-	return &state{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens), adminToken: tok}, nil
-}
-
-func (st *state) close(log *slog.Logger) {
-	if err := st.store.Close(); err != nil {
-		log.Error("closing the store failed", "err", err)
-	}
+	return &State{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens), adminToken: tok}, nil
 }
 
 // derive returns HMAC-SHA256(kek, label): a key for one purpose.
@@ -119,7 +147,7 @@ func ensureDataDir(dir string, log *slog.Logger) error {
 
 // openStore opens the bbolt file, turning a held lock into a clear message.
 func openStore(dir string, log *slog.Logger) (*bolt.Store, error) {
-	path := filepath.Join(dir, dbFile)
+	path := filepath.Join(dir, DBFile)
 	store, err := bolt.Open(path, bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log))
 	if errors.Is(err, bolt.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another vigil process; stop it or use another --data directory: %w", path, err)
@@ -127,17 +155,17 @@ func openStore(dir string, log *slog.Logger) (*bolt.Store, error) {
 	return store, err
 }
 
-// loadAdminToken reads the admin token file, creating it (mode 0600, a
+// LoadAdminToken reads the admin token file, creating it (mode 0600, a
 // generated token) on first start. The token itself is never logged.
-func loadAdminToken(path string, log *slog.Logger) (string, error) {
-	tok, err := readSecretFile(path)
+func LoadAdminToken(path string, log *slog.Logger) (string, error) {
+	tok, err := ReadSecretFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return tok, err
 	}
 	tok = secret.Generate(adminTokenPrefix)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return readSecretFile(path) // another process created it first
+		return ReadSecretFile(path) // another process created it first
 	}
 	if err != nil {
 		return "", fmt.Errorf("admin token: %w", err)
@@ -156,9 +184,9 @@ func loadAdminToken(path string, log *slog.Logger) (string, error) {
 	return tok, nil
 }
 
-// readSecretFile reads a one-line secret from a file that only its owner
+// ReadSecretFile reads a one-line secret from a file that only its owner
 // may read or write.
-func readSecretFile(path string) (string, error) {
+func ReadSecretFile(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", err

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -16,7 +16,7 @@ func TestRiskJournalRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	eng, _, err := buildEngine(risk.DefaultPolicy())
+	eng, _, err := NewRiskEngine(risk.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestRiskJournalRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, _, _ := buildEngine(risk.DefaultPolicy())
+	fresh, _, _ := NewRiskEngine(risk.DefaultPolicy())
 	if err := newRiskJournal(fresh, dir).restore(ctx, store, log); err != nil {
 		t.Fatal(err)
 	}
