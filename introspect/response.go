@@ -70,6 +70,9 @@ func (h *Handler) active(tok storage.Token, exp time.Time, d risk.Decision) *Res
 	}
 	v := &Verdict{Level: d.Level, Score: d.Score, Action: d.Action, Reasons: []string{}}
 	for _, reason := range d.Reasons {
+		if reason.Code == risk.ReasonPrior || reason.Code == risk.ReasonImpact {
+			continue // every decision has them: resource servers get the evidence codes
+		}
 		v.Reasons = append(v.Reasons, reason.Code)
 	}
 	if d.Action == risk.StepUp {

@@ -7,11 +7,13 @@ import (
 	"sync/atomic"
 )
 
-// entry is one learned value: its key and how many clean sessions (decayed)
-// used it.
+// entry is one learned value: its key, how many clean sessions (decayed)
+// used it, and the highest tier those sessions reached: a context (network,
+// tenant, actor) vouches for work up to that tier, not beyond.
 type entry struct {
 	Key   uint64  `json:"k"`
 	Count float32 `json:"n"`
+	Tier  uint8   `json:"t,omitempty"`
 }
 
 // Capacity of each learned set. Together they keep a baseline under 8 KiB.
@@ -36,15 +38,16 @@ func lookup(set []entry, k uint64) float32 {
 
 // bump adds one sighting of k to set, evicting the weakest entry when the
 // set is at capacity.
-func bump(set []entry, k uint64, capacity int) []entry {
+func bump(set []entry, k uint64, capacity int, tier uint8) []entry {
 	for i := range set {
 		if set[i].Key == k {
 			set[i].Count++
+			set[i].Tier = max(set[i].Tier, tier)
 			return set
 		}
 	}
 	if len(set) < capacity {
-		return append(set, entry{Key: k, Count: 1})
+		return append(set, entry{Key: k, Count: 1, Tier: tier})
 	}
 	weakest := 0
 	for i := range set {
@@ -52,7 +55,7 @@ func bump(set []entry, k uint64, capacity int) []entry {
 			weakest = i
 		}
 	}
-	set[weakest] = entry{Key: k, Count: 1}
+	set[weakest] = entry{Key: k, Count: 1, Tier: tier}
 	return set
 }
 
@@ -76,7 +79,9 @@ func fade(set []entry, f float32) []entry {
 // pointer, so detectors read it without a lock.
 type Baseline struct {
 	Sessions float32      `json:"sessions"`
-	LastAt   int64        `json:"last_at"` // unix seconds of the last merge
+	Calls    float32      `json:"calls"`    // clean calls (decayed): maturity by volume
+	FirstAt  int64        `json:"first_at"` // unix seconds of the first clean session: maturity by time
+	LastAt   int64        `json:"last_at"`  // unix seconds of the last merge
 	Nets     []entry      `json:"nets,omitempty"`
 	Auds     []entry      `json:"auds,omitempty"`
 	Scopes   []entry      `json:"scopes,omitempty"`
@@ -90,7 +95,13 @@ type Baseline struct {
 	PeakRate float32      `json:"peak_rate"`
 	Tenants1 float32      `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
 	Auds1    float32      `json:"auds_per_session"`
-	MaxDepth uint8        `json:"max_depth"`
+	Calls1   float32      `json:"calls_per_session"` // most calls in one session (decayed max)
+	Novelty1 float32      `json:"novelty_per_session"`
+	// WinCalls and SlowCalls are the most the client's windowed call counters
+	// (Memory.Window, Memory.Slow half-lives) reached in clean sessions.
+	WinCalls  float32 `json:"window_calls"`
+	SlowCalls float32 `json:"slow_calls"`
+	MaxDepth  uint8   `json:"max_depth"`
 }
 
 // maxTier is the highest tier reached by clean sessions whose decayed count
@@ -121,6 +132,7 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	}
 	f := float32(math.Exp2(-float64(at-b.LastAt) / hl))
 	b.Sessions *= f
+	b.Calls *= f
 	for _, set := range []*[]entry{&b.Nets, &b.Auds, &b.Scopes, &b.Tenants, &b.Tools, &b.Trans, &b.Actors} {
 		*set = fade(*set, f)
 	}
@@ -135,6 +147,9 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	}
 	b.Tenants1 *= f
 	b.Auds1 *= f
+	b.Calls1 *= f
+	b.WinCalls *= f
+	b.SlowCalls *= f
 	b.LastAt = at
 }
 
@@ -150,21 +165,27 @@ type summary struct {
 	peakRate               float32
 	distinctTenants, auds1 int
 	depth                  int
+	calls                  int
+	novelty                float32 // decibels of novelty the session showed
+	winCalls, slowCalls    float32 // the client's windowed call counters at its end
 }
 
 // learn merges one clean session into b.
 func (b *Baseline) learn(s *summary, hl float64) {
 	b.fadeTo(s.at, hl)
-	b.Sessions++
-	for _, k := range s.nets {
-		b.Nets = bump(b.Nets, k, capNets)
+	if b.FirstAt == 0 {
+		b.FirstAt = s.at
 	}
-	b.Auds = bumpAll(b.Auds, s.auds, capAuds)
-	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes)
-	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants)
-	b.Tools = bumpAll(b.Tools, s.tools, capTools)
-	b.Trans = bumpAll(b.Trans, s.trans, capTrans)
-	b.Actors = bumpAll(b.Actors, s.actors, capActors)
+	b.Sessions++
+	b.Calls += float32(s.calls)
+	t := uint8(s.tier)
+	b.Nets = bumpAll(b.Nets, s.nets, capNets, t)
+	b.Auds = bumpAll(b.Auds, s.auds, capAuds, t)
+	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes, t)
+	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants, t)
+	b.Tools = bumpAll(b.Tools, s.tools, capTools, t)
+	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t)
+	b.Actors = bumpAll(b.Actors, s.actors, capActors, t)
 	b.Tiers[s.tier]++
 	for i := range 8 {
 		if s.tactics&(1<<i) != 0 {
@@ -175,21 +196,35 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	b.PeakRate = ewma(b.PeakRate, s.peakRate, b.Sessions)
 	b.Tenants1 = max(b.Tenants1, float32(s.distinctTenants))
 	b.Auds1 = max(b.Auds1, float32(s.auds1))
+	b.Calls1 = max(b.Calls1, float32(s.calls))
+	b.Novelty1 = ewma(b.Novelty1, s.novelty, b.Sessions)
+	b.WinCalls = max(b.WinCalls, s.winCalls)
+	b.SlowCalls = max(b.SlowCalls, s.slowCalls)
 	b.MaxDepth = max(b.MaxDepth, uint8(min(s.depth, 255)))
 }
 
 // learnNet records one sighting of network k (an actor's, learned from a
 // session it acted in).
-func (b *Baseline) learnNet(k uint64, at int64, hl float64) {
+func (b *Baseline) learnNet(k uint64, tier uint8, at int64, hl float64) {
 	b.fadeTo(at, hl)
-	b.Nets = bump(b.Nets, k, capNets)
+	b.Nets = bump(b.Nets, k, capNets, tier)
 }
 
-func bumpAll(set []entry, keys []uint64, capacity int) []entry {
+func bumpAll(set []entry, keys []uint64, capacity int, tier uint8) []entry {
 	for _, k := range keys {
-		set = bump(set, k, capacity)
+		set = bump(set, k, capacity, tier)
 	}
 	return set
+}
+
+// lookupTier returns k's count in set and the highest tier it vouched for.
+func lookupTier(set []entry, k uint64) (float32, int) {
+	for i := range set {
+		if set[i].Key == k {
+			return set[i].Count, int(set[i].Tier)
+		}
+	}
+	return 0, 0
 }
 
 // ewma folds v into avg, as a plain mean for the first sessions and then
@@ -202,11 +237,23 @@ func ewma(avg, v, n float32) float32 {
 // Memory is a client's short-term record of risk across its sessions: the
 // peak score of its recent sessions and its recent unanswered and failed
 // challenges, all fading with Policy.Memory.HalfLife.
+//
+// It also accumulates, per client, the novelty its sessions showed and the
+// calls they made, in a window of hours (Policy.Memory.Window) and one of
+// days (Policy.Memory.Slow): splitting work into short sessions or spreading
+// it over days adds up there.
 type Memory struct {
-	Peak       float32 `json:"peak"` // highest recent session score
+	Peak       float32 `json:"peak"` // decibels above the prior of the highest recent session
 	Unanswered float32 `json:"unanswered"`
 	Failed     float32 `json:"failed"`
 	At         int64   `json:"at"` // unix ns the values were last decayed to
+	// Novelty is the decibels of novelty the client's sessions showed,
+	// halving every Memory.Slow; WinCalls and SlowCalls count its calls,
+	// halving every Memory.Window and Memory.Slow.
+	Novelty   float32 `json:"novelty"`
+	WinCalls  float32 `json:"window_calls"`
+	SlowCalls float32 `json:"slow_calls"`
+	WinAt     int64   `json:"window_at"` // unix ns the windows were last decayed to
 }
 
 func (m *Memory) fadeTo(at int64, hl float64) {
@@ -217,6 +264,19 @@ func (m *Memory) fadeTo(at int64, hl float64) {
 		m.Failed *= f
 	}
 	m.At = max(m.At, at)
+}
+
+// fadeWindows decays the windowed accumulators to at (unix ns) with
+// half-lives win and slow (ns).
+func (m *Memory) fadeWindows(at int64, win, slow float64) {
+	if m.WinAt != 0 && at > m.WinAt {
+		dt := float64(at - m.WinAt)
+		fs := float32(math.Exp2(-dt / slow))
+		m.WinCalls *= float32(math.Exp2(-dt / win))
+		m.SlowCalls *= fs
+		m.Novelty *= fs
+	}
+	m.WinAt = max(m.WinAt, at)
 }
 
 // client is the engine's state for one client.

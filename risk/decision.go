@@ -26,9 +26,17 @@ const (
 )
 
 // Decision is the engine's verdict on one event. Every decision explains
-// itself in Reasons.
+// itself in Reasons: each piece of evidence with its contribution to the
+// suspicion, and the impact (ReasonImpact) that set the tolerance.
 type Decision struct {
-	Score  int // 0..100
+	// Score is the suspicion in percent, 0..100: round(100·Suspicion).
+	Score int
+	// Suspicion is how likely the session is no longer its rightful
+	// owner's, 0..1 (1 for a hard fact).
+	Suspicion float64
+	// Impact is what the call can do, 0..1: its tier, tactic, verbs, volume
+	// and sequence. Level and Action weigh Suspicion×Impact.
+	Impact float64
 	Level  Level
 	Action Action
 	// MaxTTL caps the lifetime of any token issued by this call; 0 means no cap.
@@ -51,8 +59,10 @@ type Decision struct {
 	SensitiveTouched bool
 }
 
-// Reason is one contribution to a decision: a detector's code, the points it
-// added, and secret-free evidence.
+// Reason is one contribution to a decision: a detector's code, the evidence
+// it added to the suspicion in decibels of log-odds (10 multiplies the odds
+// by ten; the prior is negative), and secret-free evidence. ReasonImpact's
+// Points are the call's impact in percent instead.
 type Reason struct {
 	Code     string `json:"code"`
 	Points   int    `json:"points"`

@@ -41,6 +41,8 @@ func (x *evaluation) network() {
 	}
 	if fresh {
 		x.newNetwork(p, ip)
+	} else if x.tier >= x.e.p.SensitiveTier && x.tier > int(x.s.maxTier) && x.ev.Audience != "" {
+		x.vouched(p, ip)
 	}
 	if o.last.IsValid() && netKey(o.last, 24) != k24 && x.at-o.lastAt <= int64(parallelWindow) {
 		x.parallel(p, o.last, o.lastAt, ip)
@@ -75,6 +77,7 @@ func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 		return
 	}
 	if x.known(p.base.Nets, k24) {
+		x.vouched(p, ip)
 		return
 	}
 	var pts float32
@@ -82,14 +85,50 @@ func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 	case len(decl) > 0:
 		pts = ptsNetNewInsideDeclared
 	case knows16(p.base.Nets, netKey(ip, 16)):
-		pts = ptsNetUnknownNear * x.learn
+		pts = ptsNetUnknownNear * x.learned()
 	default:
-		pts = ptsNetUnknownFar * x.learn
+		pts = ptsNetUnknownFar * x.learned() * stability(p.base.Nets)
 	}
 	if n := x.e.peerCount(k24); n >= 2 {
 		pts /= float32(n)
 	}
 	x.add(dNewNetwork, pts, ip.String()+" is new for "+p.name)
+}
+
+// vouched scores a known network used for a call above the highest tier
+// the network was learned from: low-tier work there does not make
+// sensitive work there normal. Declared networks vouch for every tier.
+func (x *evaluation) vouched(p principal, ip netip.Addr) {
+	if x.tier < x.e.p.SensitiveTier || len(p.profile.Networks) > 0 {
+		return
+	}
+	n, t := lookupTier(p.base.Nets, netKey(ip, 24))
+	if n < float32(x.e.p.Baseline.KnownAt) || t >= x.tier {
+		return
+	}
+	x.add(dNewNetwork, ptsNetUnknownNear*x.learned(), ip.String()+" vouched only for tier "+strconv.Itoa(t)+" work of "+p.name)
+}
+
+// stability discounts a never-seen /16 for a client that already roams
+// over several: 1 for one known /16, 1/2 for three, 1/3 for five.
+func stability(set []entry) float32 {
+	var n int
+	var seen [capNets]uint64
+	for _, e := range set {
+		if e.Count < 0.5 {
+			continue
+		}
+		k := e.Key >> 16
+		dup := false
+		for _, s := range seen[:n] {
+			dup = dup || s == k
+		}
+		if !dup && n < len(seen) {
+			seen[n] = k
+			n++
+		}
+	}
+	return 1 / (1 + float32(max(n-1, 0))/2)
 }
 
 // knows16 reports whether set holds a /24 inside the /16 with key k16.

@@ -25,42 +25,42 @@ func TestDetectors(t *testing.T) {
 		min, max  int
 	}{
 		{name: "origin change outside declared networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9"}),
-			code: risk.DetOriginChange, min: 45, max: 45},
+			code: risk.DetOriginChange, min: 30, max: 30},
 		{name: "origin change inside declared networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "10.1.9.9"}),
-			code: risk.DetOriginChange, min: 15, max: 15},
+			code: risk.DetOriginChange, min: 8, max: 8},
 		{name: "no origin change from the same network", probe: routine, code: risk.DetOriginChange, min: 0, max: 0},
-		{name: "new network outside declared networks", probeIP: "198.51.100.7", probe: routine[:1], code: risk.DetNewNetwork, min: 15, max: 15},
-		{name: "new subnet inside declared networks", probeIP: "10.1.77.3", probe: routine[:1], code: risk.DetNewNetwork, min: 3, max: 3},
+		{name: "new network outside declared networks", probeIP: "198.51.100.7", probe: routine[:1], code: risk.DetNewNetwork, min: 25, max: 25},
+		{name: "new subnet inside declared networks", probeIP: "10.1.77.3", probe: routine[:1], code: risk.DetNewNetwork, min: 1, max: 1},
 		{name: "known network", probe: routine[:1], code: risk.DetNewNetwork, min: 0, max: 0},
 		{name: "parallel use from two networks", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 5 * time.Second}),
-			code: risk.DetParallelUse, min: 30, max: 30},
+			code: risk.DetParallelUse, min: 20, max: 20},
 		{name: "no parallel use minutes apart", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 10 * time.Minute}),
 			code: risk.DetParallelUse, min: 0, max: 0},
-		{name: "novel sensitive resource", probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 30, max: 30},
+		{name: "novel sensitive resource", probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 16, max: 16},
 		{name: "familiar sensitive resource", trainWith: []call{vault}, probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 0, max: 0},
 		{name: "novel routine resource is cheap", probe: []call{{op: risk.OpExchange, aud: "directory", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}}},
-			code: risk.DetNovelResource, min: 2, max: 2},
-		{name: "tier jump to secrets", probe: append(routine[:2:2], vault), code: risk.DetTierJump, min: 24, max: 24},
+			code: risk.DetNovelResource, min: 1, max: 1},
+		{name: "tier jump to secrets", probe: append(routine[:2:2], vault), code: risk.DetTierJump, min: 15, max: 15},
 		{name: "no tier jump within the usual tiers", trainWith: []call{vault}, probe: append(routine[:2:2], vault), code: risk.DetTierJump, min: 0, max: 0},
-		{name: "novel tenant", trainWith: []call{billing("t-acme")}, probe: []call{billing("t-acme"), billing("t-new")}, code: risk.DetTenantNovel, min: 5, max: 5},
+		{name: "novel tenant", trainWith: []call{billing("t-acme")}, probe: []call{billing("t-acme"), billing("t-new")}, code: risk.DetTenantNovel, min: 3, max: 3},
 		{name: "declared tenant is not novel", probe: []call{{op: risk.OpExchange, aud: "billing", sens: 2, tenant: "t-own", resTen: "t-own", tool: "invoices.list"}},
 			code: risk.DetTenantNovel, min: 0, max: 0},
 		{name: "fan-out across tenants", trainWith: []call{billing("t-acme")}, probe: []call{billing("a"), billing("b"), billing("c"), billing("d"), billing("e")},
-			code: risk.DetFanout, min: 3, max: 3},
+			code: risk.DetFanout, min: 4, max: 10},
 		{name: "rate spike", probe: repeatCall(call{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}, after: time.Second}, 40),
 			code: risk.DetRateSpike, min: 6, max: 20},
 		{name: "tool never used", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.delete_all", scopes: []string{"tickets.read"}}},
-			code: risk.DetRareTransition, min: 3, max: 3},
-		{name: "known tools in an unseen order", probe: []call{routine[2], routine[0]}, code: risk.DetRareTransition, min: 2, max: 2},
-		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 8, max: 8},
+			code: risk.DetRareTransition, min: 1, max: 1},
+		{name: "known tools in an unseen order", probe: []call{routine[2], routine[0]}, code: risk.DetRareTransition, min: 1, max: 1},
+		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 5, max: 5},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
-			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 13, max: 13},
+			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 11, max: 15},
 		{name: "upstream risk level high", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "high"}}},
-			code: risk.DetExternalSignal, min: 50, max: 50},
+			code: risk.DetExternalSignal, min: 30, max: 30},
 		{name: "upstream risk level low", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "low"}}},
-			code: risk.DetExternalSignal, min: 5, max: 5},
+			code: risk.DetExternalSignal, min: 3, max: 3},
 		{name: "unregistered audience is an escalation fact", probe: []call{{op: risk.OpExchange, aud: "iam", sens: 4, tool: "iam.keys", scopes: []string{"iam.write"}}},
-			code: risk.FactEscalationAttempt, min: 40, max: 40},
+			code: risk.FactEscalationAttempt, min: 25, max: 25},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,9 +100,9 @@ func TestOffSchedule(t *testing.T) {
 		want int
 	}{
 		{name: "inside the declared window", prof: job, at: time.Date(2026, 3, 19, 1, 30, 0, 0, time.UTC), want: 0},
-		{name: "just after the window", prof: job, at: time.Date(2026, 3, 19, 2, 20, 0, 0, time.UTC), want: 8},
-		{name: "saturday afternoon", prof: job, at: time.Date(2026, 3, 21, 14, 0, 0, 0, time.UTC), want: 30},
-		{name: "learned: an hour the client never starts at", prof: agent, at: time.Date(2026, 3, 19, 3, 0, 0, 0, time.UTC), want: 10},
+		{name: "just after the window", prof: job, at: time.Date(2026, 3, 19, 2, 20, 0, 0, time.UTC), want: 3},
+		{name: "saturday afternoon", prof: job, at: time.Date(2026, 3, 21, 14, 0, 0, 0, time.UTC), want: 25},
+		{name: "learned: an hour the client never starts at", prof: agent, at: time.Date(2026, 3, 19, 3, 0, 0, 0, time.UTC), want: 8},
 		{name: "learned: its usual hour", prof: agent, at: time.Date(2026, 3, 19, 10, 0, 0, 0, time.UTC), want: 0},
 	}
 	for _, tt := range tests {
@@ -160,8 +160,8 @@ func TestLearningMode(t *testing.T) {
 		}
 	}
 	_, d := f.open("fresh", agent, "198.51.100.7")
-	if got := points(d, risk.DetNewNetwork); got != 15 {
-		t.Errorf("declared-network violation in learning mode = %d, want 15", got)
+	if got := points(d, risk.DetNewNetwork); got != 25 {
+		t.Errorf("declared-network violation in learning mode = %d, want 25", got)
 	}
 }
 
@@ -178,8 +178,8 @@ func TestPeersDiscountNewNetwork(t *testing.T) {
 	f2.train("b", open, "172.16.5.6", routine, 2)
 	f2.train("c", open, "172.16.5.7", routine, 2)
 	_, shared := f2.open("a", open, "172.16.5.5")
-	if a, s := points(alone, risk.DetNewNetwork), points(shared, risk.DetNewNetwork); a != 20 || s >= a {
-		t.Errorf("new network alone %d, shared with peers %d; want 20 and less", a, s)
+	if a, s := points(alone, risk.DetNewNetwork), points(shared, risk.DetNewNetwork); a < 5 || s >= a {
+		t.Errorf("new network alone %d, shared with peers %d; want at least 5 and less", a, s)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestIPv6Networks(t *testing.T) {
 	f.train("v6", p, "2001:db8:1::5", routine, 12)
 	_, in := f.open("v6", p, "2001:db8:1::9")
 	_, out := f.open("v6", p, "2001:dead::1")
-	if points(in, risk.DetNewNetwork) != 0 || points(out, risk.DetNewNetwork) != 15 {
+	if points(in, risk.DetNewNetwork) != 0 || points(out, risk.DetNewNetwork) != 25 {
 		t.Errorf("inside %v / outside %v", in.Reasons, out.Reasons)
 	}
 }

@@ -68,19 +68,23 @@ func (sc *Schedule) Outside(t time.Time) time.Duration {
 	lt := t.In(loc)
 	best := time.Duration(1<<63 - 1)
 	for d := -7; d <= 7; d++ { // a week either side finds the nearest window
-		day := time.Date(lt.Year(), lt.Month(), lt.Day()+d, 0, 0, 0, 0, loc)
+		y, m, dd := lt.Year(), lt.Month(), lt.Day()+d
+		day := time.Date(y, m, dd, 12, 0, 0, 0, loc) // noon: the right weekday whatever the DST shift
 		if sc.Days != 0 && sc.Days&(1<<uint(day.Weekday())) == 0 {
 			continue
 		}
-		start := day.Add(time.Duration(sc.Start) * time.Minute)
-		end := day.Add(time.Duration(sc.End) * time.Minute)
+		// wall-clock times in the schedule's zone, so a window keeps its
+		// local hours across daylight-saving changes
+		start := time.Date(y, m, dd, sc.Start/60, sc.Start%60, 0, 0, loc)
+		endDay := dd
 		if sc.End <= sc.Start {
-			end = end.Add(24 * time.Hour)
+			endDay++
 		}
-		if !lt.Before(start) && lt.Before(end) {
+		end := time.Date(y, m, endDay, sc.End/60, sc.End%60, 0, 0, loc)
+		if !t.Before(start) && t.Before(end) {
 			return 0
 		}
-		best = min(best, absDur(lt.Sub(start)), absDur(lt.Sub(end)))
+		best = min(best, absDur(t.Sub(start)), absDur(t.Sub(end)))
 	}
 	return best
 }

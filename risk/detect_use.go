@@ -1,15 +1,23 @@
 package risk
 
 import (
+	"math"
 	"math/bits"
 	"strconv"
 )
 
-// tactics are the tactic classes a resource may declare, as bit numbers.
+// tactics are the tactic classes a resource may declare, as bit numbers:
+// MITRE ATT&CK's enterprise tactics that a call to an API can serve.
 var tactics = [...]string{"discovery", "collection", "credential_access", "persistence", "defense_evasion", "exfiltration", "impact"}
 
-// tacticBit returns the bit of a declared tactic: 7 for an unknown name, -1
-// for none.
+// Tactic bits the engine treats specially.
+const (
+	tacticExfiltration = 5
+	otherTactic        = 7 // a tactic name the engine does not know
+)
+
+// tacticBit returns the bit of a declared tactic: otherTactic for an
+// unknown name, -1 for none.
 func tacticBit(t string) int {
 	if t == "" {
 		return -1
@@ -19,7 +27,7 @@ func tacticBit(t string) int {
 			return i
 		}
 	}
-	return 7
+	return otherTactic
 }
 
 // startKey is the sequence state before a session's first tool.
@@ -51,8 +59,15 @@ func (x *evaluation) resource() {
 			what += " scope " + sc
 		}
 	}
-	if pts*x.learn >= 0.5 {
-		x.add(dNovelResource, pts*x.learn, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
+	if w := x.learned(); pts*w >= 0.5 {
+		x.add(dNovelResource, pts*w, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
+	}
+	if s.sensitive && (x.egress || tacticBit(ev.Resource.Tactic) == tacticExfiltration) {
+		// sending data out through a channel the client never uses, in a
+		// session that already read sensitive data: the exfiltration order
+		if f := x.familiar(x.base.Auds, aud); f < 1 {
+			x.add(dMultiTactic, ptsNovelEgress*(1-f)*x.learned(), "sends to "+ev.Audience+", never used, after sensitive data")
+		}
 	}
 	x.tierJump()
 	x.tactic()
@@ -68,7 +83,7 @@ func (x *evaluation) tierJump() {
 	x.s.maxTier = uint8(x.tier)
 	ref = max(ref, x.base.maxTier(float32(x.e.p.Baseline.KnownAt)))
 	if x.tier > ref {
-		x.add(dTierJump, ptsTierStep*float32(x.tier-ref)*x.learn,
+		x.add(dTierJump, ptsTierStep*float32(x.tier-ref)*x.learned(),
 			"first tier "+strconv.Itoa(x.tier)+" access, usual maximum "+strconv.Itoa(ref))
 	}
 }
@@ -87,7 +102,7 @@ func (x *evaluation) tactic() {
 		x.add(dMultiTactic, ptsTacticSwitch, "switched to "+x.ev.Resource.Tactic+" after a challenge")
 	}
 	if n >= 2 && x.novelTactic() {
-		x.add(dMultiTactic, ptsTacticStep*x.learn, strconv.Itoa(n)+" tactic classes in one session, "+x.ev.Resource.Tactic+" last")
+		x.add(dMultiTactic, ptsTacticStep*x.learned(), strconv.Itoa(n)+" tactic classes in one session, "+x.ev.Resource.Tactic+" last")
 	}
 }
 
@@ -119,18 +134,37 @@ func (x *evaluation) tenant() {
 		return // the declared tenant of a registered audience
 	}
 	if f := x.familiar(x.base.Tenants, k); f < 1 {
-		x.add(dTenantNovel, ptsTenantNovel*(1-f)*x.learn, "tenant "+ev.Tenant+" never served")
+		x.add(dTenantNovel, ptsTenantNovel*(1-f)*x.learned(), "tenant "+ev.Tenant+" never served")
 	}
 }
 
-// fanout scores a session reaching many more distinct values than usual.
+// fanout scores a session reaching many more distinct values than usual:
+// the evidence grows with every doubling beyond the limit, so one
+// overwhelming fan-out speaks for itself.
 func (x *evaluation) fanout(what string, n int, usual float32) {
 	u := max(usual, 1)
 	limit := max(2*u, u+3)
-	if float32(n) > limit {
-		x.add(dFanout, ptsFanoutStep, strconv.Itoa(n)+" distinct "+what+" (usual "+strconv.Itoa(int(u+0.5))+")")
+	if float32(n) <= limit {
+		return
+	}
+	x.growTo(dFanout, ptsFanoutBase+ptsFanoutPerDoubling*log2f(float32(n)/limit),
+		strconv.Itoa(n)+" distinct "+what+" (usual "+strconv.Itoa(int(u+0.5))+")")
+}
+
+// growTo raises detector i's standing evidence to want (before weight), for
+// detectors whose evidence measures a level (a rate, a volume) rather than
+// adding up events.
+func (x *evaluation) growTo(i int, want float32, evidence string) {
+	w := x.e.weights[i]
+	if w <= 0 {
+		return
+	}
+	if cur := x.s.acc[i].pts / w; want > cur {
+		x.add(i, want-cur, evidence)
 	}
 }
+
+func log2f(v float32) float32 { return float32(math.Log2(float64(v))) }
 
 // tool runs seq.rare_transition: a tool never used, or a step between two
 // tools never seen in the client's clean sessions.
@@ -151,7 +185,7 @@ func (x *evaluation) tool() {
 	s.tools.add(k)
 	tr := pairKey(prev, k)
 	s.trans.add(tr)
-	pts := ptsNovelTool[x.tier] * x.learn
+	pts := ptsNovelTool[x.tier] * x.learned()
 	switch f := x.familiar(x.base.Tools, k); {
 	case f < 1:
 		x.add(dRareTransition, pts*(1-f), "tool "+ev.Tool+" never used")
@@ -169,9 +203,28 @@ func (x *evaluation) rate() {
 	if !x.mature() {
 		thr = max(thr, 20)
 	}
-	if s.rate > thr {
-		x.add(dRateSpike, ptsRatePerFactor*s.rate/thr,
+	if s.rate > thr && x.mat > 0 { // a rate means something only against the client's own
+		x.growTo(dRateSpike, (ptsRateBase+ptsRatePerDoubling*log2f(s.rate/thr))*x.mat,
 			strconv.Itoa(int(s.rate))+" calls a minute (threshold "+strconv.Itoa(int(thr))+")")
+	}
+}
+
+// volume runs vol.session_volume: many more calls in this session than the
+// client's sessions usually make, whatever the pace. The limit is three
+// times the usual (decayed) maximum, at least 20 calls above it; a client
+// not yet mature gets at least 100.
+func (x *evaluation) volume() {
+	s := x.s
+	s.calls = min(s.calls+1, 65535)
+	x.memo.calls = 1
+	usual := x.base.Calls1
+	limit := max(3*usual, usual+20)
+	if !x.mature() {
+		limit = max(limit, 100)
+	}
+	if n := float32(s.calls); n > limit && x.mat > 0 {
+		x.growTo(dSessionVolume, (ptsVolumeBase+ptsVolumePerDoubling*log2f(n/limit))*x.mat,
+			strconv.Itoa(int(s.calls))+" calls in the session (usual at most "+strconv.Itoa(int(usual+0.5))+")")
 	}
 }
 
@@ -189,7 +242,21 @@ func (x *evaluation) chain() {
 		x.add(dUnusualChain, ptsChainDepth*float32(depth-usual), "delegation depth "+strconv.Itoa(depth)+", usual "+strconv.Itoa(usual))
 	}
 	actor := ev.Actors[0]
-	if f := x.familiar(x.base.Actors, hashString(nsActor, actor)); f < 1 {
-		x.add(dUnusualChain, ptsChainNewActor*(1-f)*x.learn, "actor "+actor+" new for "+ev.ClientID)
+	n, vouched := lookupTier(x.base.Actors, hashString(nsActor, actor))
+	if f := min(1, n/float32(x.e.p.Baseline.KnownAt)); f < 1 {
+		x.add(dUnusualChain, ptsChainNewPair*(1-f)*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
+	} else if x.tier >= x.e.p.SensitiveTier && x.tier > vouched {
+		x.add(dUnusualChain, ptsTierStep*float32(x.tier-vouched)*x.learned(),
+			"actor "+actor+" acted for "+ev.ClientID+" only up to tier "+strconv.Itoa(vouched))
+	}
+	// the actor's own side: an actor the engine never saw work by itself,
+	// or acting at a tier above anything it reached for anyone
+	ab := x.e.client(actor).base.Load()
+	switch am := x.e.maturity(ab, x.at); {
+	case ab.Sessions == 0 && ab.FirstAt == 0:
+		x.add(dUnusualChain, ptsChainNewActor, "actor "+actor+" has no history of its own")
+	case am >= 0.5 && x.tier >= x.e.p.SensitiveTier && x.tier > ab.maxTier(float32(x.e.p.Baseline.KnownAt)) && x.tier > vouched:
+		x.add(dUnusualChain, ptsTierStep*float32(x.tier-ab.maxTier(float32(x.e.p.Baseline.KnownAt))),
+			"actor "+actor+" never reaches tier "+strconv.Itoa(x.tier))
 	}
 }

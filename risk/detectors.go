@@ -1,7 +1,7 @@
 package risk
 
-// Behaviour detector codes. Their points fade with Policy.HalfLife; each
-// detector's standing contribution in a session is capped.
+// Behaviour detector codes. Their evidence fades with Policy.HalfLife;
+// each detector's standing contribution in a session is capped.
 const (
 	DetOriginChange   = "net.session_origin_change"
 	DetNewNetwork     = "net.new_network"
@@ -11,11 +11,15 @@ const (
 	DetTenantNovel    = "tenant.novel"
 	DetFanout         = "vol.fanout"
 	DetRateSpike      = "vol.rate_spike"
+	DetSessionVolume  = "vol.session_volume"
 	DetRareTransition = "seq.rare_transition"
 	DetMultiTactic    = "seq.multi_tactic"
 	DetOffSchedule    = "time.off_schedule"
 	DetUnusualChain   = "deleg.unusual_chain"
 	DetExternalSignal = "subj.external_signal"
+	// DetUnexpectedIntrospector is a resource server holding a token not
+	// meant for it: evidence that the token left its owner's hands.
+	DetUnexpectedIntrospector = FactUnexpectedIntrospect
 )
 
 // Reason codes that are neither detectors nor facts.
@@ -29,8 +33,15 @@ const (
 	// ReasonSessionPeak is the floor the session's own risky peak leaves;
 	// it fades like the client's memory, not like behaviour points.
 	ReasonSessionPeak = "hist.session_peak"
-	// ReasonAgreement is the bonus for evidence of several kinds agreeing.
-	ReasonAgreement = "risk.agreement"
+	// ReasonAccumulated is novelty and volume the client accumulated over
+	// its recent sessions, beyond what it normally does.
+	ReasonAccumulated = "hist.accumulated"
+	// ReasonPrior is the suspicion every session starts from: lower for a
+	// client observed long enough, and in volume, to be known.
+	ReasonPrior = "risk.prior"
+	// ReasonImpact explains what the call can do: the impact that set the
+	// tolerance. Its Points are the impact in percent.
+	ReasonImpact = "risk.impact"
 	// ReasonSensitiveTouched explains a refused refresh after the session
 	// reached a sensitive resource.
 	ReasonSensitiveTouched = "risk.sensitive_touched"
@@ -41,7 +52,8 @@ const (
 	ReasonRuleError = "policy.rule_error"
 )
 
-// kind groups evidence for the agreement bonus.
+// kind groups evidence that often shares one cause: within a kind the
+// strongest detector counts fully and the others by Suspicion.Overlap.
 type kind uint8
 
 const (
@@ -53,6 +65,7 @@ const (
 	kindTime
 	kindDelegation
 	kindSignal
+	kindHolder
 	numKinds
 )
 
@@ -66,36 +79,42 @@ const (
 	dTenantNovel
 	dFanout
 	dRateSpike
+	dSessionVolume
 	dRareTransition
 	dMultiTactic
 	dOffSchedule
 	dUnusualChain
 	dExternalSignal
+	dUnexpectedIntrospector
 	numDetectors
 )
 
 type detectorInfo struct {
 	code string
 	kind kind
-	cap  int
+	cap  int // decibels
 	// sticky detectors do not fade (an upstream verdict stays until replaced).
 	sticky bool
+	// novelty detectors also feed the client's accumulated novelty.
+	novelty bool
 }
 
 var detectors = [numDetectors]detectorInfo{
-	dOriginChange:   {DetOriginChange, kindNetwork, 45, false},
-	dNewNetwork:     {DetNewNetwork, kindNetwork, 20, false},
-	dParallelUse:    {DetParallelUse, kindNetwork, 30, false},
-	dNovelResource:  {DetNovelResource, kindScope, 30, false},
-	dTierJump:       {DetTierJump, kindScope, 25, false},
-	dTenantNovel:    {DetTenantNovel, kindTenant, 25, false},
-	dFanout:         {DetFanout, kindVolume, 20, false},
-	dRateSpike:      {DetRateSpike, kindVolume, 20, false},
-	dRareTransition: {DetRareTransition, kindSequence, 20, false},
-	dMultiTactic:    {DetMultiTactic, kindSequence, 20, false},
-	dOffSchedule:    {DetOffSchedule, kindTime, 30, false},
-	dUnusualChain:   {DetUnusualChain, kindDelegation, 20, false},
-	dExternalSignal: {DetExternalSignal, kindSignal, 60, true},
+	dOriginChange:           {DetOriginChange, kindNetwork, 40, false, false},
+	dNewNetwork:             {DetNewNetwork, kindNetwork, 30, false, true},
+	dParallelUse:            {DetParallelUse, kindNetwork, 30, false, false},
+	dNovelResource:          {DetNovelResource, kindScope, 25, false, true},
+	dTierJump:               {DetTierJump, kindScope, 20, false, true},
+	dTenantNovel:            {DetTenantNovel, kindTenant, 25, false, true},
+	dFanout:                 {DetFanout, kindVolume, 30, false, false},
+	dRateSpike:              {DetRateSpike, kindVolume, 35, false, false},
+	dSessionVolume:          {DetSessionVolume, kindVolume, 35, false, false},
+	dRareTransition:         {DetRareTransition, kindSequence, 15, false, true},
+	dMultiTactic:            {DetMultiTactic, kindSequence, 20, false, false},
+	dOffSchedule:            {DetOffSchedule, kindTime, 30, false, false},
+	dUnusualChain:           {DetUnusualChain, kindDelegation, 30, false, false},
+	dExternalSignal:         {DetExternalSignal, kindSignal, 40, true, false},
+	dUnexpectedIntrospector: {DetUnexpectedIntrospector, kindHolder, 25, false, false},
 }
 
 func detectorIndex(code string) int {
@@ -116,40 +135,55 @@ func DetectorCodes() []string {
 	return out
 }
 
-// Base points of the detectors, before the policy's weights. They are
+// Base evidence of the detectors, in decibels of log-odds (10·log10 of the
+// likelihood ratio: 10 means the observation is ten times likelier if the
+// session is no longer its owner's), before the policy's weights. They are
 // documented in doc.go.
 const (
-	ptsOriginOutsideDeclared = 45 // new origin outside the client's declared networks
-	ptsOriginFar             = 35 // new origin in another /16, unknown to the baseline
-	ptsOriginNear            = 15 // new origin in another /24 of the same /16, unknown
-	ptsOriginKnown           = 4  // new origin the baseline knows
-	ptsNetOutsideDeclared    = 15 // caller network outside declared networks
-	ptsNetUnknownFar         = 20 // /16 never seen for this client (learned)
-	ptsNetUnknownNear        = 8  // /24 never seen, /16 known (learned)
-	ptsNetNewInsideDeclared  = 3  // /24 never seen, inside declared networks
-	ptsParallelFar           = 30 // two origins in different /16 within the window
-	ptsParallelNear          = 10 // two origins in different /24 within the window
-	ptsParallelDeclared      = 5  // two origins, both inside declared networks
-	ptsTierStep              = 8  // per tier above the session's and baseline's maximum
-	ptsTenantNovel           = 5  // per tenant never seen
-	ptsFanoutStep            = 3  // per distinct tenant or audience beyond the usual
-	ptsRatePerFactor         = 6  // per multiple of the rate threshold
-	ptsTacticStep            = 8  // per tactic class beyond the first, with a novel one
+	ptsOriginOutsideDeclared = 30 // new origin outside the principal's declared networks
+	ptsOriginFar             = 20 // new origin in another /16, unknown to the baseline
+	ptsOriginNear            = 8  // new origin in another /24 of the same /16, unknown
+	ptsOriginKnown           = 2  // new origin the baseline knows
+	ptsNetOutsideDeclared    = 25 // caller network outside declared networks
+	ptsNetUnknownFar         = 12 // /16 never seen for a mature client with few networks
+	ptsNetUnknownNear        = 6  // /24 never seen, /16 known
+	ptsNetNewInsideDeclared  = 1  // /24 never seen, inside declared networks
+	ptsParallelFar           = 20 // two origins in different /16 within the window
+	ptsParallelNear          = 8  // two origins in different /24 within the window
+	ptsParallelDeclared      = 2  // two origins, both inside declared networks
+	ptsTierStep              = 5  // per tier above the session's and baseline's maximum
+	ptsTenantNovel           = 3  // per tenant never seen
+	ptsFanoutBase            = 4  // reaching the fan-out limit
+	ptsFanoutPerDoubling     = 10 // per doubling beyond it
+	ptsRateBase              = 4  // reaching the rate threshold
+	ptsRatePerDoubling       = 10 // per doubling beyond it
+	ptsVolumeBase            = 4  // reaching the session volume limit
+	ptsVolumePerDoubling     = 10 // per doubling beyond it
+	ptsTacticStep            = 5  // per tactic class beyond the first, with a novel one
 	ptsTacticSwitch          = 10 // a new tactic class after a challenge
-	ptsOffDeclared           = 30 // outside the declared schedule by more than the slack
-	ptsOffDeclaredNear       = 8  // outside the declared schedule, within the slack
-	ptsOffLearned            = 10 // an hour this client almost never starts at
-	ptsOffLearnedDay         = 6  // a weekday this client never runs on
-	ptsChainDepth            = 10 // per delegation level beyond the usual depth
+	ptsNovelEgress           = 15 // an egress channel never used, right after sensitive data
+	ptsOffDeclared           = 25 // outside the declared schedule by more than the slack
+	ptsOffDeclaredNear       = 3  // outside the declared schedule, within the slack
+	ptsOffLearned            = 8  // an hour this client almost never starts at
+	ptsOffLearnedDay         = 5  // a weekday this client never runs on
+	ptsChainDepth            = 8  // per delegation level beyond the usual depth
 	ptsChainNewActor         = 3  // an actor never seen acting for this client
-	ptsSignalLow             = 5
-	ptsSignalMedium          = 25
-	ptsSignalHigh            = 50
+	ptsChainNewPair          = 4  // an actor known, but never for this client, and vice versa
+	ptsChainActorOff         = 10 // the actor far from its own normal (network) while acting
+	ptsSignalLow             = 3
+	ptsSignalMedium          = 20
+	ptsSignalHigh            = 30
+	ptsUnexpectedIntrospect  = 15 // a resource server outside the token's audience holds it
 )
 
-// novelty points by tier (index = tier): audience, scope and tool never used.
+// novelty evidence by tier (index = tier): audience, scope and tool never used.
 var (
-	ptsNovelAudience = [5]float32{0, 2, 5, 10, 20}
-	ptsNovelScope    = [5]float32{0, 1, 4, 8, 15}
-	ptsNovelTool     = [5]float32{0, 3, 5, 8, 12}
+	ptsNovelAudience = [5]float32{0, 1, 3, 8, 10}
+	ptsNovelScope    = [5]float32{0, 0.5, 1.5, 4, 6}
+	ptsNovelTool     = [5]float32{0, 1, 2, 4, 6}
+	// learningFloor is how much of a learned detector's novelty evidence a
+	// client that is not yet mature still gets, by tier: a first read of
+	// routine data says little about a new client, its first secret read a
+	// lot.
+	learningFloor = [5]float32{0, 0.05, 0.1, 0.2, 0.3}
 )

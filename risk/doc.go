@@ -10,50 +10,95 @@
 // rules are compiled in CEL by risk/rules and reach the engine through the
 // small [Rules] interface.
 //
+// # Suspicion × impact
+//
+// Every decision weighs two things apart. Suspicion is how likely the
+// session is no longer its rightful owner's: evidence combined as log-odds
+// in decibels (10·log10 of a likelihood ratio; +10 multiplies the odds by
+// ten) added to a prior (Policy.Suspicion: -30 dB for a client the engine
+// knows well, up to -26 dB for one never observed). Within one kind of
+// evidence (network, scope, tenant, volume, sequence, time, delegation,
+// signal, holder) the strongest detector counts fully and the others by
+// Suspicion.Overlap; different kinds add up. Each detector may speak
+// strongly when its evidence is strong (rates, volumes and fan-out grow
+// with every doubling beyond the usual); declared registration data counts
+// as near-certain evidence (a call outside the declared networks, 25-30 dB;
+// outside the declared schedule, 25 dB); hard facts are certain. Decision.Score
+// is the suspicion in percent.
+//
+// Impact is what the call can do, 0..1 (Policy.Impact): its resource's tier
+// (1%, 3%, 10%, 30% by default), times its declared tactic
+// (credential_access, persistence, defense_evasion, exfiltration ×2,
+// impact ×3), times the strongest verb class its tool and scopes name
+// (write ×1.5, export ×2, delete ×3, cost ×2, admin ×2), times its volume
+// when the session reaches far more calls or tenants than usual. A call
+// that sends data out (an exfiltration channel, or a tool or scope that
+// uploads, shares, sends or publishes) after the session read sensitive data
+// is weighed at least at that data leaving.
+//
+// The level comes from the expected loss, suspicion × impact, against the
+// policy's Loss bands scaled by its Tolerance (low 0.005, medium 0.01, high
+// 0.1): routine calls tolerate much, a secret read little. Thresholds raise
+// the level by suspicion alone; only certainty (a hard fact) is critical by
+// default. The action is the cheapest that keeps the expected loss under
+// tolerance: allow (a shorter lifetime at low), step up at medium and high
+// (a revalidation with the client's own key stops a thief holding a token
+// or a secret), and for a resource server asking about a token that the
+// network and holder evidence alone say is being used from elsewhere, an
+// inactive answer. Every decision lists its reasons with their
+// contribution in decibels, the prior among them, and ReasonImpact: the
+// impact and what set it.
+//
 // # Evidence
 //
 // Facts are deterministic findings that stick for the session's life (the
 // Fact* codes); hard facts (refresh reuse, assertion replay, proof-of-
-// possession mismatch, compromise, upstream session revocation) send the
-// session straight to the critical level. Behaviour detectors add points
-// that fade with Policy.HalfLife, each capped per session:
+// possession mismatch, compromise, upstream session revocation) make the
+// session certain and send it to the critical level. A resource server
+// introspecting a token not meant for it is evidence about who holds the
+// token (15 dB, fading), not a fact. Behaviour detectors add evidence that
+// fades with Policy.HalfLife, each capped per session (decibels):
 //
-//	net.session_origin_change  45 outside declared networks, 35 another /16, 15 another /24, 4 a known network
-//	net.new_network            15 outside declared networks, 20 an unknown /16, 8 an unknown /24, 3 a new /24 inside declared networks
-//	net.parallel_use           30 two /16s within 2 minutes, 10 two /24s, 5 both inside declared networks
-//	scope.novel_resource       audience never used 2/5/10/20 by tier, scope 1/4/8/15
-//	scope.tier_jump            8 per tier above the session's and client's usual maximum
-//	tenant.novel               5 per tenant never served (none for an audience's declared tenant)
-//	vol.fanout                 3 per distinct tenant or audience beyond max(2×usual, usual+3)
-//	vol.rate_spike             6 per multiple of max(3×usual peak, 10) calls a minute
-//	seq.rare_transition        tool never used 3/5/8/12 by tier, half for an unseen step between known tools
-//	seq.multi_tactic           8 per tactic class beyond the first when one is new for the client, 10 for a new class after a challenge
-//	time.off_schedule          30 outside the declared schedule (8 within 30 minutes), 10 an hour the client never starts at, 6 a weekday it never runs on
-//	deleg.unusual_chain        10 per delegation level beyond the usual depth, 3 an actor never seen
-//	subj.external_signal       5/25/50 for an upstream risk level low/medium/high (does not fade)
+//	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
+//	net.new_network            25 outside declared networks, 12 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks
+//	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
+//	scope.novel_resource       audience never used 1/3/8/10 by tier, scope 0.5/1.5/4/6
+//	scope.tier_jump            5 per tier above the session's and client's usual maximum
+//	tenant.novel               3 per tenant never served (none for an audience's declared tenant)
+//	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
+//	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
+//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling
+//	seq.rare_transition        tool never used 1/2/4/6 by tier, half for an unseen step between known tools
+//	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 15 an egress channel never used after sensitive data
+//	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 8 an hour the client never starts at, 5 a weekday it never runs on
+//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, 5 per tier above what the pair reached; the actor: 3 with no history, 5 per tier above its own
+//	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
+//	rs.unexpected_introspector 15 a resource server outside the token's audiences held it
 //
-// Learned detectors are scaled down while a client has few clean sessions
-// (its learning mode), and declared registration data always outranks what
-// was learned. Evidence of several kinds agreeing adds a bonus. A request
-// the handlers refuse as beyond its grant counts as its fact alone: it
-// reached nothing, so it adds no novelty for what it asked for and is
-// refused rather than challenged. Each challenge raises a floor under the
-// score, a failed one more, and an unanswered challenge stands: calls at its
-// tier or above are asked again until it is answered. The client's recent
-// sessions leave a floor too, and so does the session's own risky peak,
-// fading with the memory half-life rather than the behaviour one: neither
-// splitting work into many short sessions nor waiting inside one launders
-// risk.
-//
-// A call is judged at its resource's tier, except that a first call to an
-// exfiltration channel the client never uses, after the session reached
-// sensitive data, is judged at the sensitive tier.
+// Learned evidence is scaled by the client's maturity (the time it has been
+// observed and its clean calls, Suspicion.MatureAfter and MatureCalls): a
+// client not yet mature keeps a floor that grows with the tier, so a first
+// secret read still counts while a first routine read hardly does. Its
+// first clean sessions have nothing to be novel against. A request the
+// handlers refuse as beyond its grant counts as its fact alone: it reached
+// nothing, so it adds no novelty for what it asked for and is refused
+// rather than challenged. Each challenge raises a floor under the
+// suspicion, a failed one more, and an unanswered challenge stands: calls
+// beyond routine reads are asked again until it is answered. The client's
+// recent sessions leave a floor too, and so does the session's own risky
+// peak, fading with the memory half-life rather than the behaviour one.
+// The novelty the client's sessions show and the calls they make also
+// accumulate per client over hours and days (Policy.Memory.Window, Slow):
+// beyond an allowance, that is evidence in every new session
+// (hist.accumulated), so splitting work or spreading it thinly adds up.
 //
 // # Baselines
 //
 // Each client's [Baseline] is learned online from its clean sessions only
-// (no fact, no challenge, a low peak): bounded sets of hashed networks,
-// audiences, scopes, tenants, tools and tool transitions with decayed counts,
-// a 168-bucket hour-of-week histogram, and running call-rate and fan-out
-// figures. It stays under 8 KiB; a live session stays under 2 KiB.
+// (no fact, no challenge, a low peak, nothing accumulated): bounded sets of
+// hashed networks, audiences, scopes, tenants, tools, tool transitions and
+// actors with decayed counts, each remembering the highest tier it vouched
+// for (a network learned from routine work does not make sensitive work
+// there normal), a 168-bucket hour-of-week histogram, and per-session
+// call, tenant and rate figures. It stays under 8 KiB; a live session stays under 2 KiB.
 package risk

@@ -28,10 +28,17 @@ type Engine struct {
 	hl      float64 // behaviour half-life, ns
 	baseHL  float64 // baseline half-life, s
 	memHL   float64 // client memory half-life, ns
+	winHL   float64 // client window half-lives, ns
+	slowHL  float64
 	weights [numDetectors]float32
-	caps    [numDetectors]float32
-	rules   Rules
-	now     func() time.Time
+	// impact tables from the policy
+	impactTier   [4]float32
+	impactTactic [8]float32
+	impactVerb   [len(verbClasses)]float32
+	impactVolume float32
+	caps         [numDetectors]float32
+	rules        Rules
+	now          func() time.Time
 
 	sessions [shards]sessionShard
 	clients  [shards]clientShard
@@ -74,8 +81,28 @@ func New(p Policy, opts ...Option) (*Engine, error) {
 		hl:     float64(p.HalfLife),
 		baseHL: p.Baseline.HalfLife.Std().Seconds(),
 		memHL:  float64(p.Memory.HalfLife),
+		winHL:  float64(p.Memory.Window),
+		slowHL: float64(p.Memory.Slow),
 		now:    time.Now,
 	}
+	for i, v := range p.Impact.Tiers {
+		e.impactTier[i] = float32(v)
+	}
+	for i := range e.impactTactic {
+		e.impactTactic[i] = 1
+		if i < len(tactics) {
+			if m, ok := p.Impact.Tactics[tactics[i]]; ok {
+				e.impactTactic[i] = float32(m)
+			}
+		}
+	}
+	for i, v := range verbClasses {
+		e.impactVerb[i] = 1
+		if m, ok := p.Impact.Verbs[v]; ok {
+			e.impactVerb[i] = float32(m)
+		}
+	}
+	e.impactVolume = float32(p.Impact.Volume)
 	for _, opt := range opts {
 		opt(e)
 	}
@@ -177,8 +204,11 @@ func (e *Engine) Observe(ev Event) Decision {
 
 // open initialises a new session from the client's recent memory.
 func (e *Engine) open(s *session, c *client, at int64) {
+	base := c.base.Load()
+	mat := e.maturity(base, at)
 	c.mu.Lock()
 	c.mem.fadeTo(at, e.memHL)
+	c.mem.fadeWindows(at, e.winHL, e.slowHL)
 	m := c.mem
 	if s.id != "" {
 		if len(c.live) >= maxLiveRefs {
@@ -193,14 +223,50 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	s.carry, s.carryAt = float32(e.p.Memory.Carry)*m.Peak, at
 	s.inherited = uint8(min(m.Unanswered+m.Failed+0.5, 255))
 	s.inheritedPts = float32(e.p.Memory.PerUnanswered)*m.Unanswered + float32(e.p.Memory.PerFailure)*m.Failed
+	s.prior = e.prior(mat)
+	s.accum = e.accumulated(&m, base, mat)
+}
+
+// Accumulation allowances: the novelty (decibels) a client's recent
+// sessions may show, and the floors of the call counts its windows are
+// compared with.
+const (
+	noveltyAllowance = 12
+	minWindowCalls   = 20
+	minSlowCalls     = 60
+)
+
+// accumulated is the evidence (decibels) in the client's windowed memory
+// beyond its normal: novelty its recent sessions showed over the allowance
+// (more allowance while it is still being learned), and calls in the last
+// hours or days beyond twice the most its clean sessions ever saw. It is
+// what splitting work into many sessions, or spreading it over days,
+// accumulates.
+func (e *Engine) accumulated(m *Memory, b *Baseline, mat float32) float32 {
+	allow := noveltyAllowance * (1 + 3*(1-mat))
+	out := max(0, m.Novelty-allow) / 2
+	if mat >= 0.5 {
+		for _, w := range [2][2]float32{{m.WinCalls, max(b.WinCalls, minWindowCalls)}, {m.SlowCalls, max(b.SlowCalls, minSlowCalls)}} {
+			if r := w[0] / (2 * w[1]); r > 1 {
+				out = max(out, ptsVolumeBase+ptsVolumePerDoubling*log2f(r))
+			}
+		}
+	}
+	return min(out, 30)
 }
 
 // memo is what an event tells the client's memory.
 type memo struct {
-	peak                     float32
+	peak                     float32 // decibels above the prior
+	novelty                  float32 // decibels
+	calls                    int8
 	issued, answered, failed int8
 	terminated               bool
 }
+
+// terminatedPeak is the evidence (decibels above the prior) a terminated
+// session leaves in its client's memory.
+const terminatedPeak = 40
 
 // remember folds n into c's memory.
 func (e *Engine) remember(c *client, n memo, at int64) {
@@ -210,10 +276,14 @@ func (e *Engine) remember(c *client, n memo, at int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.mem.fadeTo(at, e.memHL)
+	c.mem.fadeWindows(at, e.winHL, e.slowHL)
 	c.mem.Peak = max(c.mem.Peak, n.peak)
 	if n.terminated {
-		c.mem.Peak = 100
+		c.mem.Peak = max(c.mem.Peak, terminatedPeak)
 	}
+	c.mem.Novelty += n.novelty
+	c.mem.WinCalls += float32(n.calls)
+	c.mem.SlowCalls += float32(n.calls)
 	c.mem.Unanswered = max(0, c.mem.Unanswered+float32(n.issued-n.answered-n.failed))
 	c.mem.Failed += float32(n.failed)
 }

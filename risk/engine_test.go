@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -14,48 +15,58 @@ import (
 
 var vaultCall = call{op: risk.OpExchange, aud: "vault", sens: 4, tactic: "credential_access", tool: "vault.read", scopes: []string{"secrets.read"}}
 
-// TestScore_DecayAndFacts checks that behaviour points halve every
-// half-life while fact points stick.
+// TestScore_DecayAndFacts checks that behaviour evidence halves every
+// half-life while facts stick.
 func TestScore_DecayAndFacts(t *testing.T) {
 	f := newFixture(t)
 	f.train("agent", agent, "10.1.4.21", routine, 20)
-	sid, _ := f.open("agent", agent, "198.51.100.7") // new network outside declared: 15 behaviour points
+	sid, _ := f.open("agent", agent, "198.51.100.7") // outside the declared networks
 	d := f.do(sid, "agent", agent, "198.51.100.7", []call{{op: risk.OpRefresh, facts: []string{risk.FactEscalationAttempt}}})[0]
-	if points(d, risk.DetNewNetwork) != 15 || points(d, risk.FactEscalationAttempt) != 40 {
+	if points(d, risk.DetNewNetwork) != 25 || points(d, risk.FactEscalationAttempt) != 25 {
 		t.Fatalf("start: %v", d.Reasons)
 	}
 	later := f.do(sid, "agent", agent, "198.51.100.7", []call{{op: risk.OpRefresh, after: 20 * time.Minute}})[0]
-	if got := points(later, risk.DetNewNetwork); got < 7 || got > 8 {
-		t.Errorf("after one half-life new_network = %d, want 7.5 rounded", got)
+	if got := points(later, risk.DetNewNetwork); got < 12 || got > 13 {
+		t.Errorf("after one half-life new_network = %d, want 12.5 rounded", got)
 	}
-	if got := points(later, risk.FactEscalationAttempt); got != 40 {
-		t.Errorf("fact after one half-life = %d, want 40", got)
+	if got := points(later, risk.FactEscalationAttempt); got != 25 {
+		t.Errorf("fact after one half-life = %d, want 25", got)
+	}
+	if later.Score >= d.Score {
+		t.Errorf("suspicion did not fade: %d then %d", d.Score, later.Score)
 	}
 }
 
-// TestScore_CapsAndAgreement checks per-detector caps and the agreement
-// bonus.
-func TestScore_CapsAndAgreement(t *testing.T) {
+// TestScore_Kinds checks that evidence of one kind overlaps while different
+// kinds add up, that the score is the suspicion the reasons add up to, and
+// that mass access weighs on the impact.
+func TestScore_Kinds(t *testing.T) {
 	f := newFixture(t)
 	f.train("agent", agent, "10.1.4.21", routine, 20)
 	sid, _ := f.open("agent", agent, "10.1.4.21")
 	var calls []call
-	for i := range 12 {
+	for i := range 7 {
 		calls = append(calls, call{op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: fmt.Sprintf("t-%d", i), after: time.Second})
 	}
 	d := last(f.do(sid, "agent", agent, "10.1.4.21", calls))
-	if got := points(d, risk.DetTenantNovel); got != 25 {
-		t.Errorf("tenant.novel over 12 tenants = %d, want the cap 25", got)
+	if got := points(d, risk.DetTenantNovel); got != 21 {
+		t.Errorf("tenant.novel over 7 tenants = %d, want 21", got)
 	}
-	if points(d, risk.ReasonAgreement) == 0 {
-		t.Errorf("no agreement bonus with several kinds of evidence: %v", d.Reasons)
+	if points(d, risk.DetFanout) == 0 {
+		t.Errorf("no fan-out evidence over 7 tenants: %v", d.Reasons)
 	}
 	sum := 0
 	for _, r := range d.Reasons {
-		sum += r.Points
+		if r.Code != risk.ReasonImpact && r.Code != risk.ReasonChallengeHistory {
+			sum += r.Points
+		}
 	}
-	if d.Score > 100 || d.Score < min(sum-2, 100) {
-		t.Errorf("score %d does not add up its reasons (%d)", d.Score, sum)
+	odds := math.Pow(10, float64(sum)/10)
+	if want := 100 * odds / (1 + odds); math.Abs(float64(d.Score)-want) > 6 {
+		t.Errorf("score %d is not the suspicion its reasons add up to (%.0f)", d.Score, want)
+	}
+	if d.Impact <= 0.03 || d.Action == risk.Allow {
+		t.Errorf("mass access to novel tenants: impact %g, action %s; %v", d.Impact, d.Action, d.Reasons)
 	}
 }
 
@@ -159,7 +170,7 @@ func TestFailedChallengeRaisesFloor(t *testing.T) {
 		t.Fatalf("setup: %+v", d)
 	}
 	failed := f.do(sid, "agent", agent, "10.1.4.21", []call{{op: risk.OpRevalidate, passed: false}})[0]
-	if failed.Action != risk.Deny || points(failed, risk.FactRevalidationFailed) != 30 || points(failed, risk.ReasonChallengeHistory) != 35 {
+	if failed.Action != risk.Deny || points(failed, risk.FactRevalidationFailed) != 25 || points(failed, risk.ReasonChallengeHistory) != 28 {
 		t.Errorf("failed revalidation: %s %v", failed.Action, failed.Reasons)
 	}
 	st, _ := f.eng.SessionState(sid)
@@ -230,7 +241,7 @@ func TestRestoreFacts(t *testing.T) {
 	}
 	f.eng.RestoreFacts("s2", "agent", []risk.Reason{{Code: risk.FactEscalationAttempt, Points: 40}}, 1, 1)
 	st, ok := f.eng.SessionState("s2")
-	if !ok || st.Score != 40 || st.Challenges != 1 || st.Failed != 1 || st.Terminated {
+	if !ok || st.Score < 90 || st.Challenges != 1 || st.Failed != 1 || st.Terminated {
 		t.Errorf("restored state %+v", st)
 	}
 }
@@ -270,7 +281,7 @@ func TestForgetAndPeek(t *testing.T) {
 	f := newFixture(t)
 	sid, _ := f.open("agent", agent, "198.51.100.7")
 	d, ok := f.eng.Peek(sid, f.at.Add(20*time.Minute), 1)
-	if got := points(d, risk.DetNewNetwork); !ok || got < 7 || got > 8 {
+	if got := points(d, risk.DetNewNetwork); !ok || got < 12 || got > 13 {
 		t.Errorf("Peek: %v %v", ok, d.Reasons)
 	}
 	if got := f.eng.Sessions("agent"); len(got) != 1 || got[0] != sid {
@@ -294,8 +305,11 @@ func TestPolicy_Validate(t *testing.T) {
 		change func(*risk.Policy)
 		want   []string
 	}{
-		{name: "thresholds out of order", change: func(p *risk.Policy) { p.Thresholds.Medium = 70 }, want: []string{"thresholds"}},
-		{name: "tier adjustments", change: func(p *risk.Policy) { p.TierAdjust = []int{0, 1} }, want: []string{"tier_adjust"}},
+		{name: "thresholds out of order", change: func(p *risk.Policy) { p.Thresholds.Medium = 30 }, want: []string{"thresholds"}},
+		{name: "impact tiers", change: func(p *risk.Policy) { p.Impact.Tiers = []float64{0.1, 0.05} }, want: []string{"impact.tiers"}},
+		{name: "tolerance", change: func(p *risk.Policy) { p.Tolerance = 0 }, want: []string{"tolerance"}},
+		{name: "loss bands", change: func(p *risk.Policy) { p.Loss.High = p.Loss.Low }, want: []string{"loss"}},
+		{name: "unknown verb class", change: func(p *risk.Policy) { p.Impact.Verbs["bogus"] = 2 }, want: []string{"impact.verbs.bogus"}},
 		{name: "unknown detector", change: func(p *risk.Policy) { p.Detectors["net.bogus"] = risk.DetectorPolicy{Weight: 1} }, want: []string{"net.bogus"}},
 		{name: "every problem at once", change: func(p *risk.Policy) {
 			p.HalfLife = 0
@@ -329,7 +343,7 @@ func TestPolicy_JSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"half_life":"20m0s"`, `"report_only":false`, `"sensitive":"5m0s"`, `"net.new_network":{"weight":1,"cap":20}`} {
+	for _, want := range []string{`"half_life":"20m0s"`, `"report_only":false`, `"sensitive":"5m0s"`, `"net.new_network":{"weight":1,"cap":30}`, `"tolerance":1`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("policy JSON lacks %s", want)
 		}

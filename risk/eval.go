@@ -1,6 +1,9 @@
 package risk
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // evaluation is one Observe call's work on a locked session.
 type evaluation struct {
@@ -10,8 +13,13 @@ type evaluation struct {
 	base *Baseline // the session client's baseline
 	at   int64
 	tier int
-	// learn scales learned detectors while the client has few clean sessions.
-	learn    float32
+	// mat is the client's maturity, 0..1: how long and how much it has been
+	// observed. Learned evidence about a client that is not yet mature
+	// counts less, the more so the more routine the call.
+	mat      float32
+	imp      float32 // the call's impact, once decided
+	verbs    uint8   // verb classes of the tool and scopes
+	egress   bool    // the tool or a scope sends data out
 	newFacts []Reason
 	added    uint32 // bit i: s.facts[i] was touched by this event
 	softFact bool   // a non-hard fact was established by this event
@@ -25,7 +33,13 @@ func (x *evaluation) run() Decision {
 	s := x.s
 	s.decay(x.at, x.e.hl)
 	x.tier = eventTier(x.ev)
-	x.learn = x.learningFactor()
+	x.mat = x.e.maturity(x.base, x.at)
+	x.verbs, x.egress = verbsOf(x.ev.Tool)
+	for _, sc := range x.ev.Scopes {
+		v, eg := verbsOf(sc)
+		x.verbs |= v
+		x.egress = x.egress || eg
+	}
 	if s.terminated {
 		s.touch(x.at)
 		return x.terminated()
@@ -35,11 +49,15 @@ func (x *evaluation) run() Decision {
 	sc := x.e.score(s, &s.acc, x.at)
 	d := x.decide(sc)
 	s.touch(x.at)
-	if d.Score > int(s.peak) {
-		s.peak, s.peakAt = uint8(d.Score), x.at
-		if d.Score >= x.e.p.Thresholds.Medium {
-			x.memo.peak = float32(d.Score)
-		}
+	s.peak = max(s.peak, uint8(d.Score))
+	if up := sc.db - s.prior; up > s.peakDB {
+		s.peakDB, s.peakAt = up, x.at
+	}
+	// a peak is risky once it reached the low threshold or met friction:
+	// it then leaves a floor in the session and in the client's memory
+	if up := sc.db - s.prior; up >= x.e.riskyPeak(s.prior) || (d.Action != Allow && x.ev.Op != OpRevalidate) {
+		s.risky = true
+		x.memo.peak = s.peakDB
 	}
 	return d
 }
@@ -53,7 +71,7 @@ func (s *session) touch(at int64) {
 func (x *evaluation) terminated() Decision {
 	sc := x.e.score(x.s, &x.s.acc, x.at)
 	return Decision{
-		Score: 100, Level: LevelCritical, Action: Terminate, NoRefresh: true,
+		Score: 100, Suspicion: 1, Level: LevelCritical, Action: Terminate, NoRefresh: true,
 		Reasons: sc.reasons, ReportOnly: x.e.p.ReportOnly, Tier: x.tier, SensitiveTouched: x.s.sensitive,
 	}
 }
@@ -71,18 +89,39 @@ func eventTier(ev *Event) int {
 	return clampTier(ev.Resource.Sensitivity)
 }
 
-// learningFactor scales learned evidence for a client with few clean
-// sessions: it leans on declared data instead.
-func (x *evaluation) learningFactor() float32 {
-	b := x.e.p.Baseline
-	f := x.base.Sessions / float32(b.MinSessions)
-	return min(1, max(float32(b.LearningFloor), f*f))
+// maturity is how well the engine knows a client, 0..1: the geometric mean
+// of the time it has been observed and the clean calls it made, each
+// against the policy's mark (and each counted up to four times it).
+func (e *Engine) maturity(b *Baseline, at int64) float32 {
+	if b.FirstAt == 0 {
+		return 0
+	}
+	sp := e.p.Suspicion
+	span := float64(at/int64(time.Second)-b.FirstAt) / sp.MatureAfter.Std().Seconds()
+	vol := float64(b.Calls) / sp.MatureCalls
+	return float32(min(1, math.Sqrt(min(max(span, 0), 4)*min(vol, 4))))
 }
 
-// mature reports whether the baseline has converged enough to judge by.
-func (x *evaluation) mature() bool {
-	return x.base.Sessions >= float32(x.e.p.Baseline.MinSessions)
+// prior is the suspicion a session of a client with maturity m starts
+// from, in decibels.
+func (e *Engine) prior(m float32) float32 {
+	sp := e.p.Suspicion
+	return float32(sp.NewPrior) + m*float32(sp.Prior-sp.NewPrior)
 }
+
+// learned scales learned (novelty) evidence at the call's tier by the
+// client's maturity: a client still being learned gets the tier's floor. A
+// client with no clean session yet has nothing to be novel against: its
+// first sessions are judged by the prior and what it declared, and novelty
+// counts fully only from its fifth clean session.
+func (x *evaluation) learned() float32 {
+	f := learningFloor[x.tier]
+	return (f + (1-f)*x.mat) * min(1, x.base.Sessions/5)
+}
+
+// mature reports whether the baseline has converged enough to judge
+// learned habits (hours, rates, volumes) by.
+func (x *evaluation) mature() bool { return x.mat >= 0.5 }
 
 // familiar is how normal key k is in set, 0 (never seen) to 1.
 func (x *evaluation) familiar(set []entry, k uint64) float32 {
@@ -94,21 +133,38 @@ func (x *evaluation) known(set []entry, k uint64) bool {
 	return lookup(set, k) >= float32(x.e.p.Baseline.KnownAt)
 }
 
-// add adds points to detector i's standing contribution, up to its cap.
+// add adds evidence (decibels) to detector i's standing contribution, up
+// to its cap. Novelty also counts toward the client's accumulated novelty,
+// routine-tier novelty at a third.
 func (x *evaluation) add(i int, pts float32, evidence string) {
 	pts *= x.e.weights[i]
 	if pts < 0.5 {
 		return
 	}
 	a := &x.s.acc[i]
+	before := a.pts
 	a.pts = min(x.e.caps[i], a.pts+pts)
 	a.ev = evidence
+	if detectors[i].novelty {
+		d := a.pts - before
+		if x.tier <= 1 {
+			d /= 3
+		}
+		x.s.novelty += d
+		x.memo.novelty += d
+	}
 }
 
 // facts records the handlers' facts and those the engine establishes itself.
 func (x *evaluation) facts() {
 	ev := x.ev
 	for _, code := range ev.Facts {
+		if code == FactUnexpectedIntrospect {
+			// evidence about who holds the token, not a certainty: a
+			// misrouted call after a refusal is not a theft
+			x.add(dUnexpectedIntrospector, ptsUnexpectedIntrospect, ev.Evidence)
+			continue
+		}
 		x.addFact(code, ev.Evidence)
 		x.refused = x.refused || code == FactEscalationAttempt || code == FactChainAnomaly
 	}
@@ -244,6 +300,7 @@ func (x *evaluation) detect() {
 			x.resource()
 		}
 		x.rate()
+		x.volume()
 	case OpExchange:
 		if !x.refused { // a refused request reached nothing new: its fact says what it asked for
 			x.resource()
@@ -252,6 +309,7 @@ func (x *evaluation) detect() {
 		x.tool()
 		x.chain()
 		x.rate()
+		x.volume()
 	case OpRefresh:
 		x.rate()
 	case OpIntrospect:

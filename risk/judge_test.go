@@ -17,7 +17,7 @@ func TestRefusedRequestReachesNothing(t *testing.T) {
 	asked := call{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.export",
 		scopes: []string{"finance.admin"}, facts: []string{risk.FactEscalationAttempt}}
 	d := f.do(sid, "agent", agent, "10.1.4.21", []call{asked})[0]
-	if points(d, risk.DetNovelResource) != 0 || points(d, risk.DetTierJump) != 0 || points(d, risk.FactEscalationAttempt) != 40 {
+	if points(d, risk.DetNovelResource) != 0 || points(d, risk.DetTierJump) != 0 || points(d, risk.FactEscalationAttempt) != 25 {
 		t.Errorf("refused request: %v, want the escalation fact and no novelty or tier jump", d.Reasons)
 	}
 	if d.Action == risk.Allow || d.Action == risk.StepUp || d.Challenge != nil {
@@ -28,19 +28,20 @@ func TestRefusedRequestReachesNothing(t *testing.T) {
 	}
 }
 
-// TestNovelExfiltrationAfterSensitiveData checks that a first call to an
-// exfiltration channel after the session reached sensitive data is judged
-// at the sensitive tier, while a channel the client always uses is not.
-func TestNovelExfiltrationAfterSensitiveData(t *testing.T) {
+// TestEgressAfterSensitiveData checks that any egress call after the
+// session reached sensitive data is weighed at the impact of that data
+// leaving, and that a channel the client never uses is not allowed there
+// while the channel it always uses is.
+func TestEgressAfterSensitiveData(t *testing.T) {
 	crm := call{op: risk.OpExchange, aud: "billing", sens: 3, tactic: "collection", tool: "billing.get", scopes: []string{"billing.read"}}
 	sink := call{op: risk.OpExchange, aud: "directory", sens: 2, tactic: "exfiltration", tool: "share.upload", scopes: []string{"tickets.read"}}
 	tests := []struct {
-		name   string
-		train  []call
-		judged int
+		name    string
+		train   []call
+		allowed bool
 	}{
-		{"novel channel", append(routine[:2:2], crm), 3},
-		{"usual channel", append(routine[:2:2], crm, sink), 2},
+		{"novel channel", append(routine[:2:2], crm), false},
+		{"usual channel", append(routine[:2:2], crm, sink), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,8 +52,11 @@ func TestNovelExfiltrationAfterSensitiveData(t *testing.T) {
 			if ds[0].Action != risk.Allow || !ds[0].SensitiveTouched {
 				t.Fatalf("setup: %s sensitive=%v", ds[0].Action, ds[0].SensitiveTouched)
 			}
-			if ds[1].Tier != tt.judged {
-				t.Errorf("sink judged at tier %d, want %d (%s, score %d)", ds[1].Tier, tt.judged, ds[1].Action, ds[1].Score)
+			if ds[1].Impact < 0.2 {
+				t.Errorf("egress after sensitive data: impact %g, want at least the tier-3 exfiltration impact 0.2", ds[1].Impact)
+			}
+			if got := ds[1].Action == risk.Allow; got != tt.allowed {
+				t.Errorf("egress: %s (score %d), allowed want %v; %v", ds[1].Action, ds[1].Score, tt.allowed, ds[1].Reasons)
 			}
 		})
 	}

@@ -1,6 +1,9 @@
 package risk
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // levelRank orders levels.
 func levelRank(l Level) int {
@@ -17,9 +20,17 @@ func levelRank(l Level) int {
 	return 0
 }
 
-// ladder is the default action for an operation at a level (RISK.md's
-// table). sensitive is true for a call to a resource of the sensitive tier.
-func ladder(op Op, lvl Level, sensitive, passed bool) Action {
+// ladder is the default action for an operation at a level: the cheapest
+// action that keeps the call's expected loss under the tolerance (the level
+// already weighs what the call can do). A call at the medium or high level
+// is stepped up: a revalidation (a fresh proof with the client's own key)
+// stops a thief holding only a token or a secret, so it keeps even a large
+// loss under tolerance, and the policy's Max-th challenge terminates. A
+// resource server asking about a token that the evidence says is being used
+// from elsewhere (elsewhere: the network and holder evidence alone reach
+// the medium level) gets an inactive answer instead: whoever presented the
+// token cannot be revalidated there.
+func ladder(op Op, lvl Level, passed, elsewhere bool) Action {
 	r := levelRank(lvl)
 	switch {
 	case r == 4:
@@ -32,12 +43,10 @@ func ladder(op Op, lvl Level, sensitive, passed bool) Action {
 		return pick(r <= 1, Allow, Deny)
 	case r <= 1:
 		return Allow
-	case r == 2:
-		return pick(sensitive, StepUp, Allow)
-	case op == OpIntrospect: // high: active only for routine audiences
-		return pick(sensitive, Deny, Allow)
+	case op == OpIntrospect && elsewhere:
+		return Deny
 	}
-	return pick(sensitive, Deny, StepUp) // high: deny sensitive, step up routine
+	return StepUp
 }
 
 func pick(cond bool, a, b Action) Action {
@@ -47,28 +56,32 @@ func pick(cond bool, a, b Action) Action {
 	return b
 }
 
-// decide turns a score into the decision for this call, applying rules,
-// challenge accounting and lifetime caps.
+// decide turns the suspicion and the call's impact into the decision,
+// applying rules, challenge accounting and lifetime caps.
 func (x *evaluation) decide(sc scored) Decision {
 	e, s, ev := x.e, x.s, x.ev
-	x.tier = x.judgedTier()
-	lvl := e.level(sc.score, x.tier)
+	imp := x.impact()
+	x.imp = imp.value
+	lvl := e.level(sc, imp.value)
 	sensitive := ev.Audience != "" && x.tier >= e.p.SensitiveTier
-	action := ladder(ev.Op, lvl, sensitive, ev.Passed)
+	elsewhere := float64(sc.holder*imp.value) > e.p.Loss.Medium*e.p.Tolerance
+	action := ladder(ev.Op, lvl, ev.Passed, elsewhere)
 	if ev.Op == OpRefresh && s.sensitive && action == Allow {
 		action = Deny // after sensitive data, the session's tokens get no refresh
 		sc.reasons = append(sc.reasons, Reason{Code: ReasonSensitiveTouched, Evidence: "sensitive resource reached: no refresh"})
 	}
-	action = x.covered(action, sc.score)
+	action = x.covered(action, sc.db)
 	action = x.standing(action)
 	if x.refused && action == StepUp {
 		action = Deny // the handler refuses the request: no challenge is issued
 	}
+	sc.reasons = append(sc.reasons, Reason{Code: ReasonImpact, Points: int(imp.value*100 + 0.5), Evidence: imp.why + x.toleranceNote(imp.value)})
 	ttl := e.ttlFor(lvl)
-	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly, Tier: x.tier}
+	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly,
+		Tier: x.tier, Impact: float64(imp.value), Suspicion: float64(sc.p)}
 	action, ttl = x.applyRules(action, ttl, &d)
 	action = x.challenge(action, &d)
-	x.settle(action, sensitive, sc.score)
+	x.settle(action, sensitive, sc.db)
 	if s.sensitive {
 		ttl = minTTL(ttl, e.p.TTL.Sensitive.Std())
 	}
@@ -77,23 +90,21 @@ func (x *evaluation) decide(sc scored) Decision {
 	return d
 }
 
-// judgedTier is the tier the call is decided at: its resource's, raised to
-// the sensitive tier for a first call to an exfiltration channel the client
-// never uses, in a session that has already reached sensitive data.
-func (x *evaluation) judgedTier() int {
-	e, s := x.e, x.s
-	exfil := tacticBit("exfiltration")
-	switch {
-	case !s.sensitive || x.tier >= e.p.SensitiveTier || tacticBit(x.ev.Resource.Tactic) != exfil:
-		return x.tier
-	case x.base.Tactics[exfil] >= float32(e.p.Baseline.KnownAt):
-		return x.tier
+// toleranceNote says what suspicion the call's impact tolerates before a
+// step-up, for the reasons.
+func (x *evaluation) toleranceNote(imp float32) string {
+	if imp <= 0 {
+		return ""
 	}
-	return e.p.SensitiveTier
+	limit := x.e.p.Loss.Medium * x.e.p.Tolerance / float64(imp)
+	if limit >= 1 {
+		return "; tolerates any suspicion below the thresholds"
+	}
+	return "; tolerates suspicion up to " + strconv.FormatFloat(100*limit, 'f', 1, 64) + "% before a step-up"
 }
 
 // settle records what the action means for the session.
-func (x *evaluation) settle(action Action, sensitive bool, score int) {
+func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 	s, ev := x.s, x.ev
 	switch {
 	case action == Terminate:
@@ -102,31 +113,35 @@ func (x *evaluation) settle(action Action, sensitive bool, score int) {
 	case action != Allow:
 	case ev.Op == OpRevalidate && ev.Passed:
 		s.verified = true
-		s.verifiedScore = uint8(score)
-		s.verifiedTier = max(s.pendingTier, uint8(x.tier))
-	case sensitive && (ev.Op == OpToken || ev.Op == OpExchange || ev.Op == OpIntrospect):
-		s.sensitive = true
+		s.verifiedDB = db
+		s.verifiedImpact = max(s.pendingImpact, x.imp)
+	case ev.Op == OpToken || ev.Op == OpExchange || ev.Op == OpIntrospect:
+		s.maxImpact = max(s.maxImpact, x.imp)
+		if sensitive {
+			s.sensitive = true
+		}
 	}
 }
 
-// covered lets a passed challenge cover later step-ups at a similar score
-// and tier: passing never lowers the score, but the client is not asked
-// again for the same risk.
-func (x *evaluation) covered(action Action, score int) Action {
+// covered lets a passed challenge cover later step-ups at a similar
+// suspicion and impact: passing never lowers the suspicion, but the client
+// is not asked again for the same risk.
+func (x *evaluation) covered(action Action, db float32) Action {
 	s := x.s
-	if action == StepUp && s.verified && score <= int(s.verifiedScore)+x.e.p.Challenge.VerifiedMargin && x.tier <= int(s.verifiedTier) {
+	if action == StepUp && s.verified && db <= s.verifiedDB+float32(x.e.p.Challenge.VerifiedMargin) && x.imp <= s.verifiedImpact {
 		return Allow
 	}
 	return action
 }
 
 // standing keeps an unanswered challenge in force: while the session owes
-// an answer, a call at the challenged tier or above is asked again, never
-// allowed because the score faded below the step-up line in the meantime.
-// The repeat does not count as a new challenge.
+// an answer, every call beyond a routine read (impact above the tier-1
+// base) is asked again, never allowed because the suspicion faded or the
+// call went through a familiar channel in the meantime. The repeat does not
+// count as a new challenge.
 func (x *evaluation) standing(action Action) Action {
 	s, op := x.s, x.ev.Op
-	if action != Allow || !s.pending || x.tier < int(s.pendingTier) ||
+	if action != Allow || !s.pending || x.imp <= x.e.impactTier[0] ||
 		(op != OpToken && op != OpExchange && op != OpIntrospect) {
 		return action
 	}
@@ -154,7 +169,7 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 	}
 	s.challenges++
 	s.pending = true
-	s.pendingTier = uint8(x.tier)
+	s.pendingImpact = max(s.pendingImpact, x.imp)
 	x.memo.issued++
 	d.Challenge = &Challenge{Methods: methods(x.ev, attempt), Attempt: int(s.challenges)}
 	return StepUp

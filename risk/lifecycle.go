@@ -18,6 +18,10 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 	var sum *summary
 	if learn && e.clean(s) {
 		sum = s.summarize(at)
+		c.mu.Lock()
+		c.mem.fadeWindows(at, e.winHL, e.slowHL)
+		sum.winCalls, sum.slowCalls = c.mem.WinCalls, c.mem.SlowCalls
+		c.mu.Unlock()
 	}
 	actorNets := s.actorNets()
 	s.mu.Unlock()
@@ -30,7 +34,7 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 	}
 	e.learn(c, func(b *Baseline) { b.learn(sum, e.baseHL) })
 	for _, an := range actorNets {
-		e.learn(e.client(an.name), func(b *Baseline) { b.learnNet(an.net, at/int64(time.Second), e.baseHL) })
+		e.learn(e.client(an.name), func(b *Baseline) { b.learnNet(an.net, sum.tier8(), at/int64(time.Second), e.baseHL) })
 	}
 }
 
@@ -38,7 +42,7 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 // inherited suspicion, and a peak below the policy's clean threshold.
 func (e *Engine) clean(s *session) bool {
 	return s.id != "" && !s.terminated && len(s.facts) == 0 && s.challenges == 0 &&
-		s.inherited == 0 && int(s.peak) < e.p.Baseline.CleanBelow
+		s.inherited == 0 && s.accum < 0.5 && int(s.peak) < e.p.Baseline.CleanBelow
 }
 
 // learn replaces c's baseline with a changed copy.
@@ -180,6 +184,7 @@ func (s *session) summarize(at int64) *summary {
 		tools: slices.Clone(s.tools.keys()), trans: slices.Clone(s.trans.keys()),
 		tier: int(s.maxTier), tactics: s.tactics, hour: int(s.hour), peakRate: s.peakRate,
 		distinctTenants: int(s.distinctTenants), auds1: int(s.distinctAuds), depth: int(s.maxDepth),
+		calls: int(s.calls), novelty: s.novelty,
 	}
 	for i := 0; i < int(s.norigins); i++ {
 		if o := &s.origins[i]; o.name != s.clientID && o.name != "" {
@@ -188,6 +193,8 @@ func (s *session) summarize(at int64) *summary {
 	}
 	return sum
 }
+
+func (s *summary) tier8() uint8 { return uint8(s.tier) }
 
 // peerShard counts, per /24 network, how many clients' baselines hold it.
 type peerShard struct {

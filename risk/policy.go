@@ -26,13 +26,55 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Thresholds are the scores at which each level starts, for a routine
-// (tier 1) resource. TierAdjust lowers the first three for sensitive tiers.
+// Thresholds are the suspicion scores (0..100, the percent chance that the
+// session is no longer its rightful owner's) at which each level starts
+// whatever the call can do: a floor under the level the expected loss gives.
+// Critical terminates the session; at 100 (the default) only certainty (a
+// hard fact) does.
 type Thresholds struct {
 	Low      int `json:"low" yaml:"low"`
 	Medium   int `json:"medium" yaml:"medium"`
 	High     int `json:"high" yaml:"high"`
 	Critical int `json:"critical" yaml:"critical"`
+}
+
+// LossPolicy is the expected loss (suspicion × impact, both 0..1) at which
+// each level starts, before Policy.Tolerance scales it. Medium is the
+// tolerance itself: above it the call is stepped up (a challenge stops all
+// but a 1-in-10 attacker, so stepping up keeps the loss under tolerance
+// until High, ten times Medium by default), above High it is denied.
+type LossPolicy struct {
+	Low    float64 `json:"low" yaml:"low"`
+	Medium float64 `json:"medium" yaml:"medium"`
+	High   float64 `json:"high" yaml:"high"`
+}
+
+// ImpactPolicy says what a call can do, 0..1. Tiers[i] is the base impact of
+// a resource of sensitivity tier i+1 (an unregistered audience counts as
+// tier 4); Tactics multiplies it by the resource's declared tactic, Verbs by
+// what the tool and scopes do (the verb classes are listed in the package
+// documentation); Volume is the largest multiplier a session reaching far
+// more records, tenants or calls than usual earns.
+type ImpactPolicy struct {
+	Tiers   []float64          `json:"tiers" yaml:"tiers"`
+	Tactics map[string]float64 `json:"tactics" yaml:"tactics"`
+	Verbs   map[string]float64 `json:"verbs" yaml:"verbs"`
+	Volume  float64            `json:"volume" yaml:"volume"`
+}
+
+// SuspicionPolicy sets the prior the evidence moves. Suspicion is combined
+// as log-odds in decibels (10·log10 of the odds): Prior is a mature client's
+// session before any evidence, NewPrior that of a client never observed;
+// a client matures with the time it has been observed (MatureAfter) and the
+// clean calls it made (MatureCalls). Within one kind of evidence (network,
+// scope, volume, ...) the strongest detector counts fully and the others by
+// Overlap, since they often see the same cause.
+type SuspicionPolicy struct {
+	Prior       float64  `json:"prior" yaml:"prior"`
+	NewPrior    float64  `json:"new_prior" yaml:"new_prior"`
+	MatureAfter Duration `json:"mature_after" yaml:"mature_after"`
+	MatureCalls float64  `json:"mature_calls" yaml:"mature_calls"`
+	Overlap     float64  `json:"overlap" yaml:"overlap"`
 }
 
 // TTLs caps token lifetimes per level. Zero means no cap beyond the server's
@@ -46,37 +88,30 @@ type TTLs struct {
 	Sensitive Duration `json:"sensitive" yaml:"sensitive"`
 }
 
-// DetectorPolicy tunes one behaviour detector: its points are multiplied by
-// Weight (0 disables it) and its standing contribution in a session never
-// exceeds Cap.
+// DetectorPolicy tunes one behaviour detector: its evidence (decibels of
+// log-odds) is multiplied by Weight (0 disables it) and its standing
+// contribution in a session never exceeds Cap decibels.
 type DetectorPolicy struct {
 	Weight float64 `json:"weight" yaml:"weight"`
 	Cap    int     `json:"cap" yaml:"cap"`
 }
 
-// FactPolicy sets the sticky points of one fact. A Hard fact sends the
-// session straight to the critical level. A fact reported again adds Repeat
-// points, up to Points+2*Repeat.
+// FactPolicy sets the sticky evidence of one fact, in decibels of log-odds.
+// A Hard fact is certain: the session is no longer its owner's and goes
+// straight to the critical level. A fact reported again adds Repeat, up to
+// Points+2*Repeat.
 type FactPolicy struct {
 	Points int  `json:"points" yaml:"points"`
 	Repeat int  `json:"repeat" yaml:"repeat"`
 	Hard   bool `json:"hard" yaml:"hard"`
 }
 
-// AgreementPolicy rewards evidence of different kinds agreeing: PerKind
-// points for each kind beyond the first whose standing points reach
-// MinPoints, at most Max.
-type AgreementPolicy struct {
-	PerKind   int `json:"per_kind" yaml:"per_kind"`
-	Max       int `json:"max" yaml:"max"`
-	MinPoints int `json:"min_points" yaml:"min_points"`
-}
-
 // ChallengePolicy governs step-up. Each challenge issued raises the
-// session's score floor by FloorPerChallenge, each failed one by
-// FloorPerFailure; the Max-th challenge terminates instead (counting the
-// client's recent unanswered challenges). A passed challenge covers later
-// calls up to VerifiedMargin points above the score it was passed at.
+// session's suspicion floor by FloorPerChallenge decibels above the prior,
+// each failed one by FloorPerFailure; the Max-th challenge terminates instead
+// (counting the client's recent unanswered challenges). A passed challenge
+// covers later calls up to VerifiedMargin decibels above the suspicion it
+// was passed at, at no more than the impact it was passed for.
 type ChallengePolicy struct {
 	FloorPerChallenge int `json:"floor_per_challenge" yaml:"floor_per_challenge"`
 	FloorPerFailure   int `json:"floor_per_failure" yaml:"floor_per_failure"`
@@ -85,32 +120,33 @@ type ChallengePolicy struct {
 }
 
 // BaselinePolicy governs learning. Only sessions that ended with no fact, no
-// challenge and a peak score below CleanBelow teach the client's baseline.
-// Counts of clean sessions halve every HalfLife; a value whose decayed count
-// reaches KnownAt is normal, below that it is partly novel in proportion (so
-// a value unused for several half-lives becomes novel again). A client with
-// fewer than MinSessions clean sessions is learning: its learned detectors
-// are scaled by (sessions/MinSessions)², never below LearningFloor, so it
-// leans on declared data. A session idle for IdleEnd has ended.
+// challenge and a peak suspicion score below CleanBelow teach the client's
+// baseline. Counts halve every HalfLife; a value whose decayed count reaches
+// KnownAt is normal, below that it is partly novel in proportion (so a value
+// unused for several half-lives becomes novel again). A session idle for
+// IdleEnd has ended.
 type BaselinePolicy struct {
-	MinSessions   int      `json:"min_sessions" yaml:"min_sessions"`
-	KnownAt       float64  `json:"known_at" yaml:"known_at"`
-	HalfLife      Duration `json:"half_life" yaml:"half_life"`
-	CleanBelow    int      `json:"clean_below" yaml:"clean_below"`
-	IdleEnd       Duration `json:"idle_end" yaml:"idle_end"`
-	LearningFloor float64  `json:"learning_floor" yaml:"learning_floor"`
+	KnownAt    float64  `json:"known_at" yaml:"known_at"`
+	HalfLife   Duration `json:"half_life" yaml:"half_life"`
+	CleanBelow int      `json:"clean_below" yaml:"clean_below"`
+	IdleEnd    Duration `json:"idle_end" yaml:"idle_end"`
 }
 
 // MemoryPolicy is the client-level memory that stops a client from
-// laundering risk by splitting work into short sessions. A new session starts
-// with Carry times the client's recent peak score as a floor, plus
-// PerUnanswered and PerFailure points for its recent unanswered and failed
-// challenges. The memory halves every HalfLife.
+// laundering risk by splitting work into short sessions or spreading it
+// thinly over days. A new session starts with Carry times the evidence of
+// the client's recent risky peak as a floor, plus PerUnanswered and
+// PerFailure decibels for its recent unanswered and failed challenges; that
+// memory halves every HalfLife. Novelty and volume also accumulate per
+// client in windows that halve every Window (hours) and Slow (days):
+// evidence that stays small in each session adds up there.
 type MemoryPolicy struct {
 	HalfLife      Duration `json:"half_life" yaml:"half_life"`
 	Carry         float64  `json:"carry" yaml:"carry"`
 	PerUnanswered int      `json:"per_unanswered" yaml:"per_unanswered"`
 	PerFailure    int      `json:"per_failure" yaml:"per_failure"`
+	Window        Duration `json:"window" yaml:"window"`
+	Slow          Duration `json:"slow" yaml:"slow"`
 }
 
 // RuleSpec is one admin rule. When is a CEL expression over the variables
@@ -132,17 +168,18 @@ type RuleSpec struct {
 type Policy struct {
 	// ReportOnly makes every decision advisory: callers log it and allow.
 	ReportOnly bool `json:"report_only" yaml:"report_only"`
-	// HalfLife is how fast behaviour points fade; facts never fade.
-	HalfLife   Duration   `json:"half_life" yaml:"half_life"`
-	Thresholds Thresholds `json:"thresholds" yaml:"thresholds"`
-	// TierAdjust[i] is subtracted from the low, medium and high thresholds
-	// for a resource of sensitivity tier i+1: sensitive resources step up at
-	// lower scores.
-	TierAdjust []int `json:"tier_adjust" yaml:"tier_adjust"`
+	// Tolerance scales the expected loss every level starts at: 2 tolerates
+	// twice the loss (less friction, less caught), 0.5 half.
+	Tolerance float64 `json:"tolerance" yaml:"tolerance"`
+	// HalfLife is how fast behaviour evidence fades; facts never fade.
+	HalfLife   Duration        `json:"half_life" yaml:"half_life"`
+	Thresholds Thresholds      `json:"thresholds" yaml:"thresholds"`
+	Loss       LossPolicy      `json:"loss" yaml:"loss"`
+	Impact     ImpactPolicy    `json:"impact" yaml:"impact"`
+	Suspicion  SuspicionPolicy `json:"suspicion" yaml:"suspicion"`
 	// SensitiveTier is the lowest tier that counts as sensitive (1..4).
 	SensitiveTier int                       `json:"sensitive_tier" yaml:"sensitive_tier"`
 	TTL           TTLs                      `json:"ttl" yaml:"ttl"`
-	Agreement     AgreementPolicy           `json:"agreement" yaml:"agreement"`
 	Detectors     map[string]DetectorPolicy `json:"detectors" yaml:"detectors"`
 	Facts         map[string]FactPolicy     `json:"facts" yaml:"facts"`
 	Challenge     ChallengePolicy           `json:"challenge" yaml:"challenge"`
@@ -160,9 +197,12 @@ func DefaultPolicy() Policy {
 		dets[d.code] = DetectorPolicy{Weight: 1, Cap: d.cap}
 	}
 	return Policy{
+		Tolerance:     1,
 		HalfLife:      Duration(20 * time.Minute),
-		Thresholds:    Thresholds{Low: 15, Medium: 35, High: 60, Critical: 85},
-		TierAdjust:    []int{0, 0, 5, 10},
+		Thresholds:    Thresholds{Low: 40, Medium: 70, High: 90, Critical: 100},
+		Loss:          LossPolicy{Low: 0.005, Medium: 0.01, High: 0.1},
+		Impact:        defaultImpact(),
+		Suspicion:     SuspicionPolicy{Prior: -30, NewPrior: -26, MatureAfter: Duration(7 * 24 * time.Hour), MatureCalls: 50, Overlap: 0.3},
 		SensitiveTier: 3,
 		TTL: TTLs{
 			Low:       Duration(15 * time.Minute),
@@ -170,31 +210,50 @@ func DefaultPolicy() Policy {
 			High:      Duration(time.Minute),
 			Sensitive: Duration(5 * time.Minute),
 		},
-		Agreement: AgreementPolicy{PerKind: 5, Max: 15, MinPoints: 5},
 		Detectors: dets,
 		Facts:     defaultFacts(),
-		Challenge: ChallengePolicy{FloorPerChallenge: 10, FloorPerFailure: 25, Max: 3, VerifiedMargin: 10},
+		Challenge: ChallengePolicy{FloorPerChallenge: 8, FloorPerFailure: 20, Max: 3, VerifiedMargin: 5},
 		Baseline: BaselinePolicy{
-			MinSessions: 10, KnownAt: 0.5, HalfLife: Duration(30 * 24 * time.Hour),
-			CleanBelow: 25, IdleEnd: Duration(2 * time.Hour), LearningFloor: 0.05,
+			KnownAt: 0.5, HalfLife: Duration(30 * 24 * time.Hour), CleanBelow: 5, IdleEnd: Duration(2 * time.Hour),
 		},
-		Memory: MemoryPolicy{HalfLife: Duration(6 * time.Hour), Carry: 0.5, PerUnanswered: 10, PerFailure: 20},
+		Memory: MemoryPolicy{HalfLife: Duration(6 * time.Hour), Carry: 0.5, PerUnanswered: 8, PerFailure: 15,
+			Window: Duration(2 * time.Hour), Slow: Duration(3 * 24 * time.Hour)},
+	}
+}
+
+func defaultImpact() ImpactPolicy {
+	return ImpactPolicy{
+		Tiers: []float64{0.01, 0.03, 0.1, 0.3},
+		Tactics: map[string]float64{
+			"discovery": 1, "collection": 1, "credential_access": 2, "persistence": 2,
+			"defense_evasion": 2, "exfiltration": 2, "impact": 3,
+		},
+		Verbs:  map[string]float64{VerbWrite: 1.5, VerbExport: 2, VerbDelete: 3, VerbCost: 2, VerbAdmin: 2},
+		Volume: 3,
 	}
 }
 
 func defaultFacts() map[string]FactPolicy {
 	hard := FactPolicy{Points: 100, Hard: true}
 	return map[string]FactPolicy{
-		FactRefreshReuse:         hard,
-		FactAssertionReplay:      hard,
-		FactPoPMismatch:          hard,
-		FactCompromised:          hard,
-		FactSessionRevoked:       hard,
-		FactEscalationAttempt:    {Points: 40, Repeat: 10},
-		FactChainAnomaly:         {Points: 40, Repeat: 10},
-		FactUnexpectedIntrospect: {Points: 40, Repeat: 10},
-		FactRevalidationFailed:   {Points: 30, Repeat: 10},
+		FactRefreshReuse:       hard,
+		FactAssertionReplay:    hard,
+		FactPoPMismatch:        hard,
+		FactCompromised:        hard,
+		FactSessionRevoked:     hard,
+		FactEscalationAttempt:  {Points: 25, Repeat: 5},
+		FactChainAnomaly:       {Points: 25, Repeat: 5},
+		FactRevalidationFailed: {Points: 25, Repeat: 5},
 	}
+}
+
+// WithTolerance returns p with its tolerance multiplied by t: t = 1 leaves
+// it unchanged, t > 1 tolerates more expected loss (less friction, fewer
+// attacks caught), t < 1 less. It is the knob a detection/friction curve
+// sweeps.
+func (p Policy) WithTolerance(t float64) Policy {
+	p.Tolerance *= t
+	return p
 }
 
 // Validate reports every problem with p, joined with errors.Join; nil means
@@ -210,10 +269,11 @@ func (p Policy) Validate() error {
 	check(!(0 < t.Low && t.Low < t.Medium && t.Medium < t.High && t.High < t.Critical && t.Critical <= 100),
 		"thresholds must rise strictly within 1..100 (low %d, medium %d, high %d, critical %d)", t.Low, t.Medium, t.High, t.Critical)
 	check(p.HalfLife <= 0, "half_life must be positive")
-	check(len(p.TierAdjust) != 4, "tier_adjust needs 4 entries (tiers 1..4), has %d", len(p.TierAdjust))
-	for i, a := range p.TierAdjust {
-		check(a < 0 || a >= t.Low, "tier_adjust[%d] = %d must be in 0..low-1", i, a)
-	}
+	check(!(p.Tolerance > 0 && p.Tolerance <= 100), "tolerance must be in (0, 100]")
+	l := p.Loss
+	check(!(0 < l.Low && l.Low < l.Medium && l.Medium < l.High && l.High <= 1),
+		"loss must rise strictly within (0, 1] (low %g, medium %g, high %g)", l.Low, l.Medium, l.High)
+	errs = append(errs, p.Impact.validate(), p.Suspicion.validate())
 	check(p.SensitiveTier < 1 || p.SensitiveTier > 4, "sensitive_tier %d must be 1..4", p.SensitiveTier)
 	errs = append(errs, p.TTL.validate(), p.validateDetectors(), p.validateFacts(), p.validateLearning(), p.validateRules())
 	return errors.Join(errs...)
@@ -263,17 +323,54 @@ func (p Policy) validateLearning() error {
 		}
 	}
 	b, m, c := p.Baseline, p.Memory, p.Challenge
-	check(b.MinSessions < 1, "baseline.min_sessions must be at least 1")
 	check(b.KnownAt <= 0, "baseline.known_at must be positive")
 	check(b.HalfLife <= 0 || b.IdleEnd <= 0, "baseline.half_life and baseline.idle_end must be positive")
 	check(b.CleanBelow < 1 || b.CleanBelow > p.Thresholds.Medium, "baseline.clean_below must be 1..thresholds.medium")
-	check(b.LearningFloor < 0 || b.LearningFloor > 1, "baseline.learning_floor must be 0..1")
-	check(m.HalfLife <= 0, "memory.half_life must be positive")
+	check(m.HalfLife <= 0 || m.Window <= 0 || m.Slow <= 0, "memory.half_life, memory.window and memory.slow must be positive")
 	check(m.Carry < 0 || m.Carry > 1, "memory.carry must be 0..1")
 	check(m.PerUnanswered < 0 || m.PerFailure < 0, "memory points must not be negative")
 	check(c.Max < 2, "challenge.max must be at least 2")
 	check(c.FloorPerChallenge < 0 || c.FloorPerFailure < 0 || c.VerifiedMargin < 0, "challenge points must not be negative")
-	check(p.Agreement.PerKind < 0 || p.Agreement.Max < 0 || p.Agreement.MinPoints < 0, "agreement points must not be negative")
+	return errors.Join(errs...)
+}
+
+func (ip ImpactPolicy) validate() error {
+	var errs []error
+	if len(ip.Tiers) != 4 {
+		errs = append(errs, fmt.Errorf("risk: policy: impact.tiers needs 4 entries (tiers 1..4), has %d", len(ip.Tiers)))
+	}
+	for i, v := range ip.Tiers {
+		if !(v > 0 && v <= 1) || (i > 0 && v < ip.Tiers[i-1]) {
+			errs = append(errs, fmt.Errorf("risk: policy: impact.tiers[%d] = %g must be in (0, 1] and not below the tier before", i, v))
+		}
+	}
+	for name, m := range ip.Tactics {
+		if tacticBit(name) == otherTactic || m < 1 || m > 10 {
+			errs = append(errs, fmt.Errorf("risk: policy: impact.tactics.%s: a known tactic with a multiplier 1..10", name))
+		}
+	}
+	for name, m := range ip.Verbs {
+		if verbIndex(name) < 0 || m < 1 || m > 10 {
+			errs = append(errs, fmt.Errorf("risk: policy: impact.verbs.%s: a known verb class with a multiplier 1..10", name))
+		}
+	}
+	if ip.Volume < 1 || ip.Volume > 10 {
+		errs = append(errs, errors.New("risk: policy: impact.volume must be 1..10"))
+	}
+	return errors.Join(errs...)
+}
+
+func (sp SuspicionPolicy) validate() error {
+	var errs []error
+	if !(sp.Prior < 0 && sp.Prior >= -60 && sp.NewPrior < 0 && sp.NewPrior >= sp.Prior) {
+		errs = append(errs, errors.New("risk: policy: suspicion.prior must be in [-60, 0) and new_prior in [prior, 0)"))
+	}
+	if sp.MatureAfter <= 0 || sp.MatureCalls <= 0 {
+		errs = append(errs, errors.New("risk: policy: suspicion.mature_after and suspicion.mature_calls must be positive"))
+	}
+	if sp.Overlap < 0 || sp.Overlap > 1 {
+		errs = append(errs, errors.New("risk: policy: suspicion.overlap must be 0..1"))
+	}
 	return errors.Join(errs...)
 }
 

@@ -90,17 +90,24 @@ type session struct {
 	tactics                       uint8 // bit set of tactic classes touched
 
 	rate, peakRate float32 // decayed count of client calls in the last minute
-	carry          float32 // floor carried from the client's recent sessions
+	calls          uint16  // calls the client made in this session
+	maxImpact      float32 // the highest impact of a call the session was allowed
+	novelty        float32 // decibels of novelty evidence this session showed
+	accum          float32 // decibels the client's recent sessions accumulated beyond normal, at open
+	prior          float32 // decibels: the session's prior, fixed at open
+	peakDB         float32 // decibels above the prior at the session's peak
+	verifiedDB     float32 // suspicion (decibels) a passed challenge covered
+	verifiedImpact float32
+	pendingImpact  float32
+	carry          float32 // floor (decibels above the prior) carried from the client's recent sessions
 	carryAt        int64
-	peakAt         int64   // when the session's score reached peak
-	inheritedPts   float32 // challenge-history points inherited at open
+	peakAt         int64   // when the session's suspicion reached its peak
+	inheritedPts   float32 // challenge-history decibels inherited at open
 	inherited      uint8   // unanswered/failed challenges inherited from the client
 	challenges     uint8
 	failed         uint8
 	pending        bool
 	verified       bool
-	verifiedScore  uint8
-	verifiedTier   uint8
 	maxTier        uint8
 	maxDepth       uint8
 	peak           uint8
@@ -109,7 +116,7 @@ type session struct {
 	ended          bool
 	sensitive      bool
 	judgedOpen     bool
-	pendingTier    uint8
+	risky          bool // the session's peak reached the low threshold or met friction
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).

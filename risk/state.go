@@ -36,7 +36,7 @@ func (e *Engine) SessionState(sid string) (SessionState, bool) {
 	sc := e.score(s, &s.acc, s.last)
 	st := SessionState{
 		ID: s.id, ClientID: s.clientID, Opened: unixTime(s.opened), LastSeen: unixTime(s.last),
-		Score: sc.score, Level: e.level(sc.score, 1), Peak: int(s.peak), Reasons: sc.reasons,
+		Score: sc.score, Level: e.level(sc, s.maxImpact), Peak: int(s.peak), Reasons: sc.reasons,
 		Challenges: int(s.challenges), Failed: int(s.failed), Pending: s.pending,
 		Terminated: s.terminated, Ended: s.ended, SensitiveTouched: s.sensitive,
 	}
@@ -46,8 +46,9 @@ func (e *Engine) SessionState(sid string) (SessionState, bool) {
 	return st, true
 }
 
-// Peek returns what session sid's standing would be at time at, for a call
-// to a resource of the given tier, without changing anything. Action is
+// Peek returns what session sid's standing would be at time at, for an
+// exchange to a resource of the given tier (its base impact), without
+// changing anything. Action is
 // Terminate for a terminated session, else what the ladder would answer an
 // exchange. It returns false if the engine holds no state for sid.
 func (e *Engine) Peek(sid string, at time.Time, tier int) (Decision, bool) {
@@ -65,13 +66,14 @@ func (e *Engine) Peek(sid string, at time.Time, tier int) (Decision, bool) {
 		acc = shadow.acc
 	}
 	sc := e.score(s, &acc, now)
-	lvl := e.level(sc.score, tier)
-	action := ladder(OpExchange, lvl, tier >= e.p.SensitiveTier, false)
+	imp := e.impactTier[clampTier(tier)-1]
+	lvl := e.level(sc, imp)
+	action := ladder(OpExchange, lvl, false, false)
 	if s.terminated {
 		action, lvl = Terminate, LevelCritical
 	}
-	d := Decision{Score: sc.score, Level: lvl, Action: action, Reasons: sc.reasons, ReportOnly: e.p.ReportOnly,
-		Tier: tier, SensitiveTouched: s.sensitive, MaxTTL: e.ttlFor(lvl)}
+	d := Decision{Score: sc.score, Suspicion: float64(sc.p), Impact: float64(imp), Level: lvl, Action: action, Reasons: sc.reasons,
+		ReportOnly: e.p.ReportOnly, Tier: tier, SensitiveTouched: s.sensitive, MaxTTL: e.ttlFor(lvl)}
 	if s.sensitive {
 		d.MaxTTL = minTTL(d.MaxTTL, e.p.TTL.Sensitive.Std())
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/web"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/memory"
 )
@@ -218,7 +219,8 @@ func TestCLISessions(t *testing.T) {
 		}
 		return w.AppendEvent(ctx, storage.Event{SessionID: "ses_a", At: t0.Add(time.Second), Type: "exchange",
 			ClientID: "agent-1", Detail: "aud=vault", Score: 72, Level: "high", Action: "step_up",
-			Reasons: []storage.Reason{{Code: "seq.pivot", Points: 40, Evidence: "first sensitive audience"}, {Code: "scope.new", Points: 32}}})
+			Reasons: []storage.Reason{{Code: "seq.pivot", Points: 40, Evidence: "first sensitive audience"}, {Code: "scope.new", Points: 32},
+				{Code: risk.ReasonImpact, Points: 60, Evidence: "tier 4, credential_access"}}})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +231,7 @@ func TestCLISessions(t *testing.T) {
 	}
 	show := mustVigil(t, env, "session", "show", "ses_a")
 	for _, want := range []string{"session ses_a", "tokens (1):", "tok-hash-012…", "secrets.read", "timeline (1 events):",
-		"2026-03-17T10:00:01Z", "exchange", "72", "high", "step_up", "seq.pivot(+40) first sensitive audience; scope.new(+32)", "aud=vault"} {
+		"2026-03-17T10:00:01Z", "exchange", "72", "high", "step_up", "seq.pivot(+40) first sensitive audience; scope.new(+32)", "impact 60%: tier 4, credential_access", "aud=vault"} {
 		if !strings.Contains(show, want) {
 			t.Errorf("session show lacks %q:\n%s", want, show)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/admin"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -126,7 +127,9 @@ func showSession(ctx context.Context, e *cli, args []string) error {
 }
 
 // printTimeline renders a session for people: a header, its sticky facts,
-// its tokens, then every event with its score, level, action and reasons.
+// its tokens, then every event with its score (suspicion in percent),
+// level, action and reasons (evidence in decibels of log-odds), and the
+// impact that set the call's tolerance.
 func printTimeline(e *cli, d admin.SessionDetail) error {
 	s := d.Session
 	w := e.stdout
@@ -151,13 +154,32 @@ func printTimeline(e *cli, d admin.SessionDetail) error {
 	tw = e.newTable()
 	fmt.Fprintln(tw, "  TIME\tTYPE\tCLIENT\tSCORE\tLEVEL\tACTION\tREASONS")
 	for _, ev := range d.Events {
+		evidence, impact := splitImpact(ev.Reasons)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\t%s\n", stamp(ev.At), ev.Type, dash(ev.ClientID), ev.Score,
-			dash(ev.Level), dash(ev.Action), dash(reasons(ev.Reasons)))
+			dash(ev.Level), dash(ev.Action), dash(reasons(evidence)))
+		if impact != nil {
+			fmt.Fprintf(tw, "  \t\t\t\t\t\timpact %d%%: %s\n", impact.Points, impact.Evidence)
+		}
 		if ev.Detail != "" {
 			fmt.Fprintf(tw, "  \t\t\t\t\t\t%s\n", ev.Detail)
 		}
 	}
 	return tw.Flush()
+}
+
+// splitImpact separates the evidence behind a decision's suspicion (points
+// in decibels of log-odds) from the impact that set its tolerance.
+func splitImpact(rs []storage.Reason) ([]storage.Reason, *storage.Reason) {
+	var impact *storage.Reason
+	out := make([]storage.Reason, 0, len(rs))
+	for i, r := range rs {
+		if r.Code == risk.ReasonImpact {
+			impact = &rs[i]
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, impact
 }
 
 func reasons(rs []storage.Reason) string {
