@@ -15,7 +15,7 @@ import (
 type Options struct {
 	// Parallel is how many scenarios replay at once; 0 means GOMAXPROCS.
 	Parallel int
-	// Knob sets the policy's tolerance; nil means ThresholdScale.
+	// Knob sets the policy's tolerance; nil means ToleranceScale.
 	Knob Knob
 	// Policy is the policy the knob starts from; nil means risk.DefaultPolicy.
 	Policy func() risk.Policy
@@ -23,7 +23,7 @@ type Options struct {
 
 func (o Options) knob() Knob {
 	if o.Knob == nil {
-		return ThresholdScale{}
+		return ToleranceScale{}
 	}
 	return o.Knob
 }

@@ -208,15 +208,16 @@ func TestEvaluateAgreesWithReplay(t *testing.T) {
 	}
 }
 
-// TestThresholdScale keeps the thresholds valid at every tolerance.
-func TestThresholdScale(t *testing.T) {
+// TestToleranceScale keeps the policy valid at every tolerance and leaves
+// it unchanged at 1.
+func TestToleranceScale(t *testing.T) {
 	for _, tol := range []float64{0.01, 0.5, 1, 2, 10} {
-		p := ThresholdScale{}.Apply(risk.DefaultPolicy(), tol)
+		p := ToleranceScale{}.Apply(risk.DefaultPolicy(), tol)
 		if err := p.Validate(); err != nil {
 			t.Errorf("tolerance %g: %v", tol, err)
 		}
-	}
-	if p := (ThresholdScale{}).Apply(risk.DefaultPolicy(), 1); p.Thresholds != risk.DefaultPolicy().Thresholds {
-		t.Errorf("tolerance 1 changed the thresholds: %+v", p.Thresholds)
+		if p.Tolerance != tol*risk.DefaultPolicy().Tolerance {
+			t.Errorf("tolerance %g: policy tolerance %g", tol, p.Tolerance)
+		}
 	}
 }

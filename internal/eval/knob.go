@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"math"
-
 	"github.com/vigil-auth/vigil/risk"
 )
 
@@ -16,31 +14,13 @@ type Knob interface {
 	Apply(p risk.Policy, t float64) risk.Policy
 }
 
-// ThresholdScale is the default Knob: it multiplies the score at which
-// each level starts (low, medium, high, critical) by t, keeping them
-// within 1..100 and strictly rising, and scales what is measured on the
-// same axis with them (the per-tier lowering of thresholds and the score
-// below which a session teaches the baseline).
-type ThresholdScale struct{}
+// ToleranceScale is the default Knob: it multiplies the policy's
+// expected-loss tolerance (risk.Policy.Tolerance, which scales every loss
+// band) by t.
+type ToleranceScale struct{}
 
 // Name implements Knob.
-func (ThresholdScale) Name() string { return "level thresholds × t" }
+func (ToleranceScale) Name() string { return "expected-loss tolerance × t" }
 
 // Apply implements Knob.
-func (ThresholdScale) Apply(p risk.Policy, t float64) risk.Policy {
-	th := []*int{&p.Thresholds.Low, &p.Thresholds.Medium, &p.Thresholds.High, &p.Thresholds.Critical}
-	prev := 0
-	for i, v := range th {
-		n := int(math.Round(float64(*v) * t))
-		n = max(n, prev+1)
-		n = min(n, 100-(len(th)-1-i))
-		*v, prev = n, n
-	}
-	adj := make([]int, len(p.TierAdjust))
-	for i, a := range p.TierAdjust {
-		adj[i] = min(int(math.Round(float64(a)*t)), p.Thresholds.Low-1)
-	}
-	p.TierAdjust = adj
-	p.Baseline.CleanBelow = max(1, min(int(math.Round(float64(p.Baseline.CleanBelow)*t)), p.Thresholds.Medium))
-	return p
-}
+func (ToleranceScale) Apply(p risk.Policy, t float64) risk.Policy { return p.WithTolerance(t) }
