@@ -51,6 +51,10 @@ conformance: ## Run the protocol suite (in-process, or against VIGIL_CONFORMANCE
 	pass=$$(grep -c -- '^--- PASS' /tmp/vigil-conformance.out); fail=$$(grep -c -- '^--- FAIL' /tmp/vigil-conformance.out); skip=$$(grep -c -- '^--- SKIP' /tmp/vigil-conformance.out); \
 	echo "conformance: $$pass passed, $$fail failed, $$skip skipped"; exit $$status
 
+.PHONY: console-e2e
+console-e2e: ## Run the admin console's tests in headless Chromium (installs chromium in CI); screenshots in bin/console-artifacts
+	conformance/console/run.sh
+
 .PHONY: vulncheck
 vulncheck: ## Report known vulnerabilities reachable from Vigil (govulncheck, pinned vulndb snapshot)
 	@scripts/vulncheck.sh

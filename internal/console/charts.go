@@ -21,8 +21,8 @@ func esc(s string) string { return template.HTMLEscapeString(s) }
 
 // svgOpen starts an accessible SVG of the given view box.
 func svgOpen(b *strings.Builder, id string, w, h int, title, desc string) {
-	fmt.Fprintf(b, `<svg class="chart" id="%s" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" preserveAspectRatio="xMinYMin meet">`,
-		esc(id), w, h, esc(id), esc(id))
+	fmt.Fprintf(b, `<svg class="chart" id="%s" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-t %s-d" preserveAspectRatio="xMinYMin meet">`,
+		esc(id), w, h, w, h, esc(id), esc(id))
 	fmt.Fprintf(b, `<title id="%s-t">%s</title><desc id="%s-d">%s</desc>`, esc(id), esc(title), esc(id), esc(desc))
 }
 
@@ -41,7 +41,7 @@ func scoreChart(evs []storage.Event, th risk.Thresholds) template.HTML {
 	const w, h, left, right, top, bottom = 720, 260, 44, 90, 12, 30
 	var pts []storage.Event
 	for _, ev := range evs {
-		if ev.Level != "" || ev.Score != 0 {
+		if judged(ev) {
 			pts = append(pts, ev)
 		}
 	}
@@ -121,7 +121,7 @@ type bar struct {
 
 // barChart draws horizontal bars with their labels and values.
 func barChart(id, title string, bars []bar) template.HTML {
-	const w, rowH, labelW, valueW = 520, 26, 190, 50
+	const w, rowH, labelW, valueW = 420, 26, 180, 40
 	h := max(1, len(bars))*rowH + 8
 	maxV := 1
 	for _, br := range bars {

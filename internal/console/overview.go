@@ -99,7 +99,7 @@ func overviewData(rows []summary, now time.Time) map[string]any {
 	hourSlots := make([]string, 24)
 	h0 := now.Truncate(time.Hour).Add(-23 * time.Hour)
 	for i := range hourSlots {
-		hourSlots[i] = h0.Add(time.Duration(i) * time.Hour).UTC().Format("15:00")
+		hourSlots[i] = h0.Add(time.Duration(i) * time.Hour).UTC().Format("Jan 2 15:00")
 	}
 	for _, t := range terminated {
 		if i := int(t.TerminatedAt.Sub(h0) / time.Hour); !t.TerminatedAt.Before(h0) && i < 24 {

@@ -47,7 +47,7 @@ func (c *Console) summarize(ctx context.Context, s storage.Session, kinds map[st
 	sm := summary{Session: s, Kind: kinds[s.ClientID], Live: s.Active(now), Events: evs, LastAt: s.CreatedAt}
 	for _, ev := range evs {
 		sm.LastAt = ev.At
-		if ev.Level != "" {
+		if judged(ev) {
 			sm.Score, sm.Level = ev.Score, ev.Level
 			sm.Peak = max(sm.Peak, ev.Score)
 		}
@@ -64,6 +64,13 @@ func (c *Console) summarize(ctx context.Context, s storage.Session, kinds map[st
 		}
 	}
 	return sm, nil
+}
+
+// judged reports whether ev carries a score of the risk engine: an
+// administrator's termination is recorded as a critical decision with no
+// score, and moves neither the score nor the level.
+func judged(ev storage.Event) bool {
+	return ev.Level != "" && !(ev.Type == "terminate" && ev.Score == 0)
 }
 
 // sessionFilter is the sessions list's query.

@@ -1,0 +1,318 @@
+// End-to-end tests of Vigil's admin console in headless Chromium, against a
+// running server (run.sh starts one). They sign in, make a risky session
+// through the OAuth endpoints, find it, read its timeline, terminate it and
+// check the result through introspection and the audit log; check that a
+// read-only administrator cannot act and that a cross-site form post is
+// refused; run axe-core on every page; and screenshot every page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const axeSource = require("axe-core").source;
+
+const base = process.env.VIGIL_URL;
+const adminToken = process.env.VIGIL_ADMIN_TOKEN;
+const readOnlyToken = process.env.VIGIL_READONLY_TOKEN;
+const artifacts = process.env.CONSOLE_ARTIFACTS || "console-artifacts";
+mkdirSync(artifacts, { recursive: true });
+
+// The walkthrough's clients (examples/vigil.yaml).
+const agent = { id: "ticket-agent", secret: "ticket-agent-example-secret-change-me-0001" };
+const desk = { id: "support-desk", secret: "support-desk-example-secret-change-me-0002" };
+const ticketsAPI = { id: "tickets-api", secret: "tickets-api-example-secret-change-me-00003" };
+
+let browser;
+let admin; // the signed-in administrator's page
+const risky = {}; // the risky session: sid, tokens
+const benign = {};
+
+function basic(c) {
+  return "Basic " + Buffer.from(`${encodeURIComponent(c.id)}:${encodeURIComponent(c.secret)}`).toString("base64");
+}
+
+async function token(client, form) {
+  const res = await fetch(`${base}/oauth2/token`, {
+    method: "POST",
+    headers: { Authorization: basic(client), "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(form),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function introspect(tok) {
+  const res = await fetch(`${base}/oauth2/introspect`, {
+    method: "POST",
+    headers: { Authorization: basic(ticketsAPI), "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: tok }),
+  });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+async function adminAPI(path) {
+  const res = await fetch(base + path, { headers: { Authorization: `Bearer ${adminToken}` } });
+  assert.equal(res.status, 200, `GET ${path}`);
+  return res.json();
+}
+
+const exchange = (subject, scope) => ({
+  grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+  subject_token: subject,
+  subject_token_type: "urn:ietf:params:oauth:token-type:access_token",
+  audience: "https://tickets.example",
+  scope,
+});
+
+async function sessionOf(clientID) {
+  const { sessions } = await adminAPI(`/admin/sessions?client=${clientID}`);
+  return sessions[0].sid;
+}
+
+// shot writes a full-page screenshot of page as NAME.png.
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+// axeCheck runs axe-core on the page and fails on serious or critical
+// violations (WCAG 2.x A and AA rules, plus best practices).
+async function axeCheck(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
+    [],
+    `axe on ${name}`,
+  );
+}
+
+async function visit(page, path, name) {
+  const res = await page.goto(base + path);
+  assert.equal(res.status(), 200, `GET ${path}`);
+  await axeCheck(page, name);
+  await shot(page, name);
+}
+
+async function signIn(context, credential) {
+  const page = await context.newPage();
+  await page.goto(`${base}/console/login`);
+  await page.getByLabel("Admin credential").fill(credential);
+  await Promise.all([page.waitForURL(/\/console\/overview$/), page.getByRole("button", { name: "Sign in" }).click()]);
+  return page;
+}
+
+before(async () => {
+  assert.ok(base && adminToken && readOnlyToken, "VIGIL_URL, VIGIL_ADMIN_TOKEN and VIGIL_READONLY_TOKEN are required");
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+
+  // Three clean sessions of the support desk, each ended by revoking its
+  // token: the risk engine learns the desk's baseline from them.
+  for (let i = 0; i < 3; i++) {
+    const t = await token(desk, { grant_type: "client_credentials" });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    const res = await fetch(`${base}/oauth2/revoke`, {
+      method: "POST",
+      headers: { Authorization: basic(desk), "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: t.body.access_token }),
+    });
+    assert.equal(res.status, 200);
+  }
+
+  // A benign session and a risky one: the agent asks twice for a scope
+  // beyond its registration (an escalation attempt each time), then
+  // exchanges its token normally.
+  let r = await token(desk, { grant_type: "client_credentials" });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  benign.sid = await sessionOf(desk.id);
+
+  r = await token(agent, { grant_type: "client_credentials", scope: "tickets:read kb:read" });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  risky.access = r.body.access_token;
+  for (let i = 0; i < 2; i++) {
+    const bad = await token(agent, exchange(risky.access, "tickets:admin"));
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+  }
+  const ex = await token(agent, exchange(risky.access, "tickets:read"));
+  assert.equal(ex.status, 200, JSON.stringify(ex.body));
+  risky.exchanged = ex.body.access_token;
+  risky.sid = await sessionOf(agent.id);
+  assert.equal((await introspect(risky.exchanged)).active, true, "the exchanged token is active before termination");
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("the sign-in page refuses a wrong credential, then signs the admin in", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/console/login`);
+  await axeCheck(page, "login");
+  await shot(page, "login");
+  await page.getByLabel("Admin credential").fill("vat_not-a-credential");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await assert.doesNotReject(page.getByRole("alert").filter({ hasText: "not valid" }).waitFor());
+  admin = await signIn(context, adminToken);
+  assert.match(await admin.locator("#who").innerText(), /admin/);
+  await axeCheck(admin, "overview");
+  await shot(admin, "overview");
+});
+
+test("the risky session is found by filter", async () => {
+  await admin.goto(`${base}/console/sessions`);
+  await admin.getByLabel("Client").selectOption(agent.id);
+  await admin.getByLabel("Action").selectOption("allow");
+  await admin.getByLabel("Text").fill("escalation");
+  await Promise.all([admin.waitForURL(/client=ticket-agent/), admin.getByRole("button", { name: "Filter" }).click()]);
+  const rows = admin.locator("#sessions-table tbody tr");
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().innerText(), /scope\.escalation_attempt/);
+  assert.equal(await admin.locator(`a[href="/console/sessions/${risky.sid}"]`).count(), 1);
+  assert.equal(await admin.locator(`a[href="/console/sessions/${benign.sid}"]`).count(), 0);
+  await axeCheck(admin, "sessions");
+  await shot(admin, "sessions");
+
+  // The benign session does not match the text, but is listed without it.
+  await admin.goto(`${base}/console/sessions?client=${desk.id}&q=escalation`);
+  assert.equal(await admin.locator("#sessions-table tbody tr").count(), 0);
+  await admin.goto(`${base}/console/sessions?client=${desk.id}`);
+  assert.equal(await admin.locator(`a[href="/console/sessions/${benign.sid}"]`).count(), 1);
+});
+
+test("the session page shows the score chart with thresholds and the reasons", async () => {
+  await admin.goto(`${base}/console/sessions?client=${agent.id}&q=escalation`);
+  await Promise.all([admin.waitForURL(new RegExp(`/console/sessions/${risky.sid}$`)),
+    admin.locator(`a[href="/console/sessions/${risky.sid}"]`).click()]);
+  const chart = admin.locator("svg#score-chart");
+  assert.equal(await chart.getAttribute("role"), "img");
+  assert.equal(await chart.locator("line.threshold").count(), 4, "four thresholds drawn");
+  const { events } = await adminAPI(`/admin/sessions/${risky.sid}`);
+  const judged = events.filter((e) => e.level || e.score);
+  assert.ok(judged.length >= 3, `judged events: ${judged.length}`);
+  assert.equal(await chart.locator("circle.score-point").count(), judged.length, "one point per judged event");
+  const timeline = await admin.locator("#events-table").innerText();
+  assert.match(timeline, /scope\.escalation_attempt/);
+  assert.match(timeline, /asked beyond/);
+  const tree = await admin.locator("#token-tree").innerText();
+  assert.match(tree, /access_token/);
+  assert.match(tree, /audiences: https:\/\/tickets\.example/);
+  await axeCheck(admin, "session");
+  await shot(admin, "session");
+});
+
+test("terminating the session revokes its tokens and is audited under the admin's name", async () => {
+  await admin.getByLabel("Reason for terminating").fill("escalation attempts: e2e test");
+  await Promise.all([admin.waitForURL(/done=terminated/), admin.getByRole("button", { name: "Terminate session" }).click()]);
+  assert.match(await admin.getByRole("status").first().innerText(), /terminated/);
+  assert.match(await admin.locator("#session-status").innerText(), /terminated/);
+  assert.equal((await introspect(risky.exchanged)).active, false, "exchanged token after termination");
+  assert.equal((await introspect(risky.access)).active, false, "session token after termination");
+
+  await admin.goto(`${base}/console/audit?sid=${risky.sid}`);
+  const rows = admin.locator("#audit-table tbody tr").filter({ hasText: "escalation attempts: e2e test" });
+  const adminRow = rows.filter({ has: admin.locator("td.actor", { hasText: "admin" }) });
+  assert.equal(await adminRow.count(), 1, "one audit record of the termination by the admin");
+  assert.match(await adminRow.innerText(), /terminated/);
+  assert.match(await adminRow.innerText(), /console/);
+  await axeCheck(admin, "audit");
+  await shot(admin, "audit");
+
+  await visit(admin, "/console/overview", "overview");
+  assert.equal(await admin.locator(`#main a[href="/console/sessions/${risky.sid}"]`).count(), 1, "listed among recent terminations");
+});
+
+test("clients, resources, issuers and policy pages render, and a draft policy is checked", async () => {
+  await visit(admin, "/console/clients", "clients");
+  await admin.goto(`${base}/console/clients/${agent.id}`);
+  assert.equal(await admin.locator(`#main a[href="/console/sessions/${risky.sid}"]`).count(), 1, "among the agent's recent sessions");
+  await visit(admin, `/console/clients/${desk.id}`, "client");
+  assert.equal(await admin.locator("svg#hours rect.heat").count(), 168);
+  assert.ok(await admin.locator("svg#hours rect.heat-5").count() >= 1, "the hour the desk's sessions opened is marked");
+  await visit(admin, "/console/resources", "resources");
+  await visit(admin, "/console/resource?audience=https%3A%2F%2Ftickets.example", "resource");
+  await visit(admin, "/console/issuers", "issuers");
+  await visit(admin, "/console/policy", "policy");
+
+  await admin.getByLabel(/Draft policy/).fill("thresholds:\n  low: 10\n  medium: 5\n");
+  await admin.getByRole("button", { name: "Check" }).click();
+  assert.match(await admin.locator("#check-result").innerText(), /threshold/i);
+  await admin.getByLabel(/Draft policy/).fill("report_only: true\n");
+  await admin.getByRole("button", { name: "Check" }).click();
+  assert.match(await admin.locator("#check-result").innerText(), /policy ok \(report-only/);
+
+  await admin.goto(`${base}/console/policy`);
+  await admin.getByRole("button", { name: /Switch to report-only/ }).click();
+  await assert.doesNotReject(admin.getByRole("button", { name: /Yes, switch to report-only/ }).waitFor());
+  await axeCheck(admin, "policy-confirm");
+  await shot(admin, "policy-confirm");
+  await admin.getByRole("link", { name: "Cancel" }).click();
+  assert.match(await admin.locator("#policy-mode").innerText(), /enforced/);
+});
+
+test("a narrow window keeps the sessions list usable", async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await signIn(context, adminToken);
+  await page.goto(`${base}/console/sessions?client=${agent.id}`);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `page is ${width}px wide in a 390px window`);
+  await shot(page, "sessions-narrow");
+  await context.close();
+});
+
+test("a read-only administrator can look but not act", async () => {
+  const context = await browser.newContext();
+  const page = await signIn(context, readOnlyToken);
+  assert.match(await page.locator("#who").innerText(), /auditor\s+read-only/);
+  await page.goto(`${base}/console/sessions/${benign.sid}`);
+  assert.equal(await page.locator("#terminate-form").count(), 0, "no terminate form");
+  assert.equal(await page.locator("#read-only-note").count(), 1);
+  // The console refuses the action even when the form is posted directly
+  // with the session's own CSRF token.
+  const csrf = await page.locator('input[name="csrf"]').first().inputValue();
+  const res = await context.request.post(`${base}/console/sessions/${benign.sid}/terminate`, {
+    form: { csrf, reason: "read-only attempt" }, maxRedirects: 0,
+  });
+  assert.equal(res.status(), 403);
+  const { session } = await adminAPI(`/admin/sessions/${benign.sid}`);
+  assert.equal(session.status, "active");
+  await context.close();
+});
+
+test("a cross-site form post is refused", async () => {
+  // An attacker's page on another site (localhost, not 127.0.0.1) posts a
+  // form to the console while the admin is signed in.
+  const target = `${base}/console/sessions/${benign.sid}/terminate`;
+  const evil = createServer((req, res) => {
+    res.setHeader("Content-Type", "text/html");
+    res.end(`<!doctype html><html lang="en"><title>evil</title><form method="post" action="${target}">
+      <input name="reason" value="forged"><input name="csrf" value="guess"><button id="go">win a prize</button></form></html>`);
+  });
+  await new Promise((ok) => evil.listen(0, "127.0.0.1", ok));
+  try {
+    const page = await admin.context().newPage();
+    await page.goto(`http://localhost:${evil.address().port}/`);
+    const [res] = await Promise.all([page.waitForResponse(target), page.click("#go")]);
+    assert.equal(res.status(), 403, "the console refuses the cross-site post");
+    const { session } = await adminAPI(`/admin/sessions/${benign.sid}`);
+    assert.equal(session.status, "active");
+    await page.close();
+  } finally {
+    evil.close();
+  }
+});
+
+test("signing out ends the session", async () => {
+  await admin.goto(`${base}/console/overview`);
+  await Promise.all([admin.waitForURL(/\/console\/login$/), admin.getByRole("button", { name: "Sign out" }).click()]);
+  await admin.goto(`${base}/console/sessions`);
+  assert.match(admin.url(), /\/console\/login/);
+});
