@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/memory"
 )
@@ -332,5 +333,38 @@ func TestManagementRefusals(t *testing.T) {
 	}
 	if code, _ := e.call(t, e.tx.Streams, http.MethodDelete, PathStreams+"?stream_id="+st.StreamID, ""); code != 204 {
 		t.Errorf("delete = %d", code)
+	}
+}
+
+// levels is an Observer answering the levels it is given, in turn.
+type levels struct{ next []risk.Level }
+
+func (l *levels) Observe(risk.Event) risk.Decision {
+	d := risk.Decision{Level: l.next[0]}
+	l.next = l.next[1:]
+	return d
+}
+
+func TestLevelWatchQueuesChanges(t *testing.T) {
+	e := newEnv(t, memory.New())
+	st := e.createStream(t, `{"events_requested":["`+EventRiskLevelChange+`"]}`)
+	lw := WatchLevels(&levels{next: []risk.Level{risk.LevelLow, risk.LevelMedium, risk.LevelMedium, risk.LevelCritical, risk.LevelLow}}, e.tx)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { lw.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for range 5 {
+		lw.Observe(risk.Event{SessionID: "s1"})
+	}
+	var es []storage.OutboxEntry
+	waitFor(t, "three level changes", func() bool {
+		es, _ = e.store.ListOutbox(t.Context(), st.StreamID, 0)
+		return len(es) == 3
+	})
+	want := []string{`"current_level":"MEDIUM","event_timestamp"`, `"current_level":"HIGH"`, `"current_level":"LOW"`}
+	for i, w := range want {
+		if !strings.Contains(string(es[i].Claims), w) {
+			t.Errorf("change %d = %s, want %s", i, es[i].Claims, w)
+		}
 	}
 }

@@ -101,10 +101,12 @@ type Issuer struct {
 	// Subjects maps external subjects to Vigil clients.
 	Subjects []SubjectMapping `json:"subjects,omitempty"`
 	// Scopes and Audiences bound what external tokens may be exchanged for.
-	Scopes    []string  `json:"scopes,omitempty"`
-	Audiences []string  `json:"audiences,omitempty"`
-	CreatedAt time.Time `json:"created_at,omitzero"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	Scopes    []string `json:"scopes,omitempty"`
+	Audiences []string `json:"audiences,omitempty"`
+	// SSF, when set, takes Shared Signals security events from this issuer.
+	SSF       *IssuerSSF `json:"ssf,omitempty"`
+	CreatedAt time.Time  `json:"created_at,omitzero"`
+	UpdatedAt time.Time  `json:"updated_at,omitzero"`
 }
 
 // SubjectMapping maps an external subject (exact, or a prefix ending in "*") to a client.

@@ -85,3 +85,21 @@ type StreamWriter interface {
 	// DeleteOutbox removes entry seq of stream streamID, or returns ErrNotFound.
 	DeleteOutbox(ctx context.Context, streamID string, seq uint64) error
 }
+
+// IssuerSSF is how Vigil receives Shared Signals from a trusted issuer: it
+// accepts SETs the issuer signs (with the issuer's jwks or jwks_uri) pushed
+// to Vigil's push endpoint, and polls PollURL when it is set (RFC 8936).
+type IssuerSSF struct {
+	// Audience is the aud the SETs must carry; empty means Vigil's issuer URL.
+	Audience string `json:"audience,omitempty"`
+	// Events lists the event types accepted; empty means every type Vigil maps.
+	Events []string `json:"events,omitempty"`
+	// MaxAge is how old (by iat) a SET may be when it arrives; 0 means 1h.
+	MaxAge Duration `json:"max_age,omitempty"`
+	// PollURL is the issuer's poll endpoint for Vigil's stream, if polled.
+	PollURL string `json:"poll_url,omitempty"`
+	// PollAuthorization is the Authorization header value sent with each poll.
+	PollAuthorization string `json:"poll_authorization,omitempty"`
+	// PollInterval is the wait between polls; 0 means 5s.
+	PollInterval Duration `json:"poll_interval,omitempty"`
+}

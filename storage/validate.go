@@ -200,6 +200,31 @@ func (i Issuer) Validate() error {
 	}
 	p.addErr("scopes", eachOf(i.Scopes, ValidateScope))
 	p.addErr("audiences", eachOf(i.Audiences, ValidateAudience))
+	if i.SSF != nil {
+		p.addErr("ssf", i.SSF.validate())
+	}
+	return errors.Join(p...)
+}
+
+func (s IssuerSSF) validate() error {
+	var p problems
+	if s.Audience != "" {
+		p.addErr("audience", ValidateAudience(s.Audience))
+	}
+	for _, e := range s.Events {
+		if u, err := url.Parse(e); err != nil || u.Scheme == "" {
+			p.add("events", "%q is not an event type URI", e)
+		}
+	}
+	if s.PollURL != "" {
+		p.addErr("poll_url", validateHTTPSURL(s.PollURL))
+	}
+	if s.PollInterval != 0 && s.PollInterval.D() < time.Second {
+		p.add("poll_interval", "must be at least 1s")
+	}
+	if s.MaxAge != 0 && s.MaxAge.D() < time.Minute {
+		p.add("max_age", "must be at least 1m")
+	}
 	return errors.Join(p...)
 }
 

@@ -68,6 +68,8 @@ type Deps struct {
 	// Policy serves GET /admin/policy and PUT /admin/policy/mode; nil
 	// answers 404 there.
 	Policy PolicySwitch
+	// Notify queues Shared Signals events for registration changes; nil queues nothing.
+	Notify Notifier
 	// Credentials are admin credentials beside the admin token.
 	Credentials Credentials
 	Now         func() time.Time

@@ -171,6 +171,9 @@ func (a *API) replaceClient(ctx context.Context, wr storage.Writer, c storage.Cl
 	if err := wr.PutClient(ctx, c); err != nil {
 		return c, err
 	}
+	if err := a.notifyReplaced(ctx, wr, prev, c); err != nil {
+		return c, err
+	}
 	return c, a.auditIn(ctx, wr, storage.AuditRecord{ClientID: c.ID, Outcome: "updated", Detail: "client " + c.ID})
 }
 
@@ -190,6 +193,9 @@ func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request) {
 		}
 		c.SecretHash, c.UpdatedAt = hash, a.d.Now()
 		if err := wr.PutClient(r.Context(), c); err != nil {
+			return err
+		}
+		if err := a.notifySecret(r.Context(), wr, id); err != nil {
 			return err
 		}
 		return a.auditIn(r.Context(), wr, storage.AuditRecord{ClientID: id, Outcome: "secret_rotated", Detail: "client " + id})

@@ -129,7 +129,7 @@ func (s *Server) build() error {
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
-	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.risk(),
+	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.signals.watch,
 		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
 		authz.WithNotifier(s.signals.tx))
 	if err != nil {
@@ -137,6 +137,7 @@ func (s *Server) build() error {
 		return err
 	}
 	s.authz = az
+	s.startSignals(cache)
 	if tc, ok := s.d.Store.(metrics.TxCounter); ok {
 		s.metrics.WatchStorage(tc)
 	}
@@ -175,7 +176,7 @@ func (s *Server) routes() (*web.Router, error) {
 func (s *Server) introspection() http.Handler {
 	// Callers that present unknown tokens are throttled (RFC 7662 §4).
 	scan := s.authz.ScanGuard()
-	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.risk(),
+	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.signals.watch,
 		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
 }

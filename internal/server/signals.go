@@ -3,20 +3,28 @@ package server
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/web"
+	"github.com/vigil-auth/vigil/keys"
 	"github.com/vigil-auth/vigil/ssf"
+	"github.com/vigil-auth/vigil/storage"
 )
 
-// signals is the Shared Signals transmitter and its delivery worker.
+// signals is the Shared Signals transmitter and receiver, and their
+// background work: the push worker, the risk level writer and the poll
+// client.
 type signals struct {
-	tx   *ssf.Transmitter
-	stop context.CancelFunc
-	done chan struct{}
+	tx    *ssf.Transmitter
+	watch *ssf.LevelWatch
+	rc    *ssf.Receiver
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
 }
 
-// buildSignals creates the transmitter and starts its push worker; Close
+// buildSignals creates the transmitter and the risk level watch, which the
+// endpoints call in front of the risk engine (and its report-only switch). startSignals starts the background work; Close
 // stops it.
 func (s *Server) buildSignals() error {
 	tx, err := ssf.NewTransmitter(ssf.Config{Issuer: s.cfg.Issuer}, s.d.Store, s.d.Keys, authz.TokenID,
@@ -24,16 +32,24 @@ func (s *Server) buildSignals() error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.signals = &signals{tx: tx, stop: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.signals.done)
-		tx.Run(ctx)
-	}()
+	watch := ssf.WatchLevels(s.risk(), tx)
+	s.signals = &signals{tx: tx, watch: watch, stop: func() {}}
 	return nil
 }
 
-// mountSignals registers the transmitter's endpoints.
+// startSignals creates the receiver over the authority (issuer keys come
+// through cache) and starts the background work.
+func (s *Server) startSignals(cache *keys.JWKSCache) {
+	sg := s.signals
+	sg.rc = ssf.NewReceiver(s.cfg.Issuer, s.d.Store, setVerifier{cache}, s.authz, s.d.Log, s.d.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	sg.stop = cancel
+	sg.wg.Go(func() { sg.tx.Run(ctx) })
+	sg.wg.Go(func() { sg.watch.Run(ctx) })
+	sg.wg.Go(func() { sg.rc.RunPolling(ctx) })
+}
+
+// mountSignals registers the transmitter's and the receiver's endpoints.
 func (s *Server) mountSignals(r *web.Router) {
 	tx := s.signals.tx
 	r.HandleFunc(ssf.PathConfiguration, tx.Configuration, http.MethodGet)
@@ -42,6 +58,7 @@ func (s *Server) mountSignals(r *web.Router) {
 	r.HandleFunc(ssf.PathAddSubject, tx.AddSubject, http.MethodPost)
 	r.HandleFunc(ssf.PathRemoveSubject, tx.RemoveSubject, http.MethodPost)
 	r.HandleFunc(ssf.PathVerify, tx.Verify, http.MethodPost)
+	r.HandleFunc(ssf.PathEvents, s.signals.rc.Push, http.MethodPost)
 }
 
 // mountPoll registers the poll endpoint, a path template, after the exact paths.
@@ -49,11 +66,29 @@ func (s *Server) mountPoll(r *web.Router) {
 	r.HandleFunc(ssf.PathPoll+"{stream}", s.signals.tx.Poll, http.MethodPost)
 }
 
-// closeSignals stops the push worker and waits for it.
+// closeSignals stops the background work and waits for it.
 func (s *Server) closeSignals() {
 	if s.signals == nil {
 		return
 	}
 	s.signals.stop()
-	<-s.signals.done
+	s.signals.wg.Wait()
+}
+
+// setVerifier verifies inbound SETs with a trusted issuer's keys.
+type setVerifier struct{ cache *keys.JWKSCache }
+
+// VerifySET implements ssf.SETVerifier.
+func (v setVerifier) VerifySET(ctx context.Context, raw string, iss storage.Issuer, out any) (string, error) {
+	var h keys.Header
+	var err error
+	switch {
+	case len(iss.JWKS) > 0:
+		h, err = keys.VerifyWithJWKS(raw, iss.JWKS, iss.Algorithms, out)
+	case iss.JWKSURI != "":
+		h, err = v.cache.Verify(ctx, iss.JWKSURI, raw, iss.Algorithms, out)
+	default:
+		err = keys.ErrInvalidToken
+	}
+	return h.Type, err
 }

@@ -114,6 +114,11 @@ func cloneIssuer(i storage.Issuer) storage.Issuer {
 	i.Subjects = cloneSlice(i.Subjects)
 	i.Scopes = cloneSlice(i.Scopes)
 	i.Audiences = cloneSlice(i.Audiences)
+	if i.SSF != nil {
+		s := *i.SSF
+		s.Events = cloneSlice(s.Events)
+		i.SSF = &s
+	}
 	return i
 }
 
