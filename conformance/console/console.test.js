@@ -127,9 +127,9 @@ before(async () => {
     assert.equal(res.status, 200);
   }
 
-  // A benign session and a risky one: the agent asks twice for a scope
-  // beyond its registration (an escalation attempt each time), then
-  // exchanges its token normally.
+  // A benign session and a risky one: the agent exchanges its token for
+  // one tool call, then asks twice for a scope beyond its registration (an
+  // escalation attempt each time).
   let r = await token(desk, { grant_type: "client_credentials" });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   benign.sid = await sessionOf(desk.id);
@@ -137,13 +137,13 @@ before(async () => {
   r = await token(agent, { grant_type: "client_credentials", scope: "tickets:read kb:read" });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   risky.access = r.body.access_token;
+  const ex = await token(agent, exchange(risky.access, "tickets:read"));
+  assert.equal(ex.status, 200, JSON.stringify(ex.body));
+  risky.exchanged = ex.body.access_token;
   for (let i = 0; i < 2; i++) {
     const bad = await token(agent, exchange(risky.access, "tickets:admin"));
     assert.equal(bad.status, 400, JSON.stringify(bad.body));
   }
-  const ex = await token(agent, exchange(risky.access, "tickets:read"));
-  assert.equal(ex.status, 200, JSON.stringify(ex.body));
-  risky.exchanged = ex.body.access_token;
   risky.sid = await sessionOf(agent.id);
   assert.equal((await introspect(risky.exchanged)).active, true, "the exchanged token is active before termination");
 });

@@ -67,7 +67,7 @@ func scoreChart(evs []storage.Event, th risk.Thresholds) template.HTML {
 		last := pts[len(pts)-1]
 		desc += fmt.Sprintf(" Latest score %d (%s).", last.Score, last.Level)
 	}
-	svgOpen(&b, "score-chart", w, h, "Risk score over time", desc)
+	svgOpen(&b, "score-chart", w, h, "Risk score (suspicion) over time", desc)
 	fmt.Fprintf(&b, `<rect class="plot" x="%d" y="%d" width="%d" height="%d"/>`, left, top, w-left-right, h-top-bottom)
 	for _, tl := range []struct {
 		name string

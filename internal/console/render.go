@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,16 @@ var funcs = template.FuncMap{
 			return s
 		}
 		return s[:12] + "…"
+	},
+	"signed": func(v any) string {
+		f, ok := v.(float64)
+		if !ok {
+			return fmt.Sprint(v)
+		}
+		if f > 0 {
+			return "+" + strconv.FormatFloat(f, 'f', -1, 64)
+		}
+		return "−" + strconv.FormatFloat(-f, 'f', -1, 64)
 	},
 	"levelClass": func(l string) string {
 		switch l {
