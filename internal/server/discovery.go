@@ -43,6 +43,11 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		"token_types_supported": []string{oauth.TokenTypeAccessToken, oauth.TokenTypeJWT, oauth.TokenTypeTxnToken},
 		"service_documentation": "https://github.com/vigil-auth/vigil",
 	}
+	// MCP clients (the official SDKs) refuse an authorization server whose
+	// metadata lacks PKCE, even for client credentials. Vigil has no
+	// authorization endpoint, so no flow of it can use PKCE and the member
+	// promises nothing; it is there for those clients.
+	m["code_challenge_methods_supported"] = []string{"S256"}
 	if s.registrationEndpoint != "" {
 		m["registration_endpoint"] = s.registrationEndpoint
 	}
