@@ -55,6 +55,14 @@ conformance: ## Run the protocol suite (in-process, or against VIGIL_CONFORMANCE
 console-e2e: ## Run the admin console's tests in headless Chromium (installs chromium in CI); screenshots in bin/console-artifacts
 	conformance/console/run.sh
 
+.PHONY: examples
+examples: ## Vet and test the examples (their own Go module: the MCP tool server, the MCP agent, the Go SDK interop tests)
+	cd examples && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+.PHONY: interop-mcp
+interop-mcp: ## Run the MCP interop suites (official Go and TypeScript SDKs) against separately started servers
+	conformance/interop/mcp/run.sh
+
 .PHONY: vulncheck
 vulncheck: ## Report known vulnerabilities reachable from Vigil (govulncheck, pinned vulndb snapshot)
 	@scripts/vulncheck.sh

@@ -7,6 +7,7 @@ toolchain go1.26.10
 require (
 	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/vigil-auth/vigil v0.0.0
+	golang.org/x/oauth2 v0.38.0
 )
 
 require (
@@ -85,7 +86,6 @@ require (
 	golang.org/x/exp v0.0.0-20240823005443-9b4947da3948 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect

@@ -44,9 +44,12 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 		"service_documentation": "https://github.com/vigil-auth/vigil",
 	}
 	// MCP clients (the official SDKs) refuse an authorization server whose
-	// metadata lacks PKCE, even for client credentials. Vigil has no
-	// authorization endpoint, so no flow of it can use PKCE and the member
-	// promises nothing; it is there for those clients.
+	// metadata lacks an authorization endpoint or PKCE, even for client
+	// credentials. Vigil's authorization endpoint supports no response type
+	// (response_types_supported is empty) and refuses every request, so no
+	// flow of it can use PKCE: the members promise nothing and are there
+	// for those clients.
+	m["authorization_endpoint"] = iss + PathAuthorize
 	m["code_challenge_methods_supported"] = []string{"S256"}
 	if s.registrationEndpoint != "" {
 		m["registration_endpoint"] = s.registrationEndpoint

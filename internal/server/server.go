@@ -161,6 +161,7 @@ func (s *Server) routes() (*web.Router, error) {
 	r.Handle(PathRevoke, s.authz.RevocationHandler(), http.MethodPost)
 	r.Handle(PathRevalidate, s.authz.RevalidationHandler(), http.MethodPost)
 	r.HandleFunc(PathMetadata, s.metadata, http.MethodGet)
+	r.HandleFunc(PathAuthorize, s.authorize, http.MethodGet, http.MethodPost)
 	r.HandleFunc(PathJWKS, s.jwks, http.MethodGet)
 	r.HandleFunc("/health/alive", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }, http.MethodGet)
 	r.HandleFunc("/health/ready", s.readiness, http.MethodGet)

@@ -1,0 +1,131 @@
+// Interoperability tests: the official MCP TypeScript SDK
+// (@modelcontextprotocol/sdk) with its own OAuth providers for machine
+// clients (client credentials with client_secret_basic, and
+// private_key_jwt) against the example MCP tool server protected by a
+// running Vigil. run.sh starts both and sets:
+//
+//   VIGIL_URL          Vigil's issuer
+//   MCP_URL            the tool server's MCP endpoint
+//   VIGIL_ADMIN_TOKEN  the admin token, to terminate sessions
+//   VIGIL_CONFIG       the served configuration (for the client secret)
+//   VIGIL_AGENT_KEY    the private JWK of the configured client mcp-agent
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { ClientCredentialsProvider, PrivateKeyJwtProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js'
+
+const env = (name) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`set ${name} (see run.sh)`)
+  return v
+}
+const issuer = env('VIGIL_URL')
+const mcpURL = env('MCP_URL')
+const adminToken = env('VIGIL_ADMIN_TOKEN')
+const config = readFileSync(env('VIGIL_CONFIG'), 'utf8')
+const agentKey = JSON.parse(readFileSync(env('VIGIL_AGENT_KEY'), 'utf8'))
+
+// secretOf reads a client's secret from the served YAML: `- id: X` starts
+// a client, `secret: Y` inside it.
+function secretOf (id) {
+  for (const block of config.split(/\n\s*- id: /).slice(1)) {
+    if (block.match(/^(\S+)/)[1] === id) return block.match(/\n\s+secret: (\S+)/)[1]
+  }
+  throw new Error(`no secret for ${id}`)
+}
+
+async function admin (method, path, body) {
+  const res = await fetch(issuer + path, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+async function terminateAll (clientId) {
+  const { body } = await admin('GET', `/admin/sessions?client=${clientId}&status=active`)
+  for (const s of body.sessions) {
+    const r = await admin('POST', `/admin/sessions/${s.sid}/terminate`)
+    assert.equal(r.status, 200)
+  }
+  return body.sessions.length
+}
+
+async function connect (provider) {
+  const client = new Client({ name: 'ts-sdk-interop', version: '1.0.0' })
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: provider }))
+  return client
+}
+
+const text = (res) => res.content.filter((c) => c.type === 'text').map((c) => c.text).join(' ')
+
+async function rawCall (token) {
+  return fetch(mcpURL, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list' })
+  })
+}
+
+// exercise: discovery from the 401 (RFC 9728, RFC 8414), the provider's
+// grant, tool calls; then an admin terminates the session: the token the
+// SDK holds is refused with a 401 pointing at the metadata, and the SDK
+// authorizes again (a new session) and goes on.
+async function exercise (provider, clientId) {
+  const client = await connect(provider)
+  try {
+    const { tools } = await client.listTools()
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['tickets.comment', 'tickets.delete', 'tickets.escalate', 'tickets.get'])
+    const got = await client.callTool({ name: 'tickets.get', arguments: { id: 'T-1' } })
+    assert.match(text(got), /Printer on fire/)
+    const commented = await client.callTool({ name: 'tickets.comment', arguments: { id: 'T-1', text: `from ${clientId}` } })
+    assert.equal(text(commented), 'comment added')
+
+    const old = provider.tokens().access_token
+    assert.ok(await terminateAll(clientId) >= 1, 'a session to terminate')
+    const refused = await rawCall(old)
+    assert.equal(refused.status, 401)
+    const challenge = refused.headers.get('www-authenticate')
+    assert.match(challenge, /error="invalid_token"/)
+    assert.match(challenge, /resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp"/)
+
+    const again = await client.callTool({ name: 'tickets.get', arguments: { id: 'T-1' } })
+    assert.match(text(again), new RegExp(`from ${clientId}`))
+    assert.notEqual(provider.tokens().access_token, old, 'the SDK got a new token')
+  } finally {
+    await client.close()
+  }
+}
+
+test('client_credentials with client_secret_basic (ClientCredentialsProvider)', async () => {
+  const provider = new ClientCredentialsProvider({
+    clientId: 'interop-secret', clientSecret: secretOf('interop-secret'), expectedIssuer: issuer
+  })
+  await exercise(provider, 'interop-secret')
+})
+
+test('client_credentials with private_key_jwt (PrivateKeyJwtProvider)', async () => {
+  const provider = new PrivateKeyJwtProvider({
+    clientId: 'mcp-agent', privateKey: agentKey, algorithm: 'ES256', expectedIssuer: issuer
+  })
+  await exercise(provider, 'mcp-agent')
+})
+
+test('refused once the client is deleted', async () => {
+  const spec = { id: 'ts-doomed', kind: 'service', secret: 'ts-doomed-example-secret-change-me-0000004',
+    grant_types: ['client_credentials'], scopes: ['tickets:read', 'tickets:write'], audiences: [mcpURL] }
+  assert.equal((await admin('POST', '/admin/clients', spec)).status, 201)
+  const provider = new ClientCredentialsProvider({ clientId: spec.id, clientSecret: spec.secret, expectedIssuer: issuer })
+  const client = await connect(provider)
+  try {
+    await client.callTool({ name: 'tickets.get', arguments: { id: 'T-2' } })
+    assert.equal((await admin('DELETE', `/admin/clients/${spec.id}`)).status, 200)
+    await assert.rejects(client.callTool({ name: 'tickets.get', arguments: { id: 'T-2' } }))
+  } finally {
+    await client.close().catch(() => {})
+  }
+})
