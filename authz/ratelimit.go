@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -41,9 +40,10 @@ import (
 // show as 401 and 429 answers in the request metrics, and the start of each
 // throttling episode is logged as a warning.
 //
-// Introspection callers are throttled on the tokens they present that do not
-// exist (RFC 7662 §4: an unthrottled endpoint lets a caller fish for valid
-// tokens); see [ScanGuard].
+// Introspection is throttled on the tokens presented that do not exist
+// (RFC 7662 §4: an unthrottled endpoint lets a caller fish for valid
+// tokens), keyed by their presenter, never the answers for tokens that
+// exist; see [ScanThrottle].
 
 // Rate is a token bucket: Burst events at once, refilled one per Every.
 // A Rate with Burst 0 never throttles.
@@ -59,13 +59,14 @@ type AuthLimits struct {
 	PerClient Rate
 	// PerSource bounds failed authentications per source address.
 	PerSource Rate
-	// Scanning bounds the unknown tokens one caller may introspect.
+	// Scanning bounds the unknown tokens introspected per presenter (the
+	// introspecting caller and the usage context it reports).
 	Scanning Rate
 }
 
 // DefaultAuthLimits: 20 failures per client id (then one per 3s), 50 per
 // source address (then one per second), and 300 unknown tokens per
-// introspecting client (then five per second).
+// presenter at introspection (then five per second).
 var DefaultAuthLimits = AuthLimits{
 	PerClient: Rate{Burst: 20, Every: 3 * time.Second},
 	PerSource: Rate{Burst: 50, Every: time.Second},
@@ -295,65 +296,26 @@ func errThrottled(wait time.Duration, desc string) *oauth.Error {
 		WithHeader("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 }
 
-// ScanGuard throttles introspection callers that present tokens which do
-// not exist (RFC 7662 §4, SECURITY.md #54): each unknown token costs the
-// authenticated caller one unit of its Scanning budget, and a caller with
-// none left is answered 429 with Retry-After, before any token is looked
-// up, until the budget refills. Tokens that exist, active or not, cost
-// nothing. Wire it around the introspection handler: Wrap the handler,
-// authenticate callers through the guard, and read tokens through Store.
-type ScanGuard struct{ s *Server }
+// ScanThrottle is the introspection scanning throttle (RFC 7662 §4,
+// SECURITY.md #54) for introspect.Handler: the handler charges it for every
+// presented token that does not exist, keyed by what the token's presenter
+// controls (the caller and the usage context it reports), and it answers
+// whether that key's budget is used up. Tokens that exist are never
+// charged and never throttled, so whoever sends unknown tokens to a
+// resource server cannot take that server's valid introspections down.
+type ScanThrottle struct{ s *Server }
 
-// ScanGuard returns the introspection scanning throttle of s.
-func (s *Server) ScanGuard() *ScanGuard { return &ScanGuard{s: s} }
+// ScanThrottle returns the scanning throttle of s.
+func (s *Server) ScanThrottle() ScanThrottle { return ScanThrottle{s: s} }
 
-type scanCallKey struct{}
-
-// scanCall is one introspection request's authenticated caller.
-type scanCall struct{ caller string }
-
-// Wrap makes h's requests carry the state the guard needs.
-func (g *ScanGuard) Wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), scanCallKey{}, &scanCall{})))
-	})
-}
-
-// AuthenticateClient authenticates the caller like [Server.AuthenticateClient],
-// then refuses a caller whose scanning budget is used up.
-func (g *ScanGuard) AuthenticateClient(ctx context.Context, r *http.Request, form url.Values) (storage.Client, error) {
-	c, err := g.s.AuthenticateClient(ctx, r, form)
-	if err != nil {
-		return c, err
+// Unknown charges key for one unknown token and reports whether key was
+// already out of budget, and how long until it has budget again.
+func (t ScanThrottle) Unknown(key string) (bool, time.Duration) {
+	now := t.s.now()
+	over, wait := t.s.guard.scans.throttled(key, now)
+	_, w2, started := t.s.guard.scans.charge(key, now)
+	if started {
+		t.s.log.Warn("introspection throttled: unknown tokens presented (token scanning?)", "key", truncate(key))
 	}
-	if t, wait := g.s.guard.scans.throttled(c.ID, g.s.now()); t {
-		return storage.Client{}, errThrottled(wait, "too many unknown tokens introspected; retry later")
-	}
-	if sc, ok := ctx.Value(scanCallKey{}).(*scanCall); ok {
-		sc.caller = c.ID
-	}
-	return c, nil
-}
-
-// Store returns st with token lookups that charge the caller for tokens
-// that do not exist.
-func (g *ScanGuard) Store(st storage.Store) storage.Store { return scanStore{Store: st, g: g} }
-
-type scanStore struct {
-	storage.Store
-	g *ScanGuard
-}
-
-// GetToken reads through, charging the request's caller for an unknown token.
-func (s scanStore) GetToken(ctx context.Context, id string) (storage.Token, error) {
-	t, err := s.Store.GetToken(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
-		if sc, ok := ctx.Value(scanCallKey{}).(*scanCall); ok && sc.caller != "" {
-			if _, _, started := s.g.s.guard.scans.charge(sc.caller, s.g.s.now()); started {
-				s.g.s.log.WarnContext(ctx, "introspection throttled: caller presents unknown tokens (token scanning?)",
-					"caller", sc.caller)
-			}
-		}
-	}
-	return t, err
+	return over, max(wait, w2)
 }

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,14 @@ type Store interface {
 // matching ErrNotAllowed when nothing of it is allowed. authz implements it.
 type Policy interface {
 	Bound(ctx context.Context, t storage.Token, sess storage.Session, holder storage.Client) (storage.Token, error)
+}
+
+// Throttle bounds how many tokens that do not exist may be introspected
+// per key (RFC 7662 §4). Unknown charges key for one and reports whether
+// key was already out of budget and the wait until it is not. authz
+// implements it.
+type Throttle interface {
+	Unknown(key string) (throttled bool, wait time.Duration)
 }
 
 // Risk judges one event on a session. *risk.Engine implements it.
@@ -74,6 +83,8 @@ type Handler struct {
 	Signer   Signer
 	// Policy bounds live tokens by the current registrations.
 	Policy Policy
+	// Scans throttles token scanning; nil throttles nothing.
+	Scans Throttle
 	// TokenID maps a presented token to its storage ID (authz.TokenID).
 	TokenID func(raw string) string
 	// Profile maps a registration to what the risk engine needs (authz.Profile).
@@ -148,7 +159,7 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	now := h.Now()
 	tok, err := h.Store.GetToken(ctx, h.TokenID(raw))
 	if errors.Is(err, storage.ErrNotFound) {
-		return inactive, nil
+		return h.unknown(caller, u)
 	}
 	if err != nil {
 		return nil, unavailable(err)
@@ -184,6 +195,29 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 		resp.JTI = tokenJTI(raw, tok)
 	}
 	return resp, err
+}
+
+// unknown answers a token that does not exist: inactive, or 429 with
+// Retry-After once its presenter has sent too many. The key is what the
+// presenter controls: the caller, with the address the caller reports the
+// token came from, so a client scanning through an honest resource server
+// throttles itself, not the server. Tokens that exist never get here.
+func (h *Handler) unknown(caller storage.Client, u usage) (*Response, error) {
+	if h.Scans == nil {
+		return inactive, nil
+	}
+	key := caller.ID
+	if u.ip.IsValid() {
+		key += "|" + u.ip.String()
+	}
+	over, wait := h.Scans.Unknown(key)
+	if !over {
+		return inactive, nil
+	}
+	secs := max(int64((wait+time.Second-1)/time.Second), 1)
+	return nil, (&oauth.Error{Code: oauth.TemporarilyUnavailable, Status: http.StatusTooManyRequests,
+		Description: "too many unknown tokens introspected from this origin; retry later"}).
+		WithHeader("Retry-After", strconv.FormatInt(secs, 10))
 }
 
 // context loads the token's session and owning client.

@@ -12,6 +12,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
+
+	"github.com/vigil-auth/vigil/storage"
 )
 
 // DPoP defaults (RFC 9449 §11.1 leaves the window to the server).
@@ -178,6 +180,9 @@ func publicJWK(b []byte) (jose.JSONWebKey, error) {
 		if _, ok := members[m]; ok {
 			return jose.JSONWebKey{}, fmt.Errorf("jwk holds private member %q", m)
 		}
+	}
+	if err := storage.ValidateJWK(b); err != nil {
+		return jose.JSONWebKey{}, fmt.Errorf("jwk: %w", err)
 	}
 	var k jose.JSONWebKey
 	if err := k.UnmarshalJSON(b); err != nil {

@@ -103,6 +103,9 @@ func parseKeySet(b []byte) (keySet, error) {
 // parsePublicJWK parses one JWK and keeps it only if it is an asymmetric
 // signing key; the result holds the public half only.
 func parsePublicJWK(b []byte) (jose.JSONWebKey, bool) {
+	if storage.ValidateJWK(b) != nil {
+		return jose.JSONWebKey{}, false // off its curve, too short, private, or not for signing
+	}
 	var k jose.JSONWebKey
 	if err := k.UnmarshalJSON(b); err != nil || !k.Valid() {
 		return jose.JSONWebKey{}, false

@@ -119,7 +119,8 @@ func TestVerifyWithJWKSRejects(t *testing.T) {
 		{"no kid, two EC keys", signJWS(t, "ES256", ec, nil, payload), jwksOf(t, pubJWK(ec, "a", ""), pubJWK(ec2, "b", "")), nil, nil},
 		{"duplicate kid", signJWS(t, "ES256", ec, hdr("d"), payload), jwksOf(t, pubJWK(ec, "d", ""), pubJWK(ec2, "d", "")), nil, nil},
 		{"wrong key", signJWS(t, "ES256", ec2, hdr("ec"), payload), set, nil, nil},
-		{"RSA 1024", signJWS(t, "RS256", weak, hdr("w"), payload), jwksOf(t, pubJWK(weak, "w", "")), nil, ErrUnknownKey},
+		{"RSA 1024", signJWS(t, "RS256", weak, hdr("w"), payload), jwksOf(t, pubJWK(weak, "w", "")), nil, nil},
+		{"RSA 1024 beside a good key", signJWS(t, "RS256", weak, hdr("w"), payload), jwksOf(t, pubJWK(weak, "w", ""), pubJWK(ec2, "x", "")), nil, ErrUnknownKey},
 		{"key for encryption", signJWS(t, "ES256", ec, hdr("e"), payload), jwksOf(t, jose.JSONWebKey{Key: ec.Public(), KeyID: "e", Use: "enc"}, pubJWK(ec2, "x", "")), nil, ErrUnknownKey},
 		{"garbage jwks", signJWS(t, "ES256", ec, hdr("ec"), payload), []byte(`{"keys":`), nil, nil},
 		{"empty jwks", signJWS(t, "ES256", ec, hdr("ec"), payload), []byte(`{"keys":[]}`), nil, nil},
@@ -143,9 +144,9 @@ func TestVerifyWithJWKSRejects(t *testing.T) {
 			}
 		})
 	}
-	// A set that carries private members is used through its public half only.
-	if _, err := VerifyWithJWKS(signJWS(t, "ES256", ec, hdr("ec"), payload), privSet, nil, nil); err != nil {
-		t.Fatalf("private JWK in set: %v", err)
+	// A key published with its private members is compromised: never used.
+	if _, err := VerifyWithJWKS(signJWS(t, "ES256", ec, hdr("ec"), payload), privSet, nil, nil); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("private JWK in set: %v, want refused", err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -87,7 +86,7 @@ func (c Client) Validate() error {
 
 func (c Client) validateCredentials(p *problems) {
 	if len(c.JWKS) > 0 {
-		p.addErr("jwks", validateJWKS(c.JWKS))
+		p.addErr("jwks", ValidateJWKS(c.JWKS))
 	}
 	if c.JWKSURI != "" {
 		p.addErr("jwks_uri", validateHTTPSURL(c.JWKSURI))
@@ -178,7 +177,7 @@ func (i Issuer) Validate() error {
 	var p problems
 	p.addErr("issuer", validateHTTPSURL(i.Issuer))
 	if len(i.JWKS) > 0 {
-		p.addErr("jwks", validateJWKS(i.JWKS))
+		p.addErr("jwks", ValidateJWKS(i.JWKS))
 	}
 	if i.JWKSURI != "" {
 		p.addErr("jwks_uri", validateHTTPSURL(i.JWKSURI))
@@ -384,31 +383,6 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-// validateJWKS accepts a JSON object whose "keys" member is a non-empty
-// array of public JWKs (objects with a "kty" and no private members).
-func validateJWKS(b json.RawMessage) error {
-	var set struct {
-		Keys []map[string]json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(b, &set); err != nil {
-		return errors.New(`must be a JSON object {"keys": [...]}`)
-	}
-	if len(set.Keys) == 0 {
-		return errors.New(`must have a non-empty "keys" array`)
-	}
-	for n, k := range set.Keys {
-		if _, ok := k["kty"]; !ok {
-			return fmt.Errorf("keys[%d] has no kty", n)
-		}
-		for _, m := range privateJWKMembers {
-			if _, ok := k[m]; ok {
-				return fmt.Errorf("keys[%d] holds private key material (%q); register the public key only", n, m)
-			}
-		}
-	}
-	return nil
 }
 
 var weekdays = map[string]int{

@@ -69,12 +69,41 @@ func TestIntrospection_54_ScanningThrottled(t *testing.T) {
 		t.Fatal("1000 unknown tokens from one caller were never throttled")
 	}
 	t.Logf("throttled after %d unknown tokens", throttled)
-	wantError(t, e.introspect(t, "rs1", valid), 429, "temporarily_unavailable")
+	// A token that exists is never throttled: the answers for valid tokens
+	// do not degrade, whoever sent the unknown ones.
+	wantActive(t, e.introspect(t, "rs1", valid))
+	wantError(t, e.introspect(t, "rs1", "vgl_at_"+b64(randomBytes(32))), 429, "temporarily_unavailable")
 	// Another resource server is not affected.
 	wantInactive(t, e.introspect(t, "rs2", "vgl_at_"+b64(randomBytes(32))))
 	// The budget refills with time.
 	e.clock.Advance(time.Second)
-	wantActive(t, e.introspect(t, "rs1", valid))
+	wantInactive(t, e.introspect(t, "rs1", "vgl_at_"+b64(randomBytes(32))))
+}
+
+// The scanning throttle cannot be turned on an honest resource server: a
+// client that sends it unknown tokens (the server reports the client's
+// address as ip) throttles only the unknown tokens from that address; the
+// server's introspections of valid tokens, from that address or any other,
+// keep their answers.
+func TestIntrospection_54_ScanningThroughHonestServer(t *testing.T) {
+	e := newEnv(t, withMemory(), withReportOnly())
+	valid := e.cc(t, "agent", "audience", rs1).str("access_token")
+	const attacker, honest = "203.0.113.66", "198.51.100.7"
+	seen429 := false
+	for range 400 {
+		r := e.introspect(t, "rs1", "vgl_at_"+b64(randomBytes(32)), "ip", attacker)
+		if r.status == 429 {
+			seen429 = true
+		}
+		wantActive(t, e.introspect(t, "rs1", valid, "ip", honest))
+		wantActive(t, e.introspect(t, "rs1", valid))
+	}
+	if !seen429 {
+		t.Fatal("400 unknown tokens from one origin were never throttled")
+	}
+	wantActive(t, e.introspect(t, "rs1", valid, "ip", attacker))
+	wantInactive(t, e.introspect(t, "rs1", "vgl_at_"+b64(randomBytes(32)), "ip", honest))
+	wantInactive(t, e.introspect(t, "rs1", "vgl_at_"+b64(randomBytes(32))))
 }
 
 // SECURITY.md #55: the same token asked about by different callers and in

@@ -175,11 +175,10 @@ func (s *Server) routes() (*web.Router, error) {
 }
 
 func (s *Server) introspection() http.Handler {
-	// Callers that present unknown tokens are throttled (RFC 7662 §4).
-	scan := s.authz.ScanGuard()
-	return scan.Wrap(&introspect.Handler{Issuer: s.cfg.Issuer, Auth: scan, Store: scan.Store(s.d.Store), Risk: s.signals.watch,
+	// Unknown tokens are throttled per presenter (RFC 7662 §4).
+	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.d.Store, Scans: s.authz.ScanThrottle(), Risk: s.signals.watch,
 		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
-		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now})
+		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now}
 }
 
 // risk is the engine as the handlers see it, behind the report-only
