@@ -49,9 +49,18 @@ type Client struct {
 	// AssertionCompat relaxes client-assertion checks for libraries that
 	// cannot be configured to meet them; nil (the default) is strict.
 	AssertionCompat *AssertionCompat `json:"assertion_compat,omitempty"`
-	CreatedAt       time.Time        `json:"created_at,omitzero"`
-	UpdatedAt       time.Time        `json:"updated_at,omitzero"`
+	// Source is SourceConfig for a record declared by the configuration
+	// file, which then owns it; "" for one made through the admin API.
+	Source    string    `json:"source,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// SourceConfig marks a client, resource or trusted issuer declared by the
+// configuration file. The file is the truth for what it declares: a record
+// with this source that the file no longer declares is disabled (a client)
+// or deleted (a resource or trusted issuer) when the file is applied.
+const SourceConfig = "config"
 
 // HasGrant reports whether c is registered for grant type g.
 func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
@@ -84,7 +93,10 @@ type Resource struct {
 	// Tactic is what calling this resource usually means (discovery, collection, …).
 	Tactic string `json:"tactic,omitempty"`
 	// MaxTTL caps the lifetime of tokens issued for this audience; 0 means no cap.
-	MaxTTL    Duration  `json:"max_ttl,omitempty"`
+	MaxTTL Duration `json:"max_ttl,omitempty"`
+	// Source is SourceConfig for a record declared by the configuration
+	// file, which then owns it; "" for one made through the admin API.
+	Source    string    `json:"source,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
@@ -104,9 +116,12 @@ type Issuer struct {
 	Scopes    []string `json:"scopes,omitempty"`
 	Audiences []string `json:"audiences,omitempty"`
 	// SSF, when set, takes Shared Signals security events from this issuer.
-	SSF       *IssuerSSF `json:"ssf,omitempty"`
-	CreatedAt time.Time  `json:"created_at,omitzero"`
-	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+	SSF *IssuerSSF `json:"ssf,omitempty"`
+	// Source is SourceConfig for a record declared by the configuration
+	// file, which then owns it; "" for one made through the admin API.
+	Source    string    `json:"source,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // SubjectMapping maps an external subject (exact, or a prefix ending in "*") to a client.

@@ -124,7 +124,14 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	warnPlainHTTP(s.Issuer, log)
 	opts := []server.Option{server.WithLogger(log), server.WithGetenv(e.getenv), server.WithPolicyCheck(checkPolicyDraft)}
 	if file != nil {
-		opts = append(opts, server.WithConfigFile(file, firstSet(o.config, e.getenv("VIGIL_CONFIG"))))
+		opts = append(opts, server.WithConfigFile(file, firstSet(o.config, e.getenv("VIGIL_CONFIG"))),
+			server.WithReload(func() (*config.File, config.Settings, error) {
+				f, s, err := resolveSettings(o, e.getenv)
+				if s.Issuer == "" {
+					s.Issuer = config.DefaultIssuer(ln.Addr().String()) // as at start
+				}
+				return f, s, err
+			}))
 	}
 	in, err := server.Open(ctx, s, opts...)
 	if err != nil {
@@ -136,6 +143,7 @@ func serve(ctx context.Context, args []string, e *cli) error {
 			log.Error("closing failed", "err", err)
 		}
 	}()
+	defer in.ReloadOnSIGHUP(ctx)()
 	return in.Serve(ctx, ln, o.drain)
 }
 

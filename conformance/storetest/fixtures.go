@@ -32,6 +32,7 @@ func newClient(id string) storage.Client {
 		Purposes:        []string{"billing"},
 		DPoP:            true,
 		Disabled:        true,
+		Source:          storage.SourceConfig,
 		CreatedAt:       t0,
 		UpdatedAt:       at(time.Minute),
 	}
@@ -44,6 +45,7 @@ func newResource(aud string) storage.Resource {
 		Tenant:      "acme",
 		Tactic:      "collection",
 		MaxTTL:      storage.Duration(10 * time.Minute),
+		Source:      storage.SourceConfig,
 		CreatedAt:   t0,
 		UpdatedAt:   at(time.Second),
 	}
@@ -59,6 +61,7 @@ func newIssuer(iss string) storage.Issuer {
 		Subjects:   []storage.SubjectMapping{{Subject: "system:serviceaccount:ci:*", ClientID: "ci"}},
 		Scopes:     []string{"deploy"},
 		Audiences:  []string{"https://deploy.example"},
+		Source:     storage.SourceConfig,
 		CreatedAt:  t0,
 		UpdatedAt:  at(time.Hour),
 	}

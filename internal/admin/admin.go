@@ -70,6 +70,9 @@ type Deps struct {
 	Policy PolicySwitch
 	// Notify queues Shared Signals events for registration changes; nil queues nothing.
 	Notify Notifier
+	// Reload serves POST /admin/reload; nil (no configuration file)
+	// answers 404 there.
+	Reload Reloader
 	// Credentials are admin credentials beside the admin token.
 	Credentials Credentials
 	Now         func() time.Time
@@ -175,6 +178,7 @@ func (a *API) routes() []route {
 		{"/admin/audit", methods{http.MethodGet: a.listAudit}},
 		{"/admin/initial-access-tokens", methods{http.MethodGet: a.listInitialTokens, http.MethodPost: a.createInitialToken}},
 		{"/admin/initial-access-tokens/{id}", methods{http.MethodDelete: a.deleteInitialToken}},
+		{"/admin/reload", methods{http.MethodPost: a.reload}},
 	}
 }
 

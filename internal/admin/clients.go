@@ -53,6 +53,7 @@ func decodeClient(w http.ResponseWriter, r *http.Request) (ClientInput, error) {
 		}
 	}
 	in.Client = in.Client.WithDefaults()
+	in.Source = "" // a client written through the admin API is its own
 	return in, nil
 }
 

@@ -20,6 +20,9 @@ type kind[T any] struct {
 	key    func(T) string
 	setKey func(*T, string)
 	times  func(*T) (created, updated *time.Time)
+	// source addresses the record's Source, which the admin API clears:
+	// a record it writes is its own, not the configuration file's.
+	source func(*T) *string
 	valid  func(T) error
 	get    func(storage.Reader, context.Context, string) (T, error)
 	list   func(storage.Reader, context.Context) ([]T, error)
@@ -33,6 +36,7 @@ func resourceKind() kind[storage.Resource] {
 		key:    func(r storage.Resource) string { return r.Audience },
 		setKey: func(r *storage.Resource, k string) { r.Audience = k },
 		times:  func(r *storage.Resource) (*time.Time, *time.Time) { return &r.CreatedAt, &r.UpdatedAt },
+		source: func(r *storage.Resource) *string { return &r.Source },
 		valid:  storage.Resource.Validate,
 		get:    storage.Reader.GetResource,
 		list:   storage.Reader.ListResources,
@@ -47,6 +51,7 @@ func issuerKind() kind[storage.Issuer] {
 		key:    func(i storage.Issuer) string { return i.Issuer },
 		setKey: func(i *storage.Issuer, k string) { i.Issuer = k },
 		times:  func(i *storage.Issuer) (*time.Time, *time.Time) { return &i.CreatedAt, &i.UpdatedAt },
+		source: func(i *storage.Issuer) *string { return &i.Source },
 		valid:  storage.Issuer.Validate,
 		get:    storage.Reader.GetIssuer,
 		list:   storage.Reader.ListIssuers,
@@ -112,7 +117,8 @@ func getRecord[T any](a *API, k kind[T], w http.ResponseWriter, r *http.Request,
 	writeJSON(w, http.StatusOK, rec)
 }
 
-// decodeRecord reads a record body; server-managed timestamps are ignored.
+// decodeRecord reads a record body; server-managed timestamps and source
+// are ignored.
 func decodeRecord[T any](k kind[T], w http.ResponseWriter, r *http.Request) (T, error) {
 	var rec T
 	if err := decodeBody(w, r, &rec); err != nil {
@@ -120,6 +126,7 @@ func decodeRecord[T any](k kind[T], w http.ResponseWriter, r *http.Request) (T, 
 	}
 	c, u := k.times(&rec)
 	*c, *u = time.Time{}, time.Time{}
+	*k.source(&rec) = ""
 	return rec, nil
 }
 

@@ -103,46 +103,157 @@ func (c Client) validate() error {
 	return errors.Join(errs...)
 }
 
-// Apply validates f and upserts its clients, resources and trusted issuers
-// into store in one transaction, at now. A record equal to the stored one
-// (ignoring created_at and updated_at) is not rewritten. Secrets are hashed
-// with h; a stored hash that already verifies the file's secret is kept, so
-// re-applying a file with short (slow-hashed, salted) secrets changes
-// nothing. Every change is recorded in the audit log. Apply returns how
-// many records it created or changed.
+// Result says what applying a file changed.
+type Result struct {
+	// Changed counts the records created, changed, disabled or deleted.
+	Changed int `json:"changed"`
+	// Disabled lists the clients the file declared before and no longer
+	// does: they are disabled (their tokens stop working at once; declaring
+	// them again enables them).
+	Disabled []string `json:"disabled_clients"`
+	// Removed lists the resources and trusted issuers the file declared
+	// before and no longer does, deleted ("resource AUD", "trusted issuer
+	// URL").
+	Removed []string `json:"removed"`
+}
+
+// Apply is Reconcile returning only how many records changed.
 func (f *File) Apply(ctx context.Context, store storage.Store, h *secret.Hasher, now time.Time) (changed int, err error) {
+	r, err := f.Reconcile(ctx, store, h, now)
+	return r.Changed, err
+}
+
+// Reconcile validates f and makes the store agree with it, in one
+// transaction (all or nothing), at now. The file is the truth for what it
+// declares: its clients, resources and trusted issuers are upserted and
+// marked with storage.SourceConfig; records so marked that the file no
+// longer declares are disabled (clients) or deleted (resources, trusted
+// issuers). Records made through the admin API are never touched unless
+// the file declares them. A record equal to the stored one (ignoring
+// created_at and updated_at) is not rewritten, so applying the same file
+// again changes nothing. Secrets are hashed with h; a stored hash that
+// already verifies the file's secret is kept. Every change is recorded in
+// the audit log.
+func (f *File) Reconcile(ctx context.Context, store storage.Store, h *secret.Hasher, now time.Time) (Result, error) {
 	if err := f.Validate(); err != nil {
-		return 0, fmt.Errorf("config: %w", err)
+		return Result{}, fmt.Errorf("config: %w", err)
 	}
-	err = store.Update(ctx, func(w storage.Writer) error {
-		changed = 0 // fn may run more than once
-		for _, c := range f.Clients {
-			n, err := applyClient(ctx, w, c, h, now)
-			if err != nil {
-				return fmt.Errorf("client %s: %w", c.ID, err)
-			}
-			changed += n
+	var res Result
+	err := store.Update(ctx, func(w storage.Writer) error {
+		res = Result{} // fn may run more than once
+		n, err := f.upsert(ctx, w, h, now)
+		if err != nil {
+			return err
 		}
-		for _, r := range f.Resources {
-			n, err := applyResource(ctx, w, r, now)
-			if err != nil {
-				return fmt.Errorf("resource %s: %w", r.Audience, err)
-			}
-			changed += n
-		}
-		for _, is := range f.TrustedIssuers {
-			n, err := applyIssuer(ctx, w, is, now)
-			if err != nil {
-				return fmt.Errorf("trusted issuer %s: %w", is.Issuer, err)
-			}
-			changed += n
-		}
-		return nil
+		res.Changed = n
+		return f.retire(ctx, w, now, &res)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("config: apply: %w", err)
+		return Result{}, fmt.Errorf("config: apply: %w", err)
+	}
+	return res, nil
+}
+
+// upsert writes the file's records and returns how many changed.
+func (f *File) upsert(ctx context.Context, w storage.Writer, h *secret.Hasher, now time.Time) (int, error) {
+	changed := 0
+	for _, c := range f.Clients {
+		n, err := applyClient(ctx, w, c, h, now)
+		if err != nil {
+			return 0, fmt.Errorf("client %s: %w", c.ID, err)
+		}
+		changed += n
+	}
+	for _, r := range f.Resources {
+		n, err := applyResource(ctx, w, r, now)
+		if err != nil {
+			return 0, fmt.Errorf("resource %s: %w", r.Audience, err)
+		}
+		changed += n
+	}
+	for _, is := range f.TrustedIssuers {
+		n, err := applyIssuer(ctx, w, is, now)
+		if err != nil {
+			return 0, fmt.Errorf("trusted issuer %s: %w", is.Issuer, err)
+		}
+		changed += n
 	}
 	return changed, nil
+}
+
+// retire disables the clients and deletes the resources and trusted
+// issuers that came from the file and that it no longer declares.
+func (f *File) retire(ctx context.Context, w storage.Writer, now time.Time, res *Result) error {
+	declared := map[string]bool{}
+	for _, c := range f.Clients {
+		declared["client "+c.ID] = true
+	}
+	for _, r := range f.Resources {
+		declared["resource "+r.Audience] = true
+	}
+	for _, is := range f.TrustedIssuers {
+		declared["trusted issuer "+is.Issuer] = true
+	}
+	clients, err := w.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		if c.Source != storage.SourceConfig || declared["client "+c.ID] || c.Disabled {
+			continue
+		}
+		c.Disabled, c.UpdatedAt = true, now
+		if err := w.PutClient(ctx, c); err != nil {
+			return err
+		}
+		res.Changed++
+		res.Disabled = append(res.Disabled, c.ID)
+		if err := retireAudit(ctx, w, c.ID, "disabled", "client "+c.ID, now); err != nil {
+			return err
+		}
+	}
+	resources, err := w.ListResources(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range resources {
+		if err := retireOne(ctx, w, r.Source, "resource "+r.Audience, declared, res, now,
+			func() error { return w.DeleteResource(ctx, r.Audience) }); err != nil {
+			return err
+		}
+	}
+	issuers, err := w.ListIssuers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, is := range issuers {
+		if err := retireOne(ctx, w, is.Source, "trusted issuer "+is.Issuer, declared, res, now,
+			func() error { return w.DeleteIssuer(ctx, is.Issuer) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retireOne deletes the record what when it came from the file and is no
+// longer declared.
+func retireOne(ctx context.Context, w storage.Writer, source, what string, declared map[string]bool,
+	res *Result, now time.Time, del func() error) error {
+	if source != storage.SourceConfig || declared[what] {
+		return nil
+	}
+	if err := del(); err != nil {
+		return err
+	}
+	res.Changed++
+	res.Removed = append(res.Removed, what)
+	return retireAudit(ctx, w, "", "deleted", what, now)
+}
+
+func retireAudit(ctx context.Context, w storage.Writer, clientID, outcome, what string, now time.Time) error {
+	return w.AppendAudit(ctx, storage.AuditRecord{
+		At: now, Type: "admin", ClientID: clientID, Outcome: outcome, Reason: "config: no longer declared", Detail: what,
+	})
 }
 
 func applyClient(ctx context.Context, w storage.Writer, c Client, h *secret.Hasher, now time.Time) (int, error) {
@@ -152,6 +263,7 @@ func applyClient(ctx context.Context, w storage.Writer, c Client, h *secret.Hash
 		return 0, err
 	}
 	rec := c.record(prev, found, h)
+	rec.Source = storage.SourceConfig
 	if err := rec.Validate(); err != nil {
 		return 0, err
 	}
@@ -189,6 +301,7 @@ func applyResource(ctx context.Context, w storage.Writer, r storage.Resource, no
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return 0, err
 	}
+	r.Source = storage.SourceConfig
 	if found && sameRecord(prev, r, clearResourceTimes) {
 		return 0, nil
 	}
@@ -205,6 +318,7 @@ func applyIssuer(ctx context.Context, w storage.Writer, is storage.Issuer, now t
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return 0, err
 	}
+	is.Source = storage.SourceConfig
 	if found && sameRecord(prev, is, clearIssuerTimes) {
 		return 0, nil
 	}

@@ -19,6 +19,7 @@ var serverManaged = map[string]string{
 	"secret_hash": "give secret (plaintext); the server stores only its hash",
 	"created_at":  "it is set by the server",
 	"updated_at":  "it is set by the server",
+	"source":      "it is set by the server",
 }
 
 var (

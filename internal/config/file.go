@@ -6,8 +6,10 @@
 // reported at once.
 //
 // Applying a file upserts its records in one transaction and rewrites only
-// those that differ, so applying the same file again changes nothing.
-// Records in the store that the file does not mention are left alone.
+// those that differ, so applying the same file again changes nothing. The
+// file is the truth for what it declares: a client it declared before and
+// no longer does is disabled, a resource or trusted issuer deleted. Records
+// made through the admin API are left alone.
 package config
 
 import (

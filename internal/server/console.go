@@ -15,7 +15,7 @@ import (
 // the same admin credentials.
 func (s *Server) mountAdmin(r *web.Router) error {
 	api := admin.New(s.cfg.AdminToken, admin.Deps{Store: s.d.Store, Hasher: s.d.Hasher, Sessions: s.authz,
-		Keys: s.d.Keys, Signals: s.signals.rc, Notify: s.signals.tx, Tokens: s.authz, Policy: s.policy, Credentials: s.cfg.AdminCredentials,
+		Keys: s.d.Keys, Signals: s.signals.rc, Notify: s.signals.tx, Tokens: s.authz, Policy: s.policy, Reload: s.d.Reload, Credentials: s.cfg.AdminCredentials,
 		Now: s.d.Now, Log: s.d.Log})
 	if len(api.Credentials()) == 0 {
 		return nil

@@ -47,6 +47,7 @@ type openOptions struct {
 	store      storage.Store
 	httpClient *http.Client
 	policy     func(draft []byte) (string, error)
+	reload     Loader
 }
 
 func options(opts []Option) openOptions {
@@ -100,6 +101,8 @@ type Instance struct {
 	now     func() time.Time
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+	// reloader serves reloads; nil without WithReload.
+	reloader *reloader
 }
 
 // Open opens everything an instance runs on, in order: the risk engine from
@@ -129,10 +132,13 @@ func Open(ctx context.Context, s config.Settings, opts ...Option) (*Instance, er
 }
 
 func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions) error {
+	var applied config.Result
 	if o.file != nil {
-		if err := applyFile(ctx, o.file, in.State, o, o.filePath, s.Listen); err != nil {
+		res, err := applyFile(ctx, o.file, in.State, o, o.filePath, s.Listen)
+		if err != nil {
 			return err
 		}
+		applied = res
 	}
 	if eng, ok := in.risk.(*risk.Engine); ok {
 		in.journal = newRiskJournal(eng, s.Data)
@@ -148,12 +154,20 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		}
 		cfg.AdminCredentials = creds
 	}
-	srv, err := New(cfg, Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.risk,
-		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Log: in.log, Now: in.now})
+	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.risk,
+		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Log: in.log, Now: in.now}
+	if o.reload != nil {
+		in.reloader = &reloader{load: o.reload, running: s, in: in}
+		d.Reload = in.reloader
+	}
+	srv, err := New(cfg, d)
 	if err != nil {
 		return err
 	}
 	in.Server = srv
+	if _, err := in.endClientSessions(ctx, applied.Disabled); err != nil {
+		return errors.Join(err, srv.Close())
+	}
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	in.stop = cancel
 	in.wg.Go(func() { in.maintain(mctx) })
@@ -185,15 +199,15 @@ func adminCredentials(f *config.File) (admin.Credentials, error) {
 	return creds, nil
 }
 
-func applyFile(ctx context.Context, f *config.File, st *State, o openOptions, path, listen string) error {
+func applyFile(ctx context.Context, f *config.File, st *State, o openOptions, path, listen string) (config.Result, error) {
 	warnIfReadable(path, f, listen, o.log)
-	n, err := f.Apply(ctx, st.store, st.hasher, o.now())
+	res, err := f.Reconcile(ctx, st.store, st.hasher, o.now())
 	if err != nil {
-		return err
+		return res, err
 	}
 	o.log.Info("configuration applied", "clients", len(f.Clients), "resources", len(f.Resources),
-		"trusted_issuers", len(f.TrustedIssuers), "changed", n)
-	return nil
+		"trusted_issuers", len(f.TrustedIssuers), "changed", res.Changed, "disabled_clients", res.Disabled, "removed", res.Removed)
+	return res, nil
 }
 
 // Risk returns the instance's risk engine.

@@ -54,8 +54,11 @@ type Deps struct {
 	// PolicyCheck checks a draft risk policy (YAML) for the console; nil
 	// means drafts cannot be checked there.
 	PolicyCheck func(draft []byte) (string, error)
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Reload re-applies the configuration file (POST /admin/reload); nil
+	// when the server runs without one.
+	Reload admin.Reloader
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Risk is the risk engine as the server uses it.

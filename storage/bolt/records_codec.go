@@ -120,6 +120,7 @@ func encodeClient(c *storage.Client) []byte {
 // A member added to storage.Client later belongs here.
 type clientExt struct {
 	AssertionCompat *assertionCompat `json:"assertion_compat,omitempty"`
+	Source          string           `json:"source,omitempty"`
 }
 
 // assertionCompat is storage.AssertionCompat with its duration in nanoseconds.
@@ -129,7 +130,7 @@ type assertionCompat struct {
 }
 
 func encodeClientExt(e *encoder, c *storage.Client) {
-	var ext clientExt
+	ext := clientExt{Source: c.Source}
 	if a := c.AssertionCompat; a != nil {
 		ext.AssertionCompat = &assertionCompat{TokenEndpointAudience: a.TokenEndpointAudience, MaxLifetime: int64(a.MaxLifetime)}
 	}
@@ -138,7 +139,7 @@ func encodeClientExt(e *encoder, c *storage.Client) {
 	}
 	b, err := json.Marshal(ext)
 	if err != nil {
-		panic(err) // unreachable: clientExt holds only booleans and numbers
+		panic(err) // unreachable: clientExt holds only booleans, numbers and strings
 	}
 	e.bytes(b)
 }
@@ -152,6 +153,7 @@ func decodeClientExt(d *decoder, c *storage.Client) {
 		d.fail()
 		return
 	}
+	c.Source = ext.Source
 	if a := ext.AssertionCompat; a != nil {
 		c.AssertionCompat = &storage.AssertionCompat{TokenEndpointAudience: a.TokenEndpointAudience, MaxLifetime: storage.Duration(a.MaxLifetime)}
 	}
