@@ -1,12 +1,15 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // EnvPrefix starts the name of every setting's environment variable:
@@ -182,4 +185,30 @@ func formatDuration(d time.Duration) string {
 		out = strings.TrimSuffix(out, "0m")
 	}
 	return out
+}
+
+// Changed names the settings (and "policy") whose values differ between a
+// and b: what a reload cannot apply to a running server.
+func Changed(a, b Settings) []string {
+	out := []string{}
+	for _, f := range Fields {
+		if a.Value(f.Key) != b.Value(f.Key) {
+			out = append(out, f.Key)
+		}
+	}
+	if !bytes.Equal(policyText(a.Policy), policyText(b.Policy)) {
+		out = append(out, "policy")
+	}
+	return out
+}
+
+func policyText(n *yaml.Node) []byte {
+	if n == nil {
+		return nil
+	}
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return []byte(err.Error())
+	}
+	return b
 }

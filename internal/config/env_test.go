@@ -115,3 +115,19 @@ func TestResolveBadEnvironment(t *testing.T) {
 		}
 	}
 }
+
+func TestChanged(t *testing.T) {
+	a := config.Defaults()
+	b := a
+	if got := config.Changed(a, b); len(got) != 0 {
+		t.Fatalf("equal settings changed %v", got)
+	}
+	f, err := config.Parse([]byte("access_token_ttl: 5m\npolicy:\n  report_only: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = f.Overlay(a)
+	if got := strings.Join(config.Changed(a, b), ","); got != "access_token_ttl,policy" {
+		t.Fatalf("Changed = %s", got)
+	}
+}

@@ -1,15 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/config"
@@ -53,34 +50,11 @@ func (r *reloader) Reload(ctx context.Context) (admin.ReloadOutput, error) {
 		return out, err
 	}
 	out.Result = res
-	out.RestartRequired = changedSettings(r.running, s)
+	out.RestartRequired = config.Changed(r.running, s)
 	out.TerminatedSessions, err = r.in.endClientSessions(ctx, res.Disabled)
 	r.in.log.InfoContext(ctx, "configuration reloaded", "changed", res.Changed, "disabled_clients", res.Disabled,
 		"removed", res.Removed, "terminated_sessions", len(out.TerminatedSessions), "restart_required", out.RestartRequired)
 	return out, err
-}
-
-// changedSettings names the settings (and "policy") that differ between
-// the running instance's and the file's now.
-func changedSettings(running, now config.Settings) []string {
-	out := []string{}
-	for _, f := range config.Fields {
-		if running.Value(f.Key) != now.Value(f.Key) {
-			out = append(out, f.Key)
-		}
-	}
-	if !bytes.Equal(policyText(running.Policy), policyText(now.Policy)) {
-		out = append(out, "policy")
-	}
-	return out
-}
-
-func policyText(n *yaml.Node) []byte {
-	if n == nil {
-		return nil
-	}
-	b, _ := yaml.Marshal(n)
-	return b
 }
 
 // endClientSessions terminates the active sessions of the clients ids (the
