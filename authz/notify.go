@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"errors"
 
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
@@ -32,4 +33,20 @@ func (s *Server) notifyRevoked(ctx context.Context, w storage.Writer, sess stora
 		initiator = "admin"
 	}
 	return s.notify.SessionRevoked(ctx, w, sess, initiator, reason)
+}
+
+// notifyEnded queues session-revoked for session sid, which its own client
+// just left nothing to continue with (RFC 7009 revocation).
+func (s *Server) notifyEnded(ctx context.Context, w storage.Writer, sid string) error {
+	if s.notify == nil || sid == "" {
+		return nil
+	}
+	sess, err := w.GetSession(ctx, sid)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.notify.SessionRevoked(ctx, w, sess, "user", "the client revoked its tokens")
 }

@@ -105,6 +105,7 @@ func (s *Server) Revoke(ctx context.Context, clientID, raw string) error {
 			live, err := liveRefresh(ctx, w, t.SessionID, s.now())
 			if err == nil && !live {
 				ended = &t
+				err = s.notifyEnded(ctx, w, t.SessionID)
 			}
 			return err
 		}

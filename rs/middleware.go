@@ -20,6 +20,7 @@ type Middleware struct {
 	in        introspector
 	cache     *lru
 	replay    *replayCache
+	ended     *replayCache // sessions a SET ended
 	tool      func(*http.Request) string
 	tenant    func(*http.Request) string
 	clientIP  func(*http.Request) string
@@ -57,6 +58,7 @@ func New(cfg Config, opts ...Option) (*Middleware, error) {
 	m.in = introspector{cfg: cfg, hc: hc}
 	m.cache = newLRU(m.cacheSize)
 	m.replay = newReplayCache(DefaultReplaySize)
+	m.ended = newReplayCache(DefaultReplaySize)
 	return m, nil
 }
 
@@ -175,7 +177,7 @@ func (m *Middleware) usage(r *http.Request) usage {
 func (m *Middleware) claims(ctx context.Context, token, scheme string, u usage) (Claims, *Error) {
 	now := m.now()
 	k := keyFor(token, u)
-	if c, ok := m.cache.get(k, now); ok {
+	if c, ok := m.cache.get(k, now); ok && !m.sessionEnded(c.SessionID) {
 		return c, nil
 	}
 	a, err := m.in.ask(ctx, token, u)
@@ -193,6 +195,9 @@ func (m *Middleware) claims(ctx context.Context, token, scheme string, u usage) 
 	}
 	if rerr := m.checkClaims(c, scheme, now); rerr != nil {
 		return Claims{}, rerr
+	}
+	if m.sessionEnded(c.SessionID) {
+		return Claims{}, inactive(scheme, "the session has ended")
 	}
 	if until, ok := cacheUntil(c, now, m.cacheTTL); ok {
 		m.cache.put(k, c, until)
