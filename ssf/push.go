@@ -82,12 +82,20 @@ func (t *Transmitter) supervise(ctx context.Context, wg *sync.WaitGroup, running
 }
 
 // pushLoop drains one stream's outbox until ctx is done.
+//
+// A wake-up comes from inside the transaction that queued the entry, a
+// moment before it commits; so after one the loop looks again soon
+// (eagerChecks times, eagerWait apart) before it falls back to IdlePoll.
 func (t *Transmitter) pushLoop(ctx context.Context, id string) {
-	failures := 0
+	failures, eager := 0, 0
 	for ctx.Err() == nil {
 		wake := t.kick.wait()
 		more, err := t.pushPass(ctx, id)
 		wait := t.cfg.IdlePoll
+		if eager > 0 {
+			eager--
+			wait = eagerWait
+		}
 		switch {
 		case err != nil:
 			failures++
@@ -106,11 +114,18 @@ func (t *Transmitter) pushLoop(ctx context.Context, id string) {
 		select {
 		case <-ctx.Done():
 		case <-wake:
+			eager = eagerChecks
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
 }
+
+// After a wake-up, how often and how far apart a push stream looks again.
+const (
+	eagerChecks = 4
+	eagerWait   = 10 * time.Millisecond
+)
 
 // backoff is the wait after the n-th consecutive failure: MinBackoff·2^(n-1)
 // capped at MaxBackoff, then a random point in its upper half.
