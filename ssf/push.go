@@ -152,16 +152,33 @@ func (t *Transmitter) pushPass(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	var done []uint64
 	for _, e := range entries {
-		if err := t.pushOne(ctx, st, e); err != nil {
-			return false, err
+		if err = t.pushOne(ctx, st, e); err != nil {
+			break
 		}
-		err := t.store.Update(ctx, func(w storage.Writer) error { return w.DeleteOutbox(ctx, id, e.Seq) })
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return false, err
-		}
+		done = append(done, e.Seq)
 	}
-	return len(entries) == pushBatch, nil
+	if derr := t.forget(ctx, id, done); derr != nil {
+		return false, derr
+	}
+	return err == nil && len(entries) == pushBatch, err
+}
+
+// forget removes delivered entries of stream id in one transaction. Until
+// it commits a crash sends them again: at most one pass (pushBatch SETs).
+func (t *Transmitter) forget(ctx context.Context, id string, seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	return t.store.Update(ctx, func(w storage.Writer) error {
+		for _, seq := range seqs {
+			if err := w.DeleteOutbox(ctx, id, seq); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // errRefused reports a SET the receiver refused as invalid; it is dropped.
