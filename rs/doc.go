@@ -15,6 +15,12 @@
 //
 // The handler reads what was verified with [FromContext].
 //
+// With [WithResourceMetadata] the middleware also publishes the resource's
+// RFC 9728 metadata ([Middleware.MetadataHandler]) and every 401 and 403 it
+// answers names that document in a resource_metadata challenge parameter
+// (RFC 9728 §5.1), so a client that meets the resource for the first time
+// (an MCP client, say) can find Vigil, register and get a token.
+//
 // Package rs imports only the standard library and Vigil's keys package
 // (for DPoP proof verification).
 package rs
