@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/register"
+	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
+)
+
+const regAdminToken = "vat_registration-test-admin-token-0123456789abcdef"
+
+var b64 = base64.RawURLEncoding
+
+func startWithRegistration(t *testing.T, p *register.Policy) *servertest.Server {
+	t.Helper()
+	s := servertest.Settings()
+	s.Registration = p
+	return servertest.Start(t, s, server.WithGetenv(servertest.Env(regAdminToken)))
+}
+
+func do(t *testing.T, method, u, auth, ctype, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+func TestRFC8414_RegistrationEndpointAdvertised(t *testing.T) {
+	on := startWithRegistration(t, &register.Policy{Scopes: []string{"tickets:read"}})
+	_, md := do(t, http.MethodGet, on.URL+"/.well-known/oauth-authorization-server", "", "", "")
+	if md["registration_endpoint"] != on.URL+register.Path || md["authorization_endpoint"] != on.URL+server.PathAuthorize ||
+		len(md["code_challenge_methods_supported"].([]any)) != 1 || len(md["response_types_supported"].([]any)) != 0 {
+		t.Fatalf("metadata %v", md)
+	}
+	off := startWithRegistration(t, nil)
+	_, md = do(t, http.MethodGet, off.URL+"/.well-known/oauth-authorization-server", "", "", "")
+	if _, ok := md["registration_endpoint"]; ok {
+		t.Error("registration_endpoint advertised without a registration policy")
+	}
+	if code, _ := do(t, http.MethodPost, off.URL+register.Path, "", "application/json", `{}`); code != http.StatusNotFound &&
+		code != http.StatusMethodNotAllowed {
+		t.Errorf("registration without a policy: %d", code)
+	}
+	code, body := do(t, http.MethodGet, on.URL+server.PathAuthorize+"?response_type=code&client_id=x", "", "", "")
+	if code != http.StatusBadRequest || body["error"] != "unsupported_response_type" {
+		t.Errorf("authorization endpoint: %d %v", code, body)
+	}
+}
+
+// TestRFC7591_RegisteredClientGetsTokens: an admin issues an initial
+// access token, a client registers for private_key_jwt with it, and the
+// token endpoint accepts the new client's assertion.
+func TestRFC7591_RegisteredClientGetsTokens(t *testing.T) {
+	srv := startWithRegistration(t, &register.Policy{Scopes: []string{"tickets:read"},
+		Audiences: []string{"https://tools.example/mcp"}})
+	admin := "Bearer " + regAdminToken
+	if code, _ := do(t, http.MethodPost, srv.URL+"/admin/initial-access-tokens", admin, "application/json",
+		`{"max_uses":1,"expires_in":"0s"}`); code != http.StatusBadRequest {
+		t.Errorf("an initial access token with no life: %d, want 400", code)
+	}
+	code, it := do(t, http.MethodPost, srv.URL+"/admin/initial-access-tokens", admin, "application/json",
+		`{"description":"ci agents","max_uses":1,"expires_in":"10m"}`)
+	initial, _ := it["token"].(string)
+	if code != http.StatusCreated || !strings.HasPrefix(initial, register.InitialTokenPrefix) {
+		t.Fatalf("initial access token: %d %v", code, it)
+	}
+	_, list := do(t, http.MethodGet, srv.URL+"/admin/initial-access-tokens", admin, "", "")
+	if b, _ := json.Marshal(list); strings.Contains(string(b), initial) || !strings.Contains(string(b), "ci agents") {
+		t.Errorf("list %s", b)
+	}
+
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, _ := key.PublicKey.Bytes()
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","use":"sig","x":"` + b64.EncodeToString(raw[1:33]) +
+		`","y":"` + b64.EncodeToString(raw[33:]) + `"}]}`
+	code, reg := do(t, http.MethodPost, srv.URL+register.Path, "Bearer "+initial, "application/json",
+		`{"client_name":"agent","token_endpoint_auth_method":"private_key_jwt","jwks":`+jwks+`}`)
+	id, _ := reg["client_id"].(string)
+	if code != http.StatusCreated || id == "" || reg["scope"] != "tickets:read" {
+		t.Fatalf("register: %d %v", code, reg)
+	}
+	if code, _ := do(t, http.MethodPost, srv.URL+register.Path, "Bearer "+initial, "application/json",
+		`{"jwks":`+jwks+`}`); code != http.StatusUnauthorized {
+		t.Errorf("the single-use initial token registered twice: %d", code)
+	}
+
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion": {assertion(t, key, id, srv.URL)}}
+	code, tok := do(t, http.MethodPost, srv.URL+"/oauth2/token", "", "application/x-www-form-urlencoded", form.Encode())
+	if code != http.StatusOK || tok["access_token"] == nil {
+		t.Fatalf("token for the registered client: %d %v", code, tok)
+	}
+	code, read := do(t, http.MethodGet, reg["registration_client_uri"].(string), "Bearer "+reg["registration_access_token"].(string), "", "")
+	if code != http.StatusOK || read["client_id"] != id {
+		t.Errorf("RFC 7592 read: %d %v", code, read)
+	}
+}
+
+// assertion signs an RFC 7523 client assertion with key.
+func assertion(t *testing.T, key *ecdsa.PrivateKey, id, aud string) string {
+	t.Helper()
+	now := time.Now()
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": "k1"})
+	jti := make([]byte, 16)
+	_, _ = rand.Read(jti)
+	c, _ := json.Marshal(map[string]any{"iss": id, "sub": id, "aud": aud, "iat": now.Unix(),
+		"exp": now.Add(time.Minute).Unix(), "jti": b64.EncodeToString(jti)})
+	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
+	sum := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64.EncodeToString(sig)
+}
