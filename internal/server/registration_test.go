@@ -111,7 +111,7 @@ func TestRFC7591_RegisteredClientGetsTokens(t *testing.T) {
 
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
 		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		"client_assertion": {assertion(t, key, id, srv.URL)}}
+		"client_assertion":      {assertion(t, key, id, srv.URL)}}
 	code, tok := do(t, http.MethodPost, srv.URL+"/oauth2/token", "", "application/x-www-form-urlencoded", form.Encode())
 	if code != http.StatusOK || tok["access_token"] == nil {
 		t.Fatalf("token for the registered client: %d %v", code, tok)
