@@ -55,7 +55,7 @@ func (p *policy) SetReportOnly(on bool)        { p.mu.Lock(); defer p.mu.Unlock(
 func (p *policy) Check([]byte) (string, error) { return "policy ok", nil }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *memory.Store
 	pol   *policy
@@ -163,7 +163,7 @@ func (b *browser) post(path string, form url.Values) page {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, p page) string {
+func csrfOf(t testing.TB, p page) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(p.body)
 	if m == nil {
