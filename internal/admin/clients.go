@@ -110,6 +110,9 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
+		if err := storage.ClientIDTaken(r.Context(), wr, c.ID); err != nil {
+			return conflict(err)
+		}
 		if err := wr.PutClient(r.Context(), c); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/vigil-auth/vigil/internal/oauth"
@@ -52,6 +54,11 @@ func storeErr(err error, what string) error {
 	return err
 }
 
+// conflict is the answer to a record that collides with another one.
+func conflict(err error) *oauth.Error {
+	return &oauth.Error{Code: codeAlreadyExists, Description: err.Error(), Status: http.StatusConflict}
+}
+
 // decodeBody reads r's JSON body into v strictly: at most MaxBodySize
 // bytes, one JSON value, no unknown fields.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
@@ -68,7 +75,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 // decodeJSON decodes exactly one JSON value from body into v, refusing
 // unknown fields, and describes failures for the caller.
 func decodeJSON(body io.Reader, v any) error {
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return describeJSONError(err)
+	}
+	if json.Valid(b) {
+		if err := checkStrict(b, reflect.TypeOf(v)); err != nil {
+			return badRequest("body: %s", err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err)

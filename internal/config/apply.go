@@ -49,7 +49,8 @@ func (f *File) Validate() error {
 	}
 	ids := map[string]bool{}
 	for i, c := range f.Clients {
-		errs = append(errs, f.recordErr("clients", i, c.ID, c.validate(), ids))
+		// One id per canonical form: "Agent_A" and "agent-a" are declared twice.
+		errs = append(errs, f.recordErr("clients", i, storage.CanonicalID(c.ID), c.validate(), ids))
 	}
 	auds := map[string]bool{}
 	for i, r := range f.Resources {
@@ -265,6 +266,9 @@ func applyClient(ctx context.Context, w storage.Writer, c Client, h *secret.Hash
 	rec := c.record(prev, found, h)
 	rec.Source = storage.SourceConfig
 	if err := rec.Validate(); err != nil {
+		return 0, err
+	}
+	if err := storage.ClientIDTaken(ctx, w, c.ID); err != nil {
 		return 0, err
 	}
 	if found && sameRecord(prev, rec, clearClientTimes) {
