@@ -10,7 +10,7 @@
 //	vigil policy   check FILE
 //	vigil config   show [serve flags] [--json]
 //	vigil replay   [--json] [--steps] [--check] FILE...
-//	vigil eval     --seed N [--json] [--curve] [--out FILE]
+//	vigil eval     --seed N|N-M [--json] [--curve] [--plot FILE.png] [--out FILE]
 //	vigil signal   send (--session SID | --client ID) --type TYPE [--level L]
 //	vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
 //	vigil bench    [--spawn] [--duration D] ... | bench scale
@@ -70,7 +70,7 @@ Usage:
   vigil policy   check FILE
   vigil config   show [serve flags]       effective settings and their origins
   vigil replay   [--json] [--steps] [--check] FILE...
-  vigil eval     --seed N [--json] [--curve] [--out FILE]
+  vigil eval     --seed N|N-M [--json] [--curve] [--plot FILE.png] [--out FILE]
   vigil signal   send
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
   vigil bench    [flags] | bench scale [flags]   load-test a server

@@ -43,6 +43,12 @@ var Tactics = []Tactic{
 	{Name: "splitting", Class: "splitting across sessions", fits: multiTenant, build: splitting},
 	{Name: "low-and-slow", Class: "low and slow accumulation", fits: multiTenant, build: lowAndSlow},
 	{Name: "threshold-probing", Class: "threshold probing", fits: anyClient, prepare: registerSensitive(3), build: probing},
+	{Name: "confused-deputy", Class: "delegation judged from one side", fits: kinds(KindService, KindAgent, KindWorkload), prepare: useSensitiveItself, build: confusedDeputy},
+	{Name: "delegation-abuse", Class: "delegation judged from one side", fits: hasTarget, build: delegationAbuse},
+	{Name: "baseline-poisoning", Class: "baseline poisoning", fits: anyClient, prepare: registerSensitive(3), history: poison, build: poisoned},
+	{Name: "tier-creep", Class: "learned context vouching beyond its tier", fits: hasTarget, prepare: sideNetwork, history: sideSessions, build: tierCreep},
+	{Name: "token-replay-rs", Class: "token presented at another resource server", fits: hasTarget, prepare: otherResourceServer, build: tokenReplayRS},
+	{Name: "challenge-export", Class: "pending challenge then familiar egress", fits: kinds(KindAgent, KindService, KindJob), prepare: separateEgress, build: challengeExport},
 }
 
 // attack generates p's malicious case with tactic t.
@@ -127,7 +133,10 @@ func (g *gen) actor(p *profile, at time.Time, ip netip.Addr, session string) *ac
 }
 
 func (a *actor) add(j jStep) {
-	j.IP, j.Session = a.ip, a.session
+	if j.IP == "" {
+		j.IP = a.ip
+	}
+	j.Session = a.session
 	a.out = append(a.out, tstep{at: a.t, s: j, attacker: !a.owner})
 }
 
@@ -141,10 +150,11 @@ func (a *actor) token() {
 // server introspects the result now and then.
 func (a *actor) call(c call, harmful bool) {
 	a.wait(a.pace[0], a.pace[1])
-	a.add(jStep{Op: "exchange", Scope: c.tool.scope, Audience: c.res.aud, Tool: c.tool.name, Tenant: c.tenant, Harmful: harmful})
+	a.add(jStep{Op: "exchange", Scope: c.tool.scope, Audience: c.res.aud, Tool: c.tool.name, Tenant: c.tenant,
+		Actor: c.by, IP: c.byIP, Harmful: harmful})
 	if c.res.rs != "" && a.g.r.chance(a.p.inspect) {
 		a.wait(time.Second, time.Second)
-		a.add(jStep{Op: "introspect", RS: c.res.rs, Tool: c.tool.name, Tenant: c.tenant})
+		a.add(jStep{Op: "introspect", RS: c.res.rs, Tool: c.tool.name, Tenant: c.tenant, IP: c.byIP})
 	}
 }
 

@@ -30,6 +30,7 @@ var Behaviours = []Behaviour{
 	{Name: "tenant-onboarding", fits: func(p *profile) bool { return multiTenant(p) }, build: tenantOnboarding},
 	{Name: "low-signal", fits: anyClient, build: lowSignal},
 	{Name: "return-after-leave", fits: kinds(KindAgent, KindJob), build: returnAfterLeave},
+	{Name: "delegation", fits: kinds(KindAgent, KindService, KindWorkload), build: delegation},
 }
 
 func anyClient(*profile) bool { return true }

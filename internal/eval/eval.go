@@ -31,10 +31,12 @@ func (o Options) knob() Knob {
 // Report is one evaluation of a population at one tolerance. Its JSON
 // form is what `vigil eval --json` prints.
 type Report struct {
-	Seed      uint64  `json:"seed"`
-	Clients   int     `json:"clients"`
-	Knob      string  `json:"knob"`
-	Tolerance float64 `json:"tolerance"`
+	Seed uint64 `json:"seed"`
+	// Seeds lists the seeds of a combined report.
+	Seeds     []uint64 `json:"seeds,omitempty"`
+	Clients   int      `json:"clients"`
+	Knob      string   `json:"knob"`
+	Tolerance float64  `json:"tolerance"`
 	// Attacks is the number of malicious cases. Contained counts those in
 	// which no harmful step was allowed (the scenario format's
 	// containment); FirstHarmBlocked those whose first harmful step was
@@ -70,6 +72,7 @@ type Report struct {
 	Curve       []Point `json:"curve,omitempty"`
 	// Seconds is the wall time the replay took.
 	Seconds float64 `json:"seconds"`
+	ttc     []float64
 }
 
 // Spread summarises durations in seconds.
@@ -99,17 +102,35 @@ type Miss struct {
 	Detail string `json:"detail"`
 }
 
-// Point is one tolerance of a detection/friction curve.
+// Point is one tolerance of a detection/friction curve: the counts it was
+// computed from and the shares.
 type Point struct {
-	Tolerance float64 `json:"tolerance"`
+	Tolerance          float64 `json:"tolerance"`
+	Attacks            int     `json:"attacks"`
+	Contained          int     `json:"contained"`
+	FirstHarmBlocked   int     `json:"first_harm_blocked"`
+	HarmfulAllowed     int     `json:"harmful_allowed"`
+	BenignSessions     int     `json:"benign_sessions"`
+	BenignFrictionSess int     `json:"benign_sessions_with_friction"`
+	BenignCalls        int     `json:"benign_calls"`
+	BenignFrictionCall int     `json:"benign_friction_calls"`
 	// ContainedPct is the share of attacks with no harmful step allowed,
 	// FrictionPct the share of benign sessions with any friction.
-	ContainedPct     float64 `json:"contained_pct"`
-	FirstHarmPct     float64 `json:"first_harm_blocked_pct"`
-	FrictionPct      float64 `json:"benign_session_friction_pct"`
-	FrictionPer1000  float64 `json:"friction_per_1000_calls"`
-	HarmfulAllowed   int     `json:"harmful_allowed"`
-	BenignFrictionSe int     `json:"benign_sessions_with_friction"`
+	ContainedPct    float64 `json:"contained_pct"`
+	FirstHarmPct    float64 `json:"first_harm_blocked_pct"`
+	FrictionPct     float64 `json:"benign_session_friction_pct"`
+	FrictionPer1000 float64 `json:"friction_per_1000_calls"`
+}
+
+// shares fills the point's percentages from its counts.
+func (p Point) shares() Point {
+	p.ContainedPct, p.FirstHarmPct = Pct(p.Contained, p.Attacks), Pct(p.FirstHarmBlocked, p.Attacks)
+	p.FrictionPct = Pct(p.BenignFrictionSess, p.BenignSessions)
+	p.FrictionPer1000 = 0
+	if p.BenignCalls > 0 {
+		p.FrictionPer1000 = 1000 * float64(p.BenignFrictionCall) / float64(p.BenignCalls)
+	}
+	return p
 }
 
 // Evaluate replays pop with the policy at tolerance t and scores it.
@@ -193,7 +214,8 @@ func Score(pop *Population, rep *replay.Report) *Report {
 	if out.BenignCalls > 0 {
 		out.FrictionPer1000Calls = 1000 * float64(out.BenignFrictionCalls) / float64(out.BenignCalls)
 	}
-	out.TimeToContain = spread(ttc, out.TimeToContain.Uncontained)
+	out.ttc = ttc
+	out.TimeToContain = spread(slices.Clone(ttc), out.TimeToContain.Uncontained)
 	out.ByTactic, out.ByBehaviour, out.ByKind = rows(tactics), rows(behaviours), rows(kinds)
 	return out
 }
@@ -291,13 +313,13 @@ func Pct(a, b int) float64 {
 
 // point summarises r as a curve point.
 func (r *Report) point() Point {
-	return Point{Tolerance: r.Tolerance, ContainedPct: Pct(r.Contained, r.Attacks), FirstHarmPct: Pct(r.FirstHarmBlocked, r.Attacks),
-		FrictionPct: Pct(r.BenignFrictionSess, r.BenignSessions), FrictionPer1000: r.FrictionPer1000Calls,
-		HarmfulAllowed: r.HarmfulAllowed, BenignFrictionSe: r.BenignFrictionSess}
+	return Point{Tolerance: r.Tolerance, Attacks: r.Attacks, Contained: r.Contained, FirstHarmBlocked: r.FirstHarmBlocked,
+		HarmfulAllowed: r.HarmfulAllowed, BenignSessions: r.BenignSessions, BenignFrictionSess: r.BenignFrictionSess,
+		BenignCalls: r.BenignCalls, BenignFrictionCall: r.BenignFrictionCalls}.shares()
 }
 
 // DefaultTolerances are the tolerances a curve sweeps by default.
-var DefaultTolerances = []float64{0.5, 0.75, 1, 1.5, 2, 3}
+var DefaultTolerances = []float64{0.25, 0.5, 1, 2, 4}
 
 // Curve evaluates pop at each tolerance and returns the report at
 // tolerance 1 (evaluating it if ts lacks it) with the curve attached.
@@ -321,15 +343,95 @@ func Curve(ctx context.Context, pop *Population, ts []float64, opts Options) (*R
 		}
 		main = r
 	}
-	slices.SortFunc(pts, func(a, b Point) int {
-		switch {
-		case a.Tolerance < b.Tolerance:
-			return -1
-		case a.Tolerance > b.Tolerance:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pts, func(a, b Point) int { return cmpFloat(a.Tolerance, b.Tolerance) })
 	main.Curve = pts
 	return main, nil
+}
+
+// Combine sums reports of several seeds into one: counts add up, shares,
+// breakdowns, times to contain and curve points are recomputed over the
+// whole. Seed is that of the first report.
+func Combine(reps []*Report) *Report {
+	if len(reps) == 1 {
+		return reps[0]
+	}
+	out := &Report{Misses: []Miss{}}
+	tactics, behaviours, kinds := map[string]*Row{}, map[string]*Row{}, map[string]*Row{}
+	points := map[float64]*Point{}
+	for i, r := range reps {
+		if i == 0 {
+			out.Seed, out.Knob, out.Tolerance = r.Seed, r.Knob, r.Tolerance
+		}
+		out.Seeds = append(out.Seeds, r.Seed)
+		out.Clients += r.Clients
+		out.Attacks += r.Attacks
+		out.Contained += r.Contained
+		out.FirstHarmBlocked += r.FirstHarmBlocked
+		out.HarmfulSteps += r.HarmfulSteps
+		out.HarmfulAllowed += r.HarmfulAllowed
+		out.BenignCases += r.BenignCases
+		out.BenignSessions += r.BenignSessions
+		out.BenignFrictionSess += r.BenignFrictionSess
+		out.BenignCasesFriction += r.BenignCasesFriction
+		out.BenignCalls += r.BenignCalls
+		out.BenignFrictionCalls += r.BenignFrictionCalls
+		out.HistorySteps += r.HistorySteps
+		out.HistoryRefused += r.HistoryRefused
+		out.Seconds += r.Seconds
+		out.TimeToContain.Uncontained += r.TimeToContain.Uncontained
+		out.ttc = append(out.ttc, r.ttc...)
+		out.Misses = append(out.Misses, r.Misses...)
+		merge(tactics, r.ByTactic)
+		merge(behaviours, r.ByBehaviour)
+		merge(kinds, r.ByKind)
+		for _, p := range r.Curve {
+			q := points[p.Tolerance]
+			if q == nil {
+				q = &Point{Tolerance: p.Tolerance}
+				points[p.Tolerance] = q
+			}
+			q.Attacks += p.Attacks
+			q.Contained += p.Contained
+			q.FirstHarmBlocked += p.FirstHarmBlocked
+			q.HarmfulAllowed += p.HarmfulAllowed
+			q.BenignSessions += p.BenignSessions
+			q.BenignFrictionSess += p.BenignFrictionSess
+			q.BenignCalls += p.BenignCalls
+			q.BenignFrictionCall += p.BenignFrictionCall
+		}
+	}
+	if out.BenignCalls > 0 {
+		out.FrictionPer1000Calls = 1000 * float64(out.BenignFrictionCalls) / float64(out.BenignCalls)
+	}
+	out.TimeToContain = spread(slices.Clone(out.ttc), out.TimeToContain.Uncontained)
+	out.ByTactic, out.ByBehaviour, out.ByKind = rows(tactics), rows(behaviours), rows(kinds)
+	for _, p := range points {
+		out.Curve = append(out.Curve, p.shares())
+	}
+	slices.SortFunc(out.Curve, func(a, b Point) int { return cmpFloat(a.Tolerance, b.Tolerance) })
+	return out
+}
+
+func merge(into map[string]*Row, rs []Row) {
+	for _, r := range rs {
+		q := into[r.Name]
+		if q == nil {
+			q = &Row{Name: r.Name}
+			into[r.Name] = q
+		}
+		q.Attacks += r.Attacks
+		q.Contained += r.Contained
+		q.BenignSessions += r.BenignSessions
+		q.BenignFrictionSess += r.BenignFrictionSess
+	}
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

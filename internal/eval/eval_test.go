@@ -221,3 +221,26 @@ func TestToleranceScale(t *testing.T) {
 		}
 	}
 }
+
+// TestCombine adds the counts of two seeds and recomputes the shares.
+func TestCombine(t *testing.T) {
+	a := &Report{Seed: 1, Clients: 2, Attacks: 2, Contained: 1, BenignSessions: 10, BenignFrictionSess: 1, BenignCalls: 100,
+		BenignFrictionCalls: 2, ByTactic: []Row{{Name: "pivot", Attacks: 2, Contained: 1}}, ttc: []float64{5},
+		Curve: []Point{{Tolerance: 1, Attacks: 2, Contained: 1, BenignSessions: 10, BenignFrictionSess: 1}}}
+	b := &Report{Seed: 2, Clients: 2, Attacks: 2, Contained: 2, BenignSessions: 30, BenignFrictionSess: 0, BenignCalls: 300,
+		ByTactic: []Row{{Name: "pivot", Attacks: 1, Contained: 1}, {Name: "splitting", Attacks: 1, Contained: 1}}, ttc: []float64{1, 9},
+		Curve: []Point{{Tolerance: 1, Attacks: 2, Contained: 2, BenignSessions: 30}}}
+	c := Combine([]*Report{a, b})
+	if c.Attacks != 4 || c.Contained != 3 || c.BenignSessions != 40 || c.FrictionPer1000Calls != 5 || !slices.Equal(c.Seeds, []uint64{1, 2}) {
+		t.Errorf("combined %+v", c)
+	}
+	if c.TimeToContain.N != 3 || c.TimeToContain.Median != 5 {
+		t.Errorf("time to contain %+v", c.TimeToContain)
+	}
+	if len(c.ByTactic) != 2 || c.ByTactic[0] != (Row{Name: "pivot", Attacks: 3, Contained: 2}) {
+		t.Errorf("by tactic %+v", c.ByTactic)
+	}
+	if len(c.Curve) != 1 || c.Curve[0].ContainedPct != 75 || c.Curve[0].FrictionPct != 2.5 {
+		t.Errorf("curve %+v", c.Curve)
+	}
+}

@@ -23,8 +23,8 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultClients         = 48
-	DefaultHistorySessions = 30
+	DefaultClients         = 40
+	DefaultHistorySessions = 24
 )
 
 func (c Config) withDefaults() Config {
@@ -151,6 +151,7 @@ func (p *profile) clone() *profile {
 	q.uses, q.extra = slices.Clone(p.uses), slices.Clone(p.extra)
 	q.hosts, q.nets, q.spare = slices.Clone(p.hosts), slices.Clone(p.nets), slices.Clone(p.spare)
 	q.flows, q.mayAct, q.tenants = slices.Clone(p.flows), slices.Clone(p.mayAct), slices.Clone(p.tenants)
+	q.actors = slices.Clone(p.actors)
 	return &q
 }
 

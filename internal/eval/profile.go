@@ -24,6 +24,9 @@ type call struct {
 	res    *resource
 	tool   tool
 	tenant string
+	// by is the actor making a delegated call (RFC 8693 actor_token) from
+	// byIP; empty when the session's own client calls.
+	by, byIP string
 }
 
 // profile is one generated client: its registration and the parameters of
@@ -53,6 +56,13 @@ type profile struct {
 	mayAct   []string
 	history  time.Duration // how long before the scored window its history starts
 	monthEnd float64       // volume factor on the last two days of a month (1: none)
+	// actors are clients named in may_act: the first acts for p in its
+	// sessions, any other never has.
+	actors []*profile
+	// side is a network p uses only for routine work, with the calls it
+	// makes there (tier creep).
+	side     netip.Prefix
+	sideFlow []call
 }
 
 // newProfile draws a client of kind from the organisation.

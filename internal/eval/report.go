@@ -18,7 +18,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // breakdowns, the curve and, with misses, every miss.
 func (r *Report) WriteText(w io.Writer, misses bool) error {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("seed %d: %d clients, %d attacks, %d benign cases (%s, tolerance %g)\n", r.Seed, r.Clients, r.Attacks, r.BenignCases, r.Knob, r.Tolerance)
+	seeds := fmt.Sprintf("seed %d", r.Seed)
+	if len(r.Seeds) > 0 {
+		seeds = fmt.Sprintf("seeds %v", r.Seeds)
+	}
+	p("%s: %d clients, %d attacks, %d benign cases (%s, tolerance %g)\n", seeds, r.Clients, r.Attacks, r.BenignCases, r.Knob, r.Tolerance)
 	p("attacks contained (no harmful step allowed): %d/%d (%.1f%%); first harmful step blocked: %d/%d (%.1f%%)\n",
 		r.Contained, r.Attacks, Pct(r.Contained, r.Attacks), r.FirstHarmBlocked, r.Attacks, Pct(r.FirstHarmBlocked, r.Attacks))
 	p("harmful steps allowed: %d of %d\n", r.HarmfulAllowed, r.HarmfulSteps)

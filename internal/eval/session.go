@@ -107,7 +107,9 @@ func (g *gen) session(p *profile, s slot) sess {
 	ip := s.ip.String()
 	out := sess{start: t}
 	step := func(j jStep) {
-		j.IP = ip
+		if j.IP == "" {
+			j.IP = ip
+		}
 		out.steps = append(out.steps, tstep{at: t, s: j})
 	}
 	step(jStep{Op: "token", Client: p.id, Scope: strings.Join(p.registeredScopes(), " ")})
@@ -145,10 +147,10 @@ func (g *gen) session(p *profile, s slot) sess {
 // callSteps appends the exchange for c and, sometimes, the resource
 // server's introspection of the token it got.
 func (g *gen) callSteps(p *profile, c call, t *time.Time, step func(jStep)) {
-	step(jStep{Op: "exchange", Scope: c.tool.scope, Audience: c.res.aud, Tool: c.tool.name, Tenant: c.tenant})
+	step(jStep{Op: "exchange", Scope: c.tool.scope, Audience: c.res.aud, Tool: c.tool.name, Tenant: c.tenant, Actor: c.by, IP: c.byIP})
 	if c.res.rs != "" && g.r.chance(p.inspect) {
 		*t = t.Add(time.Second)
-		step(jStep{Op: "introspect", RS: c.res.rs, Tool: c.tool.name, Tenant: c.tenant})
+		step(jStep{Op: "introspect", RS: c.res.rs, Tool: c.tool.name, Tenant: c.tenant, IP: c.byIP})
 	}
 }
 
