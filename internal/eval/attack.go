@@ -165,6 +165,15 @@ func (a *actor) calls(cs []call) {
 	}
 }
 
+// routine makes calls the client itself makes in the same context (same
+// host, same hours): nothing tells them from its own, so they are not
+// marked harmful even when the attacker makes them.
+func (a *actor) routine(cs []call) {
+	for _, c := range cs {
+		a.call(c, false)
+	}
+}
+
 // objective is what an attacker holding p's credentials goes for: a few
 // of its most damaging calls.
 func objective(g *gen, p *profile) []call {
@@ -279,7 +288,7 @@ func refreshTheft(g *gen, p *profile, d *draft, pl plan) string {
 	o := g.actor(p, pl.w, pick(g.r, p.hosts), "s1")
 	o.owner = true
 	o.token()
-	o.calls(pick(g.r, p.flows)[:1])
+	o.routine(pick(g.r, p.flows)[:1])
 	o.wait(6*time.Minute, 9*time.Minute)
 	o.add(jStep{Op: "refresh"})
 	a := g.actor(p, o.t.Add(g.r.dur(time.Minute, 20*time.Minute)), foreignAddr(g.r), "s1")
@@ -355,7 +364,7 @@ func destructiveBurst(g *gen, p *profile, d *draft, pl plan) string {
 	a := g.actor(p, s.at, s.ip, "x1")
 	a.pace = [2]time.Duration{500 * time.Millisecond, 3 * time.Second}
 	a.token()
-	a.calls(s.flow[:min(len(s.flow), 2)])
+	a.routine(s.flow[:min(len(s.flow), 2)])
 	n := g.r.between(10, 40)
 	del := res.toolsOf(kDelete)[0]
 	for i := range n {
@@ -405,7 +414,7 @@ func costLoop(g *gen, p *profile, d *draft, pl plan) string {
 	s := pl.scored[0]
 	a := g.actor(p, s.at, s.ip, "x1")
 	a.token()
-	a.calls(s.flow)
+	a.routine(s.flow)
 	a.pace = [2]time.Duration{time.Second, 4 * time.Second}
 	n := g.r.between(40, 120)
 	t := pick(g.r, res.toolsOf(kPaid))
@@ -607,7 +616,7 @@ func lowAndSlow(g *gen, p *profile, d *draft, pl plan) string {
 	for i, s := range ahead {
 		a := g.actor(p, s.at, s.ip, "x"+itoa(i+1))
 		a.token()
-		a.calls(s.flow)
+		a.routine(s.flow)
 		a.call(extra[i], i >= 2)
 		d.scored = append(d.scored, a.out...)
 	}
@@ -621,9 +630,9 @@ func probing(g *gen, p *profile, d *draft, pl plan) string {
 			res = x
 		}
 	}
-	ip := pick(g.r, p.hosts)
+	ip, inside := pick(g.r, p.hosts), true
 	if g.r.chance(0.5) {
-		ip = foreignAddr(g.r)
+		ip, inside = foreignAddr(g.r), false
 	}
 	t := pl.w
 	n := g.r.between(3, 6)
@@ -632,7 +641,11 @@ func probing(g *gen, p *profile, d *draft, pl plan) string {
 		a.pace = [2]time.Duration{time.Duration(i+1) * 5 * time.Second, time.Duration(i+1) * 30 * time.Second}
 		a.token()
 		flow := pick(g.r, p.flows)
-		a.calls(flow[:min(len(flow), i+1)])
+		if inside {
+			a.routine(flow[:min(len(flow), i+1)])
+		} else {
+			a.calls(flow[:min(len(flow), i+1)])
+		}
 		a.call(call{res: res, tool: pick(g.r, res.toolsOf(kRead, kExport)), tenant: tenantFor(res, pick(g.r, p.tenants))}, true)
 		d.scored = append(d.scored, a.out...)
 		t = a.t.Add(g.r.dur(10*time.Minute, 2*time.Hour))

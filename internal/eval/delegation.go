@@ -157,7 +157,7 @@ func poisoned(g *gen, p *profile, d *draft, pl plan) string {
 	s := pl.scored[0]
 	a := g.actor(p, s.at, s.ip, "x1")
 	a.token()
-	a.calls(s.flow)
+	a.routine(s.flow)
 	tools := res.toolsOf(kExport, kRead)
 	n := g.r.between(5, 12)
 	for i := range n {
