@@ -2,7 +2,9 @@ package register
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +19,15 @@ import (
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/storage"
 )
+
+// newClientID returns a registered client's ID: ClientIDPrefix and 26
+// random base32 characters (130 bits), lower case, so it is already in the
+// canonical form of client IDs (storage.CanonicalID).
+func newClientID() string {
+	b := make([]byte, 17)
+	_, _ = rand.Read(b)
+	return ClientIDPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))[:26]
+}
 
 // bearer returns the request's bearer token (RFC 6750 §2.1) and whether
 // an Authorization header was sent at all.
@@ -48,7 +59,11 @@ func decode(w http.ResponseWriter, r *http.Request) (request, error) {
 	if err != nil {
 		return req, metadataErr("the request body is larger than %d bytes or unreadable", MaxBodySize)
 	}
-	if err := json.Unmarshal(body, &req); err != nil {
+	clean, err := strictBody(body)
+	if err != nil {
+		return req, metadataErr("the request body is not client metadata: %v", err)
+	}
+	if err := json.Unmarshal(clean, &req); err != nil {
 		return req, metadataErr("the request body is not client metadata: %v", err)
 	}
 	return req, nil
@@ -162,7 +177,7 @@ func (h *Handler) checkCredentials(ctx context.Context, m Metadata) error {
 // and spends one use of the initial access token, in one transaction.
 func (h *Handler) create(ctx context.Context, m Metadata, initial *storage.InitialAccessToken, stmtIssuer string) (Response, error) {
 	now := h.d.Now()
-	id := secret.Generate(ClientIDPrefix)[:len(ClientIDPrefix)+22]
+	id := newClientID()
 	c := newClient(id, m)
 	c.CreatedAt, c.UpdatedAt = now, now
 	var generated string
@@ -183,6 +198,9 @@ func (h *Handler) create(ctx context.Context, m Metadata, initial *storage.Initi
 		}
 		if _, err := w.GetClient(ctx, id); err == nil {
 			return storage.ErrAlreadyExists
+		}
+		if err := storage.ClientIDTaken(ctx, w, id); err != nil {
+			return err
 		}
 		if err := errors.Join(w.PutClient(ctx, c), w.PutRegistration(ctx, reg)); err != nil {
 			return err

@@ -206,6 +206,10 @@ func TestRFC7591_3_2_2_Errors(t *testing.T) {
 			body: `{"response_types":["code"]}`},
 		{name: "not json", token: "-", wantStatus: 400, wantError: "invalid_client_metadata", body: `{"scope":`},
 		{name: "wrong member type", token: "-", wantStatus: 400, wantError: "invalid_client_metadata", body: `{"scope":7}`},
+		{name: "repeated member", token: "-", wantStatus: 400, wantError: "invalid_client_metadata",
+			body: `{"scope":"tickets.read","scope":"admin"}`},
+		{name: "repeated nested member", token: "-", wantStatus: 400, wantError: "invalid_client_metadata",
+			body: `{"schedule":{"days":"Mon-Fri","days":"Sat"}}`},
 		{name: "scope outside policy", token: "-", wantStatus: 400, wantError: "invalid_client_metadata",
 			body: `{"scope":"admin"}`},
 		{name: "grant outside policy", token: "-", wantStatus: 400, wantError: "invalid_client_metadata",
@@ -443,5 +447,48 @@ func TestPolicy_Validate(t *testing.T) {
 		if err := p.WithDefaults().Validate(); err == nil {
 			t.Errorf("policy %+v accepted", p)
 		}
+	}
+}
+
+// TestRFC7592_UpdateKeepsAdminSettings: what an admin set on a registered
+// client's record survives the client's own update.
+func TestRFC7592_UpdateKeepsAdminSettings(t *testing.T) {
+	e := newEnv(t, policy)
+	ctx := context.Background()
+	reg := decode(t, e.do("POST", register.Path, e.initial(t, "viat_keep", nil), `{"client_name":"a","kind":"service"}`))
+	id := reg["client_id"].(string)
+	if err := e.store.Update(ctx, func(w storage.Writer) error {
+		c, err := w.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		c.AccessTokenTTL, c.Disabled = storage.Duration(time.Minute), true
+		return w.PutClient(ctx, c)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := e.do("PUT", register.Path+"/"+id, reg["registration_access_token"].(string),
+		`{"client_id":"`+id+`","kind":"service","scope":"tickets.read","jwks":`+testJWKS+`}`)
+	if w.Code != 200 {
+		t.Fatalf("update: %d %s", w.Code, w.Body)
+	}
+	c, _ := e.store.GetClient(ctx, id)
+	if c.AccessTokenTTL.D() != time.Minute || !c.Disabled || c.SecretHash != "" || len(c.JWKS) == 0 || len(c.Scopes) != 1 {
+		t.Errorf("updated client %+v", c)
+	}
+}
+
+// TestRFC7591_2_MemberNamesAreExact: a member in another case is an
+// unknown member, ignored, not the member encoding/json would take it for;
+// generated IDs are in canonical form.
+func TestRFC7591_2_MemberNamesAreExact(t *testing.T) {
+	e := newEnv(t, policy)
+	w := e.do("POST", register.Path, e.initial(t, "viat_case", nil), `{"SCOPE":"admin","Kind":"service"}`)
+	got := decode(t, w)
+	if w.Code != 201 || got["scope"] != "tickets.read tickets.write" || got["kind"] != "agent" {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if id := got["client_id"].(string); storage.CanonicalID(id) != id || storage.ValidateClientID(id) != nil {
+		t.Errorf("generated id %q is not canonical", id)
 	}
 }

@@ -84,17 +84,23 @@ func (h *Handler) registeredWith(ctx context.Context, reg storage.Registration) 
 	return &t
 }
 
-// replace builds the updated record: the new metadata, the old credential
-// when the method keeps one, a generated secret when it newly needs one.
+// replace builds the updated record: the client's record with the
+// members registration owns (kind, grants, scopes, audiences, keys, DPoP,
+// declarations) taken from the new metadata, so what an admin set on the
+// record (lifetimes, delegation, disabled) survives; the old secret when
+// the method keeps one, a generated secret when it newly needs one.
 func (h *Handler) replace(c storage.Client, m Metadata) (storage.Client, string) {
-	next := newClient(c.ID, m)
-	next.CreatedAt, next.UpdatedAt = c.CreatedAt, h.d.Now()
-	next.Disabled = c.Disabled
+	from := newClient(c.ID, m)
+	next := c
+	next.Kind, next.GrantTypes, next.Scopes, next.Audiences = from.Kind, from.GrantTypes, from.Scopes, from.Audiences
+	next.JWKS, next.JWKSURI, next.DPoP = from.JWKS, from.JWKSURI, from.DPoP
+	next.Networks, next.Schedule, next.Purposes = from.Networks, from.Schedule, from.Purposes
+	next.UpdatedAt = h.d.Now()
 	if m.TokenEndpointAuthMethod == "private_key_jwt" {
+		next.SecretHash = ""
 		return next, ""
 	}
 	if c.SecretHash != "" {
-		next.SecretHash = c.SecretHash
 		return next, ""
 	}
 	generated := secret.Generate(SecretPrefix)
