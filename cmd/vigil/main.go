@@ -72,6 +72,7 @@ Usage:
   vigil replay   [--json] [--steps] [--check] FILE...
   vigil eval     --seed N|N-M [--json] [--curve] [--plot FILE.png] [--out FILE]
   vigil signal   send
+  vigil db       backup FILE | restore FILE | check [FILE]   (see docs/OPERATIONS.md)
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
   vigil bench    [flags] | bench scale [flags]   load-test a server
   vigil health   [--addr URL] [--alive]      exit 0 when the server is ready
@@ -120,6 +121,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return auditCommand(ctx, e, rest)
 	case "signal", "signals":
 		return e.group(ctx, "signal", signalCommands(), rest)
+	case "db":
+		return e.group(ctx, "db", dbCommands(), rest)
 	case "version", "--version", "-version":
 		return versionCmd(ctx, rest, e)
 	case "health":

@@ -18,6 +18,7 @@ import (
 type serveOptions struct {
 	listen, data, issuer, config, logLevel string
 	drain                                  time.Duration
+	init                                   bool
 }
 
 func parseServe(args []string, e *cli) (serveOptions, error) {
@@ -39,6 +40,7 @@ func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
 	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL; default info)")
+	fs.BoolVar(&o.init, "init", false, "start a new, empty database even where the data directory says one existed (its database was moved or lost)")
 	fs.DurationVar(&o.drain, "drain", 0, "on SIGTERM, report not-ready for this long before closing the listener (e.g. 5s behind a load balancer)")
 }
 
@@ -123,6 +125,9 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	}
 	warnPlainHTTP(s.Issuer, log)
 	opts := []server.Option{server.WithLogger(log), server.WithGetenv(e.getenv), server.WithPolicyCheck(checkPolicyDraft)}
+	if o.init {
+		opts = append(opts, server.WithInit())
+	}
 	if file != nil {
 		opts = append(opts, server.WithConfigFile(file, firstSet(o.config, e.getenv("VIGIL_CONFIG"))),
 			server.WithReload(func() (*config.File, config.Settings, error) {

@@ -179,6 +179,7 @@ func (a *API) routes() []route {
 		{"/admin/initial-access-tokens", methods{http.MethodGet: a.listInitialTokens, http.MethodPost: a.createInitialToken}},
 		{"/admin/initial-access-tokens/{id}", methods{http.MethodDelete: a.deleteInitialToken}},
 		{"/admin/reload", methods{http.MethodPost: a.reload}},
+		{"/admin/backup", methods{http.MethodPost: a.backup}},
 	}
 }
 

@@ -48,6 +48,7 @@ type openOptions struct {
 	httpClient *http.Client
 	policy     func(draft []byte) (string, error)
 	reload     Loader
+	init       bool
 }
 
 func options(opts []Option) openOptions {

@@ -87,7 +87,7 @@ func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, 
 	if o.store != nil {
 		return initState(ctx, o.store, s, o)
 	}
-	store, err := openStore(s.Data, o.log)
+	store, err := openVerified(s.Data, o.init, o.now(), o.log)
 	if err != nil {
 		return nil, err
 	}

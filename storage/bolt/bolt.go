@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -106,7 +107,13 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // Open opens or creates the data file at path (mode 0600) and its buckets.
 // The directory must exist. If another process has the file open, Open
 // fails after the lock timeout with an error matching ErrLocked.
-func Open(path string, opts ...Option) (*Store, error) {
+func Open(path string, opts ...Option) (st *Store, err error) {
+	defer func() {
+		// bbolt panics on some damaged pages; a damaged file is an error.
+		if r := recover(); r != nil {
+			st, err = nil, fmt.Errorf("bolt: open %s: %w: damaged data file: %v", path, storage.ErrUnavailable, r)
+		}
+	}()
 	o := options{lockTimeout: time.Second, log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(&o)
@@ -229,11 +236,16 @@ func (s *Store) Close() error {
 // reachable exactly once, freelist consistent, keys ordered) and returns
 // every problem found, joined. It reads a consistent snapshot and does not
 // block writers.
-func (s *Store) Check() error {
+func (s *Store) Check() (err error) {
 	if err := s.usable(context.Background()); err != nil {
 		return err
 	}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	defer func() {
+		if r := recover(); r != nil { // bbolt panics on some damaged pages
+			err = fmt.Errorf("bolt: check %s: damaged page: %v", s.path, r)
+		}
+	}()
+	err = s.db.View(func(tx *bbolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -244,6 +256,25 @@ func (s *Store) Check() error {
 		return fmt.Errorf("bolt: check %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// Backup writes a consistent copy of the whole data file to w, from one
+// read transaction: writers go on meanwhile, and the copy is the state of
+// one commit. It returns the bytes written.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	if err := s.usable(context.Background()); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("bolt: backup %s: %w", s.path, err)
+	}
+	return n, nil
 }
 
 // usable reports why the store cannot serve a call.

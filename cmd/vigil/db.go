@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
+)
+
+func dbCommands() []command {
+	return []command{
+		{"backup", "FILE", "write a consistent copy of the running server's database to FILE (admin API), and check it", dbBackup},
+		{"restore", "FILE [--data DIR]", "with the server stopped: replace the database by the backup FILE; every session of the backup ends", dbRestore},
+		{"check", "[FILE] [--data DIR]", "with the server stopped: run the consistency check of a database file (default: the data directory's)", dbCheck},
+	}
+}
+
+// dbBackup fetches POST /admin/backup into FILE: written to FILE.partial,
+// synced, checked, then renamed, so FILE is either a whole, checked copy
+// or absent.
+func dbBackup(ctx context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("db backup", "db backup FILE [flags]")
+	af := e.addAdminFlags(fs)
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = wantArgs(fs, pos, 1)
+	}
+	if err != nil {
+		return err
+	}
+	c, err := e.connect(af)
+	if err != nil {
+		return err
+	}
+	b, err := c.call(ctx, "POST", "/admin/backup", nil)
+	if err != nil {
+		return err
+	}
+	dst := pos[0]
+	tmp := dst + ".partial"
+	if err := writeSynced(tmp, b); err != nil {
+		return err
+	}
+	if err := server.CheckFile(tmp); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("the backup failed its check: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backup written to %s (%d bytes, checked)\n", dst, len(b))
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func dbRestore(ctx context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("db restore", "db restore FILE [flags]")
+	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = wantArgs(fs, pos, 1)
+	}
+	if err != nil {
+		return err
+	}
+	dir := firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	rep, err := server.Restore(ctx, dir, pos[0], time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "restored %s into %s; %d sessions of the backup ended (their tokens revoked)\n",
+		pos[0], filepath.Join(dir, server.DBFile), rep.Sessions)
+	if rep.Previous != "" {
+		fmt.Fprintf(e.stdout, "the database it replaced is kept as %s\n", rep.Previous)
+	}
+	fmt.Fprintln(e.stdout, "next: start the server, re-apply the configuration file, and review admin changes made after the backup (docs/OPERATIONS.md)")
+	return nil
+}
+
+func dbCheck(_ context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("db check", "db check [FILE] [flags]")
+	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData), server.DBFile)
+	if len(pos) > 1 {
+		return wantArgs(fs, pos, 1)
+	}
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	if err := server.CheckFile(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: ok\n", path)
+	return nil
+}
