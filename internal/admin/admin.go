@@ -1,7 +1,8 @@
 // Package admin serves Vigil's admin REST API under /admin/: clients,
 // resources and trusted issuers (list, get, create, replace, delete),
-// sessions (list, inspect, terminate), signing keys (list, rotate) and the
-// audit log (query by client, session and time).
+// sessions (list, inspect, terminate), single tokens (revoke, by id), the
+// risk policy (read; switch report-only), signing keys (list, rotate) and
+// the audit log (query by client, session and time).
 //
 // Every request needs "Authorization: Bearer <admin token>", compared in
 // constant time with every admin credential; anything else is answered 401
