@@ -16,9 +16,9 @@ import (
 
 // serveOptions are serve's flags; empty means "not given".
 type serveOptions struct {
-	listen, data, issuer, config, logLevel string
-	drain                                  time.Duration
-	init                                   bool
+	listen, data, store, issuer, config, logLevel string
+	drain                                         time.Duration
+	init                                          bool
 }
 
 func parseServe(args []string, e *cli) (serveOptions, error) {
@@ -37,6 +37,7 @@ func parseServe(args []string, e *cli) (serveOptions, error) {
 func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
 	fs.StringVar(&o.listen, "listen", "", "listen address host:port (env VIGIL_LISTEN; default "+config.DefaultListen+")")
 	fs.StringVar(&o.data, "data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	fs.StringVar(&o.store, "store", "", "database: bolt (default) or a postgres:// URL shared by several instances (env VIGIL_STORE)")
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
 	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL; default info)")
@@ -47,7 +48,7 @@ func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
 // flags returns the settings given as flags, by key.
 func (o serveOptions) flags() map[string]string {
 	m := map[string]string{}
-	for key, v := range map[string]string{"listen": o.listen, "data": o.data, "issuer": o.issuer, "log_level": o.logLevel} {
+	for key, v := range map[string]string{"listen": o.listen, "data": o.data, "store": o.store, "issuer": o.issuer, "log_level": o.logLevel} {
 		if v != "" {
 			m[key] = v
 		}

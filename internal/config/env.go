@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ var Fields = []Field{
 	{"listen", "listen", "host:port the server listens on"},
 	{"issuer", "issuer", "issuer URL (RFC 8414); empty means http://<listen>, with an unspecified host replaced by 127.0.0.1. Behind TLS, set the public https URL"},
 	{"data", "data", "data directory: the database, the key-encryption key (unless VIGIL_SECRET is set), the admin token"},
+	{"store", "store", "the database: bolt (the file in the data directory) or a postgres:// URL that several instances share (then set VIGIL_SECRET, the same on every instance); pool_max_conns and statement_timeout in the URL override the defaults (16, 5s)"},
 	{"log_level", "log-level", "least level logged: debug, info, warn or error (the access log is at info)"},
 	{"access_token_ttl", "", "access-token lifetime for clients that set none"},
 	{"refresh_token_ttl", "", "refresh-token lifetime for clients that set none"},
@@ -167,6 +169,9 @@ func (s Settings) Value(key string) string {
 	if !ok {
 		return ""
 	}
+	if key == "store" {
+		return redactURL(s.Store)
+	}
 	switch v := reflect.ValueOf(s).Field(i).Interface().(type) {
 	case time.Duration:
 		return formatDuration(v)
@@ -211,4 +216,13 @@ func policyText(n *yaml.Node) []byte {
 		return []byte(err.Error())
 	}
 	return b
+}
+
+// redactURL hides the password of a URL.
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.User == nil {
+		return v
+	}
+	return u.Redacted()
 }

@@ -38,6 +38,7 @@ type File struct {
 	Issuer string `json:"issuer"`
 	Listen string `json:"listen"`
 	Data   string `json:"data"`
+	Store  string `json:"store"`
 	// Durations are pointers so that an explicit 0 differs from "not set":
 	// it means zero (refresh_grace: 0s is no grace) or is refused where zero
 	// means nothing (a token lifetime, key_rotate_after).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -45,6 +46,9 @@ type Settings struct {
 	Listen string `key:"listen"`
 	// Data is the data directory.
 	Data string `key:"data"`
+	// Store names the database: "" or "bolt" for the bbolt file in Data,
+	// or a postgres:// URL shared by several instances.
+	Store string `key:"store"`
 	// AccessTokenTTL, RefreshTokenTTL and ExchangeTTL are the lifetimes of
 	// tokens for clients that set none of their own.
 	AccessTokenTTL  time.Duration `key:"access_token_ttl"`
@@ -101,6 +105,7 @@ func (f *File) Overlay(base Settings) Settings {
 	setString(&base.Issuer, f.Issuer)
 	setString(&base.Listen, f.Listen)
 	setString(&base.Data, f.Data)
+	setString(&base.Store, f.Store)
 	setString(&base.KeyAlg, f.KeyAlg)
 	setString(&base.LogLevel, f.LogLevel)
 	setDuration(&base.AccessTokenTTL, f.AccessTokenTTL)
@@ -169,6 +174,9 @@ func (s Settings) Validate() error {
 	if s.Data == "" {
 		add("data: must not be empty")
 	}
+	if err := validateStore(s.Store); err != nil {
+		add("store: %v", err)
+	}
 	if s.Issuer != "" {
 		if err := validateIssuerURL(s.Issuer); err != nil {
 			add("issuer: %v", err)
@@ -220,4 +228,21 @@ func validateIssuerURL(s string) error {
 		return fmt.Errorf("%q must not have a query, fragment or user info", s)
 	}
 	return nil
+}
+
+// validateStore accepts "", "bolt" and postgres:// URLs.
+func validateStore(v string) error {
+	if v == "" || v == "bolt" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return errors.New("want bolt or a postgres:// URL")
+	}
+	return nil
+}
+
+// IsPostgres reports whether store names a PostgreSQL database.
+func IsPostgres(store string) bool {
+	return strings.HasPrefix(store, "postgres://") || strings.HasPrefix(store, "postgresql://")
 }

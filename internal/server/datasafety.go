@@ -85,7 +85,7 @@ func openVerified(dir string, init bool, now time.Time, log *slog.Logger) (*bolt
 	if err := checkDataDir(dir, init); err != nil {
 		return nil, err
 	}
-	store, err := openStore(dir, log)
+	store, err := openBoltFile(dir, log)
 	if err != nil {
 		if errors.Is(err, bolt.ErrLocked) {
 			return nil, err

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,10 +20,24 @@ import (
 // engine learned (client baselines and recent-session memory), written
 // atomically every maintenance pass and at shutdown, so a restart loses at
 // most one pass of learning and never a security decision.
+//
+// On a shared store the journal is a document in the database instead of a
+// file, so that instances share what they learned: each saves its
+// snapshot, and an instance starting restores the latest one.
 type riskJournal struct {
-	eng  *risk.Engine
-	path string
+	eng    *risk.Engine
+	path   string
+	shared sharedState // nil: the file at path
 }
+
+// sharedState is a store that keeps documents every instance reads.
+type sharedState interface {
+	LoadState(ctx context.Context, name string) ([]byte, error)
+	SaveState(ctx context.Context, name string, doc []byte) error
+}
+
+// journalName names the journal's document on a shared store.
+const journalName = "risk journal"
 
 func newRiskJournal(eng *risk.Engine, dataDir string) *riskJournal {
 	return &riskJournal{eng: eng, path: filepath.Join(dataDir, "risk-state.json")}
@@ -31,14 +46,14 @@ func newRiskJournal(eng *risk.Engine, dataDir string) *riskJournal {
 // restore loads the journal, then rebuilds every active session's sticky
 // facts from storage.
 func (j *riskJournal) restore(ctx context.Context, store storage.Reader, log *slog.Logger) error {
-	if b, err := os.ReadFile(j.path); err == nil {
+	if b, err := j.load(ctx); err == nil {
 		var snap risk.Snapshot
 		if err := json.Unmarshal(b, &snap); err != nil {
 			log.Warn("risk journal unreadable; starting without learned baselines", "path", j.path, "err", err)
 		} else if err := j.eng.Restore(snap); err != nil {
 			log.Warn("risk journal not restored", "path", j.path, "err", err)
 		}
-	} else if !os.IsNotExist(err) {
+	} else if !os.IsNotExist(err) && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("risk journal: %w", err)
 	}
 	sessions, err := store.ListSessions(ctx, storage.SessionFilter{Status: storage.SessionActive})
@@ -63,12 +78,23 @@ func (j *riskJournal) restore(ctx context.Context, store storage.Reader, log *sl
 func (j *riskJournal) save(now time.Time, log *slog.Logger) {
 	j.eng.Sweep(now)
 	b, err := json.Marshal(j.eng.Snapshot())
-	if err == nil {
+	if err == nil && j.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = j.shared.SaveState(ctx, journalName, b)
+	} else if err == nil {
 		err = writeFileAtomic(j.path, b)
 	}
 	if err != nil {
 		log.Error("writing the risk journal failed", "path", j.path, "err", err)
 	}
+}
+
+func (j *riskJournal) load(ctx context.Context) ([]byte, error) {
+	if j.shared != nil {
+		return j.shared.LoadState(ctx, journalName)
+	}
+	return os.ReadFile(j.path)
 }
 
 func writeFileAtomic(path string, b []byte) error {

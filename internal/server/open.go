@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/risk/rules"
 	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/postgres"
 )
 
 // HTTP server limits (slowloris, oversized headers).
@@ -141,19 +142,30 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		}
 		applied = res
 	}
+	pg, _ := in.store.(*postgres.Store)
 	if eng, ok := in.risk.(*risk.Engine); ok {
 		in.journal = newRiskJournal(eng, s.Data)
+		if pg != nil {
+			in.journal.shared = pg
+		}
 		if err := in.journal.restore(ctx, in.store, in.log); err != nil {
 			return err
 		}
 	}
 	cfg := serverConfig(s, in.adminToken)
+	if in.adminDigest != "" {
+		c, err := admin.DigestCredential(admin.DefaultAdminName, admin.RoleAdmin, in.adminDigest)
+		if err != nil {
+			return err
+		}
+		cfg.AdminCredentials = append(cfg.AdminCredentials, c)
+	}
 	if o.file != nil {
 		creds, err := adminCredentials(o.file)
 		if err != nil {
 			return err
 		}
-		cfg.AdminCredentials = creds
+		cfg.AdminCredentials = append(cfg.AdminCredentials, creds...)
 	}
 	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.risk,
 		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Log: in.log, Now: in.now}
@@ -168,6 +180,9 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 	in.Server = srv
 	if _, err := in.endClientSessions(ctx, applied.Disabled); err != nil {
 		return errors.Join(err, srv.Close())
+	}
+	if pg != nil {
+		in.follow(pg)
 	}
 	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	in.stop = cancel

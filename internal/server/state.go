@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-auth/vigil/keys"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/bolt"
+	"github.com/vigil-auth/vigil/storage/postgres"
 )
 
 // Files in the data directory.
@@ -52,7 +53,10 @@ type State struct {
 	hasher     *secret.Hasher
 	refreshKey []byte
 	adminToken string
-	ownStore   bool // Close closes store
+	// adminDigest is the hex SHA-256 of the cluster's admin token, stored
+	// in a shared database, when no admin token is configured.
+	adminDigest string
+	ownStore    bool // Close closes store
 }
 
 // Store returns the opened store.
@@ -87,7 +91,7 @@ func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, 
 	if o.store != nil {
 		return initState(ctx, o.store, s, o)
 	}
-	store, err := openVerified(s.Data, o.init, o.now(), o.log)
+	store, err := openConfigured(ctx, s, o)
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +104,15 @@ func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, 
 }
 
 func initState(ctx context.Context, store storage.Store, s config.Settings, o openOptions) (*State, error) {
-	kek, err := keys.LoadKEK(o.getenv, filepath.Join(s.Data, kekFile))
+	kekPath := filepath.Join(s.Data, kekFile)
+	if config.IsPostgres(s.Store) {
+		kekPath = "" // instances share the keys: only the shared secret will do
+	}
+	kek, err := keys.LoadKEK(o.getenv, kekPath)
 	if err != nil {
+		if kekPath == "" {
+			err = fmt.Errorf("a shared store needs %s, the same on every instance: %w", keys.SecretEnv, err)
+		}
 		return nil, err
 	}
 	km, err := keys.Open(ctx, store, kek, keys.Config{Alg: s.KeyAlg, RotateAfter: s.KeyRotateAfter,
@@ -113,13 +124,19 @@ func initState(ctx context.Context, store storage.Store, s config.Settings, o op
 	if err != nil {
 		return nil, err
 	}
-	tok := o.getenv(AdminTokenEnv)
-	if tok == "" {
-		if tok, err = LoadAdminToken(filepath.Join(s.Data, AdminTokenFile), o.log); err != nil {
-			return nil, err
-		}
+	st := &State{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens)}
+	st.adminToken = o.getenv(AdminTokenEnv)
+	switch shared, ok := store.(sharedValues); {
+	case st.adminToken != "":
+	case ok && config.IsPostgres(s.Store):
+		st.adminDigest, err = sharedAdminDigest(ctx, shared, filepath.Join(s.Data, AdminTokenFile), o.log)
+	default:
+		st.adminToken, err = LoadAdminToken(filepath.Join(s.Data, AdminTokenFile), o.log)
 	}
-	return &State{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens), adminToken: tok}, nil
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // derive returns HMAC-SHA256(kek, label): a key for one purpose.
@@ -145,8 +162,17 @@ func ensureDataDir(dir string, log *slog.Logger) error {
 	return nil
 }
 
-// openStore opens the bbolt file, turning a held lock into a clear message.
-func openStore(dir string, log *slog.Logger) (*bolt.Store, error) {
+// openConfigured opens the store s names: a PostgreSQL database, or the bbolt
+// file in the data directory.
+func openConfigured(ctx context.Context, s config.Settings, o openOptions) (storage.Store, error) {
+	if config.IsPostgres(s.Store) {
+		return postgres.Open(ctx, s.Store, postgres.WithLogger(o.log))
+	}
+	return openVerified(s.Data, o.init, o.now(), o.log)
+}
+
+// openBoltFile opens the bbolt file, turning a held lock into a clear message.
+func openBoltFile(dir string, log *slog.Logger) (*bolt.Store, error) {
 	path := filepath.Join(dir, DBFile)
 	store, err := bolt.Open(path, bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log))
 	if errors.Is(err, bolt.ErrLocked) {
@@ -163,12 +189,21 @@ func LoadAdminToken(path string, log *slog.Logger) (string, error) {
 		return tok, err
 	}
 	tok = secret.Generate(adminTokenPrefix)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	if err := writeSecretFile(path, tok); errors.Is(err, fs.ErrExist) {
 		return ReadSecretFile(path) // another process created it first
+	} else if err != nil {
+		return "", err
 	}
+	log.Info("admin token created; send it as \"Authorization: Bearer <token>\" to /admin/ (the CLI reads the file)", "path", path)
+	return tok, nil
+}
+
+// writeSecretFile creates path (mode 0600) holding tok, fsynced; it fails
+// with fs.ErrExist if path exists.
+func writeSecretFile(path, tok string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("admin token: %w", err)
+		return fmt.Errorf("admin token: %w", err)
 	}
 	_, err = f.WriteString(tok + "\n")
 	if err == nil {
@@ -178,10 +213,9 @@ func LoadAdminToken(path string, log *slog.Logger) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("admin token: write %s: %w", path, err)
+		return fmt.Errorf("admin token: write %s: %w", path, err)
 	}
-	log.Info("admin token created; send it as \"Authorization: Bearer <token>\" to /admin/ (the CLI reads the file)", "path", path)
-	return tok, nil
+	return nil
 }
 
 // ReadSecretFile reads a one-line secret from a file that only its owner

@@ -1,0 +1,198 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
+	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/postgres/pgtest"
+)
+
+const (
+	agent, agentSecret = "conf-agent", "conf-agent-secret-0123456789abcdefghijkl"
+	rs, rsSecret       = "conf-rs1", "conf-rs1-secret-0123456789abcdefghijklmn"
+	clusterAdmin       = "vat_cluster-test-0123456789abcdefghijklmnopq"
+)
+
+// cluster starts n instances on one fresh PostgreSQL database, sharing the
+// issuer, VIGIL_SECRET and the conformance clients.
+func cluster(t *testing.T, n int) []*servertest.Server {
+	t.Helper()
+	f, err := config.Load("../../conformance/vigil.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := servertest.Settings()
+	s.Store, s.Issuer = pgtest.Fresh(t), "https://vigil.cluster.example"
+	env := servertest.Env(clusterAdmin)
+	var out []*servertest.Server
+	for range n {
+		out = append(out, servertest.Start(t, s, server.WithGetenv(env), server.WithConfigFile(f, "")))
+	}
+	return out
+}
+
+func post(t *testing.T, u, user, pass string, form url.Values) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(user, pass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	return res.StatusCode, body
+}
+
+func token(t *testing.T, base string) string {
+	t.Helper()
+	code, body := post(t, base+server.PathToken, agent, agentSecret, url.Values{"grant_type": {"client_credentials"},
+		"audience": {"https://rs1.example"}, "scope": {"tickets.read"}})
+	if code != http.StatusOK {
+		t.Fatalf("token: %d %v", code, body)
+	}
+	return body["access_token"].(string)
+}
+
+func active(t *testing.T, base, tok string) bool {
+	t.Helper()
+	code, body := post(t, base+server.PathIntrospect, rs, rsSecret, url.Values{"token": {tok}})
+	if code != http.StatusOK {
+		t.Fatalf("introspect: %d %v", code, body)
+	}
+	return body["active"] == true
+}
+
+// TestClusterRevocation: a token revoked on one instance is inactive on
+// the others as soon as the revocation is answered (tokens are never cached).
+func TestClusterRevocation(t *testing.T) {
+	c := cluster(t, 2)
+	tok := token(t, c[0].URL)
+	if !active(t, c[1].URL, tok) {
+		t.Fatal("a fresh token is inactive on the other instance")
+	}
+	if code, body := post(t, c[0].URL+server.PathRevoke, agent, agentSecret, url.Values{"token": {tok}}); code != http.StatusOK {
+		t.Fatalf("revoke: %d %v", code, body)
+	}
+	if active(t, c[1].URL, tok) {
+		t.Fatal("the other instance says active after the revocation was answered")
+	}
+}
+
+// TestClusterRegistrationChange: a client disabled through one instance is
+// refused by the other once its change feed has caught up.
+func TestClusterRegistrationChange(t *testing.T) {
+	c := cluster(t, 2)
+	token(t, c[1].URL) // the agent's registration is now cached there
+	err := c[0].Store().Update(t.Context(), func(w storage.Writer) error {
+		cl, err := w.GetClient(t.Context(), agent)
+		if err != nil {
+			return err
+		}
+		cl.Disabled = true
+		return w.PutClient(t.Context(), cl)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		code, _ := post(t, c[1].URL+server.PathToken, agent, agentSecret, url.Values{"grant_type": {"client_credentials"},
+			"audience": {"https://rs1.example"}, "scope": {"tickets.read"}})
+		if code != http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a client disabled elsewhere still gets tokens")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClusterIdentity: every instance publishes the same signing keys, a
+// rotation on one reaches the others, and they accept one admin credential.
+func TestClusterIdentity(t *testing.T) {
+	c := cluster(t, 2)
+	if a, b := c[0].Keys().ActiveKeyID(), c[1].Keys().ActiveKeyID(); a == "" || a != b {
+		t.Fatalf("active keys %q and %q", a, b)
+	}
+	if err := c[0].Keys().Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := c[0].Keys().ActiveKeyID()
+	deadline := time.Now().Add(3 * time.Second)
+	for c[1].Keys().ActiveKeyID() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("the other instance still signs with %s, not %s", c[1].Keys().ActiveKeyID(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, in := range c {
+		req, _ := http.NewRequest(http.MethodGet, in.URL+"/admin/clients", nil)
+		req.Header.Set("Authorization", "Bearer "+clusterAdmin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s: admin API with the cluster token = %d", in.URL, res.StatusCode)
+		}
+	}
+}
+
+// TestClusterStoredAdminToken: without VIGIL_ADMIN_TOKEN the first instance
+// generates the admin token and stores its digest; the others accept it.
+func TestClusterStoredAdminToken(t *testing.T) {
+	s := servertest.Settings()
+	s.Store, s.Issuer = pgtest.Fresh(t), "https://vigil.cluster.example"
+	env := servertest.Env("")
+	first := servertest.Start(t, s, server.WithGetenv(env))
+	second := servertest.Start(t, s, server.WithGetenv(env))
+	files, _ := filepath.Glob(filepath.Join(t.TempDir(), "..", "*", server.AdminTokenFile))
+	var tok string
+	for _, f := range files {
+		if v, err := server.ReadSecretFile(f); err == nil {
+			tok = v
+		}
+	}
+	if tok == "" {
+		t.Fatal("no instance wrote the generated admin token")
+	}
+	for _, in := range []*servertest.Server{first, second} {
+		for _, bearer := range []string{tok, tok + "x"} {
+			req, _ := http.NewRequest(http.MethodGet, in.URL+"/admin/clients", nil)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if ok := res.StatusCode == http.StatusOK; ok != (bearer == tok) {
+				t.Errorf("%s: admin API with token ok=%v: %d", in.URL, bearer == tok, res.StatusCode)
+			}
+		}
+	}
+}
+
+// TestClusterNeedsSharedSecret: a shared store refuses to start without
+// VIGIL_SECRET, which every instance needs to read the signing keys.
+func TestClusterNeedsSharedSecret(t *testing.T) {
+	s := servertest.Settings()
+	s.Store, s.Issuer, s.Data = pgtest.Fresh(t), "https://vigil.cluster.example", t.TempDir()
+	_, err := server.Open(t.Context(), s, server.WithGetenv(func(string) string { return "" }))
+	if err == nil || !strings.Contains(err.Error(), "VIGIL_SECRET") {
+		t.Fatalf("Open without VIGIL_SECRET: %v", err)
+	}
+}

@@ -1,0 +1,104 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/postgres/pgtest"
+)
+
+func openPair(t *testing.T) (*Store, *Store, string) {
+	t.Helper()
+	u := pgtest.Fresh(t)
+	a, err := Open(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := Open(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return a, b, u
+}
+
+func putClient(t *testing.T, s *Store, c storage.Client) {
+	t.Helper()
+	if err := s.Update(t.Context(), func(w storage.Writer) error { return w.PutClient(t.Context(), c) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+// TestFeedInvalidatesOtherInstances: a registration cached on one instance
+// is dropped when another changes it, with or without notifications.
+func TestFeedInvalidatesOtherInstances(t *testing.T) {
+	for _, listen := range []bool{true, false} {
+		a, b, _ := openPair(t)
+		a.Feed().SetListen(listen)
+		var seen []Change
+		got := make(chan Change, 16)
+		a.Feed().Subscribe(func(c Change) { got <- c })
+		putClient(t, b, storage.Client{ID: "c1", Kind: storage.KindService})
+		if c, err := a.GetClient(t.Context(), "c1"); err != nil || c.Disabled {
+			t.Fatalf("GetClient = %+v, %v", c, err)
+		}
+		putClient(t, b, storage.Client{ID: "c1", Kind: storage.KindService, Disabled: true})
+		ok := waitFor(2*time.Second, func() bool {
+			c, err := a.GetClient(t.Context(), "c1")
+			return err == nil && c.Disabled
+		})
+		if !ok {
+			t.Fatalf("listen=%v: the other instance still answers from its cache", listen)
+		}
+		for len(got) > 0 {
+			seen = append(seen, <-got)
+		}
+		if len(seen) == 0 || seen[len(seen)-1].Kind != KindClient || seen[len(seen)-1].Key != "c1" {
+			t.Errorf("listen=%v: subscriber saw %+v", listen, seen)
+		}
+	}
+}
+
+// TestStaleFeedReadsThrough: once the feed stops, the cache no longer
+// answers, so a change the cache never heard of is read from the database.
+func TestStaleFeedReadsThrough(t *testing.T) {
+	a, _, _ := openPair(t)
+	putClient(t, a, storage.Client{ID: "c1", Kind: storage.KindService})
+	if err := a.Feed().Wait(t.Context()); err != nil { // the write's own change has come round
+		t.Fatal(err)
+	}
+	if _, err := a.GetClient(t.Context(), "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Feed().Fresh() {
+		t.Fatal("a running feed is not fresh")
+	}
+	// A change that bypasses the feed: only a read-through can see it.
+	if _, err := a.pool.Exec(t.Context(), `UPDATE clients SET doc = $1 WHERE id = 'c1'`,
+		[]byte(`{"id":"c1","kind":"service","disabled":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := a.GetClient(t.Context(), "c1"); c.Disabled {
+		t.Fatal("the cache did not answer while fresh: the test would prove nothing")
+	}
+	a.feed.stop()
+	if !waitFor(time.Second, func() bool { return !a.Feed().Fresh() }) {
+		t.Fatal("a stopped feed stays fresh")
+	}
+	if c, err := a.GetClient(context.Background(), "c1"); err != nil || !c.Disabled {
+		t.Fatalf("with a stale feed GetClient = %+v, %v; want the database's record", c, err)
+	}
+}
