@@ -81,6 +81,12 @@ fuzz: ## Run every fuzz target in FUZZPKGS (default all) for FUZZTIME each (defa
 crash: ## Kill -9 the built server CYCLES times (default 20) under a mixed workload, checking every acknowledged operation
 	VIGIL_CRASH_CYCLES=$(CYCLES) $(GO) test -count=1 -timeout 0 -v -run '^TestCrashLoop$$' ./conformance/crash/
 
+.PHONY: cluster-test
+cluster-test: ## Three vigil serve on one fresh PostgreSQL database under load: revocation, refresh races, facts, kill -9, database restart (prints every count)
+	@test -n "$$VIGIL_TEST_POSTGRES" || export VIGIL_TEST_POSTGRES="$$(scripts/postgres-up.sh)"; \
+	VIGIL_CLUSTER_TEST=1 $(GO) test -count=1 -timeout 30m -v -run '^TestCluster$$' ./conformance/cluster/ 2>&1 | tee /tmp/vigil-cluster.out | grep -E '^(cluster:|--- |FAIL|ok|PASS)'; \
+	exit $${PIPESTATUS[0]}
+
 .PHONY: cover
 cover: ## Test with coverage and print the total
 	$(GO) test -coverprofile=/tmp/vigil-cover.out ./... >/dev/null

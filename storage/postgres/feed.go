@@ -34,10 +34,10 @@ const (
 	listenName = "vigil listen"
 	// PollEvery is the feed's poll floor: without a notification the
 	// changes table is read this often.
-	PollEvery = 50 * time.Millisecond
+	PollEvery = 20 * time.Millisecond
 	// FreshFor is how recent the last good poll must be for caches to
 	// answer; past it every read goes to the database.
-	FreshFor = 100 * time.Millisecond
+	FreshFor = 60 * time.Millisecond
 	// gapWait is how long a skipped sequence number is looked for: a
 	// transaction that took it may still commit.
 	gapWait = 30 * time.Second

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -100,5 +101,36 @@ func TestStaleFeedReadsThrough(t *testing.T) {
 	}
 	if c, err := a.GetClient(context.Background(), "c1"); err != nil || !c.Disabled {
 		t.Fatalf("with a stale feed GetClient = %+v, %v; want the database's record", c, err)
+	}
+}
+
+func TestListenParam(t *testing.T) {
+	tests := []struct {
+		in, out string
+		on      bool
+	}{
+		{"postgres://h/db", "postgres://h/db", true},
+		{"postgres://h/db?vigil_listen=off&sslmode=disable", "postgres://h/db?sslmode=disable", false},
+		{"postgres://h/db?vigil_listen=on", "postgres://h/db", true},
+		{"host=h dbname=db", "host=h dbname=db", true},
+	}
+	for _, tt := range tests {
+		if out, on := listenParam(tt.in); out != tt.out || on != tt.on {
+			t.Errorf("listenParam(%q) = %q, %v; want %q, %v", tt.in, out, on, tt.out, tt.on)
+		}
+	}
+}
+
+// TestUnstorableKeys: keys a text column cannot hold are simply not found
+// (health checks and hostile client ids use them), never an outage.
+func TestUnstorableKeys(t *testing.T) {
+	a, _, _ := openPair(t)
+	for _, key := range []string{"\x00health", "bad\xffutf8"} {
+		if _, err := a.GetClient(t.Context(), key); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("GetClient(%q) = %v, want ErrNotFound", key, err)
+		}
+		if _, err := a.GetToken(t.Context(), key); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("GetToken(%q) = %v, want ErrNotFound", key, err)
+		}
 	}
 }

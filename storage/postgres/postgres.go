@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	neturl "net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -79,7 +80,12 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // DSN), migrates the schema and starts following the change feed. The pool
 // holds DefaultMaxConns connections and every statement times out after
 // DefaultStatementTimeout unless url says otherwise.
+//
+// The URL parameter vigil_listen=off turns the NOTIFY wake-ups off: the
+// feed then runs on its poll floor alone (for poolers in transaction mode
+// and databases without LISTEN).
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	url, listen := listenParam(url)
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -103,6 +109,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.feed = newFeed(pool, s.log, s.cache.invalidate, s.cache.flush)
+	s.feed.SetListen(listen)
 	if err := s.feed.start(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -256,6 +263,20 @@ func ns(t time.Time) int64 {
 		return math.MaxInt64
 	}
 	return t.UnixNano()
+}
+
+// listenParam removes vigil_listen from a postgres:// URL and reports
+// whether it leaves notifications on.
+func listenParam(raw string) (string, bool) {
+	u, err := neturl.Parse(raw)
+	if err != nil || !u.Query().Has("vigil_listen") {
+		return raw, true
+	}
+	q := u.Query()
+	on := q.Get("vigil_listen") != "off"
+	q.Del("vigil_listen")
+	u.RawQuery = q.Encode()
+	return u.String(), on
 }
 
 // hasPoolSize reports whether url sets the pool size itself.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,6 +33,9 @@ func one[T any](ctx context.Context, q querier, what, key, sql string, args ...a
 	var v T
 	if err := ctx.Err(); err != nil {
 		return v, fmt.Errorf("postgres: %w", err)
+	}
+	if !storable(key) { // PostgreSQL text holds no such key: nothing can be stored under it
+		return v, fmt.Errorf("postgres: %s %q: %w", what, key, storage.ErrNotFound)
 	}
 	var doc []byte
 	err := q.QueryRow(ctx, sql, args...).Scan(&doc)
@@ -242,4 +246,9 @@ func (r reader) ListOutbox(ctx context.Context, streamID string, limit int) ([]s
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
 	return many[storage.OutboxEntry](ctx, r.q, q, streamID)
+}
+
+// storable reports whether key fits a text column: valid UTF-8 without NUL.
+func storable(key string) bool {
+	return utf8.ValidString(key) && !strings.ContainsRune(key, 0)
 }

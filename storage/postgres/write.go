@@ -52,8 +52,8 @@ func (w *writer) exec(ctx context.Context, what, key, sql string, args ...any) (
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("postgres: %w", err)
 	}
-	if key == "" {
-		return 0, fmt.Errorf("postgres: %s with an empty key", what)
+	if key == "" || !storable(key) {
+		return 0, fmt.Errorf("postgres: %s with an empty key or one that is not UTF-8 text", what)
 	}
 	tag, err := w.tx.Exec(ctx, sql, args...)
 	if err != nil {
