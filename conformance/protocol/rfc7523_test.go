@@ -119,9 +119,17 @@ func TestRFC7523_3_AssertionLimits(t *testing.T) {
 			if tt.ok && r.status != 200 {
 				t.Fatalf("want success, got %d %s", r.status, r.raw)
 			}
-			if !tt.ok {
+			if !tt.ok && !throttled(tg, r) {
 				wantError(t, r, 401, "invalid_client")
 			}
 		})
 	}
+}
+
+// throttled reports whether r is the failed-authentication throttle's
+// answer from a long-running server, which earlier tests' refused
+// assertions for the same client can set off; a fresh in-process server
+// never throttles these tests.
+func throttled(tg *target, r result) bool {
+	return tg.clock == nil && r.status == 429 && r.str("error") == "temporarily_unavailable"
 }

@@ -195,10 +195,10 @@ func TestRFC9449_5_BoundRefresh(t *testing.T) {
 func TestRFC9449_ExchangeKeepsBinding(t *testing.T) {
 	tg := newTarget(t)
 	p := newProver(t)
-	sess := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop")).str("access_token")
+	sess := tg.dpopPost(t, p, form("grant_type", "client_credentials"), tg.as("conf-dpop-exchange")).str("access_token")
 	ex := form("grant_type", grantExchange, "subject_token", sess, "subject_token_type", typeAccess, "audience", "https://rs1.example")
-	wantError(t, tg.post(t, pathToken, ex, tg.as("conf-dpop")), 400, "invalid_dpop_proof")
-	r := tg.dpopPost(t, p, ex, tg.as("conf-dpop"))
+	wantError(t, tg.post(t, pathToken, ex, tg.as("conf-dpop-exchange")), 400, "invalid_dpop_proof")
+	r := tg.dpopPost(t, p, ex, tg.as("conf-dpop-exchange"))
 	if r.status != 200 || r.str("token_type") != "DPoP" {
 		t.Fatalf("bound exchange: %d %s", r.status, r.raw)
 	}
@@ -208,7 +208,7 @@ func TestRFC9449_ExchangeKeepsBinding(t *testing.T) {
 	}
 	other := newProver(t)
 	other.nonce = p.nonce
-	r = tg.post(t, pathToken, ex, tg.as("conf-dpop"), header("DPoP", other.proof(t, tg.issuer+pathToken, nil, nil)))
+	r = tg.post(t, pathToken, ex, tg.as("conf-dpop-exchange"), header("DPoP", other.proof(t, tg.issuer+pathToken, nil, nil)))
 	wantError(t, r, 400, "invalid_dpop_proof")
 }
 
