@@ -14,6 +14,18 @@ type entry struct {
 	Key   uint64  `json:"k"`
 	Count float32 `json:"n"`
 	Tier  uint8   `json:"t,omitempty"`
+	// Max is the most calls one clean session made of it (tools).
+	Max uint16 `json:"m,omitempty"`
+}
+
+// lookupMax returns the Max of k in set, 0 if absent.
+func lookupMax(set []entry, k uint64) uint16 {
+	for i := range set {
+		if set[i].Key == k {
+			return set[i].Max
+		}
+	}
+	return 0
 }
 
 // Capacity of each learned set. Together they keep a baseline under 8 KiB.
@@ -96,7 +108,10 @@ type Baseline struct {
 	Tenants1 float32      `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
 	Auds1    float32      `json:"auds_per_session"`
 	Calls1   float32      `json:"calls_per_session"` // most calls in one session (decayed max)
-	Novelty1 float32      `json:"novelty_per_session"`
+	// SensEgress counts clean sessions that sent data out after reading
+	// sensitive data.
+	SensEgress float32 `json:"sensitive_egress"`
+	Novelty1   float32 `json:"novelty_per_session"`
 	// WinCalls and SlowCalls are the most the client's windowed call counters
 	// (Memory.Window, Memory.Slow half-lives) reached in clean sessions.
 	WinCalls  float32 `json:"window_calls"`
@@ -133,6 +148,7 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	f := float32(math.Exp2(-float64(at-b.LastAt) / hl))
 	b.Sessions *= f
 	b.Calls *= f
+	b.SensEgress *= f
 	for _, set := range []*[]entry{&b.Nets, &b.Auds, &b.Scopes, &b.Tenants, &b.Tools, &b.Trans, &b.Actors} {
 		*set = fade(*set, f)
 	}
@@ -166,6 +182,8 @@ type summary struct {
 	distinctTenants, auds1 int
 	depth                  int
 	calls                  int
+	toolN                  []uint16 // calls of each of tools
+	sensEgress             bool
 	novelty                float32 // decibels of novelty the session showed
 	winCalls, slowCalls    float32 // the client's windowed call counters at its end
 }
@@ -184,6 +202,14 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes, t)
 	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants, t)
 	b.Tools = bumpAll(b.Tools, s.tools, capTools, t)
+	for i, k := range s.tools {
+		if i < len(s.toolN) {
+			b.Tools = raiseMax(b.Tools, k, s.toolN[i])
+		}
+	}
+	if s.sensEgress {
+		b.SensEgress++
+	}
 	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t)
 	b.Actors = bumpAll(b.Actors, s.actors, capActors, t)
 	b.Tiers[s.tier]++
@@ -213,6 +239,16 @@ func (b *Baseline) learnNet(k uint64, tier uint8, at int64, hl float64) {
 func bumpAll(set []entry, keys []uint64, capacity int, tier uint8) []entry {
 	for _, k := range keys {
 		set = bump(set, k, capacity, tier)
+	}
+	return set
+}
+
+// raiseMax raises the Max of k in set to n.
+func raiseMax(set []entry, k uint64, n uint16) []entry {
+	for i := range set {
+		if set[i].Key == k {
+			set[i].Max = max(set[i].Max, n)
+		}
 	}
 	return set
 }

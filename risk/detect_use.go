@@ -45,7 +45,7 @@ func (x *evaluation) resource() {
 		s.distinctAuds++
 		x.fanout("audiences", int(s.distinctAuds), x.base.Auds1)
 		if registered {
-			pts += ptsNovelAudience[x.tier] * (1 - x.familiar(x.base.Auds, aud))
+			pts += x.novelty(x.base.Auds, aud, ptsNovelAudience[x.tier])
 			what = " audience " + ev.Audience
 		}
 	}
@@ -54,7 +54,7 @@ func (x *evaluation) resource() {
 		if !s.scopes.add(k) || (len(ev.Client.Scopes) > 0 && !contains(ev.Client.Scopes, sc)) {
 			continue
 		}
-		if p := ptsNovelScope[x.tier] * (1 - x.familiar(x.base.Scopes, k)); p > 0 {
+		if p := ptsNovelScope[x.tier] * (1 - x.familiar(x.base.Scopes, k)) * x.verbWeight(sc); p > 0 {
 			pts += p
 			what += " scope " + sc
 		}
@@ -62,11 +62,13 @@ func (x *evaluation) resource() {
 	if w := x.learned(); pts*w >= 0.5 {
 		x.add(dNovelResource, pts*w, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
 	}
-	if s.sensitive && (x.egress || tacticBit(ev.Resource.Tactic) == tacticExfiltration) {
-		// sending data out through a channel the client never uses, in a
-		// session that already read sensitive data: the exfiltration order
-		if f := x.familiar(x.base.Auds, aud); f < 1 {
-			x.add(dMultiTactic, ptsNovelEgress*(1-f)*x.learned(), "sends to "+ev.Audience+", never used, after sensitive data")
+	if s.sensitive && (x.egress || tacticBit(ev.Resource.Tactic) == tacticExfiltration) && !s.sensEgress {
+		// sending data out in a session that already read sensitive data:
+		// the exfiltration order, judged by whether the client's clean
+		// sessions ever combine the two
+		s.sensEgress = true
+		if f := min(1, x.base.SensEgress/float32(x.e.p.Baseline.KnownAt)); f < 1 {
+			x.add(dMultiTactic, ptsSensEgress*(1-f)*x.learned(), "sends to "+ev.Audience+" after sensitive data, never in one clean session before")
 		}
 	}
 	x.tierJump()
@@ -133,8 +135,8 @@ func (x *evaluation) tenant() {
 	if ev.Resource.Tenant == ev.Tenant {
 		return // the declared tenant of a registered audience
 	}
-	if f := x.familiar(x.base.Tenants, k); f < 1 {
-		x.add(dTenantNovel, ptsTenantNovel*(1-f)*x.learned(), "tenant "+ev.Tenant+" never served")
+	if pts := x.novelty(x.base.Tenants, k, ptsTenantNovel) * x.onNewAudience(); pts > 0 {
+		x.add(dTenantNovel, pts*x.learned(), "tenant "+ev.Tenant+" never served")
 	}
 }
 
@@ -174,6 +176,7 @@ func (x *evaluation) tool() {
 		return
 	}
 	k := hashString(nsTool, ev.Tool)
+	x.toolVolume(k)
 	if k == s.prevState {
 		return
 	}
@@ -182,16 +185,95 @@ func (x *evaluation) tool() {
 		prev = startKey
 	}
 	s.prevState, s.prevTool = k, ev.Tool
-	s.tools.add(k)
 	tr := pairKey(prev, k)
 	s.trans.add(tr)
-	pts := ptsNovelTool[x.tier] * x.learned()
-	switch f := x.familiar(x.base.Tools, k); {
-	case f < 1:
-		x.add(dRareTransition, pts*(1-f), "tool "+ev.Tool+" never used")
-	case prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt):
-		x.add(dRareTransition, pts/2, "tool "+ev.Tool+" never follows "+prevTool)
+	if pts := x.novelty(x.base.Tools, k, ptsNovelTool[x.tier]) * x.verbWeight(ev.Tool) * x.onNewAudience(); pts > 0 {
+		x.add(dRareTransition, pts*x.learned(), "tool "+ev.Tool+" never used")
+	} else if prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt) {
+		x.add(dRareTransition, ptsNovelTool[x.tier]/2*x.learned(), "tool "+ev.Tool+" never follows "+prevTool)
 	}
+}
+
+// onNewAudience discounts the novelty of a tool or tenant met on an
+// audience the client never used: a new resource brings its own tools and
+// tenants, and the audience's novelty already speaks for them.
+func (x *evaluation) onNewAudience() float32 {
+	if x.ev.Audience == "" || x.familiar(x.base.Auds, hashString(nsAudience, x.ev.Audience)) >= 1 {
+		return 1
+	}
+	return 0.3
+}
+
+// toolVolume counts the session's calls of tool k and runs the per-tool
+// side of vol.session_volume: many more calls of one tool than the
+// client's sessions ever make of it (a cost loop, a destructive burst, a
+// mass export at the usual pace).
+func (x *evaluation) toolVolume(k uint64) {
+	s := x.s
+	if x.ev.Op != OpExchange && x.ev.Op != OpToken {
+		return
+	}
+	i := s.tools.slot(k)
+	if i < 0 {
+		i = s.tools.put(k)
+		s.toolN[i] = 0
+	}
+	s.toolN[i] = min(s.toolN[i]+1, 65535)
+	n := float32(s.toolN[i])
+	usual := float32(lookupMax(x.base.Tools, k))
+	limit := max(2*usual, usual+3, 4)
+	if v, _ := verbsOf(x.ev.Tool); usual == 0 && v&riskyVerbs != 0 {
+		limit = 1 // a tool that destroys, exports, spends or administers, never used: once is already new
+	}
+	if !x.mature() {
+		limit = max(limit, 20)
+	}
+	if r := n / limit; r > 1 && x.mat > 0 {
+		s.volRatio = max(s.volRatio, r)
+		x.growTo(dSessionVolume, (ptsVolumeBase+ptsToolPerDoubling*log2f(r))*x.mat,
+			strconv.Itoa(int(n))+" calls of "+x.ev.Tool+" in the session (usual at most "+strconv.Itoa(int(usual))+")")
+	}
+}
+
+// novelty is the evidence that a value never seen (key k not normal in
+// set) gives, up to limit decibels: the Good-Turing estimate of how often
+// this client meets a new value, (values seen about once + 1) / (sightings
+// + 2), against an even chance for someone else. A client with a few
+// values seen many times speaks strongly of a new one; one that keeps
+// meeting new values, weakly. A value partly known counts in proportion.
+func (x *evaluation) novelty(set []entry, k uint64, limit float32) float32 {
+	f := x.familiar(set, k)
+	if f >= 1 {
+		return 0
+	}
+	var n, once float32
+	for _, e := range set {
+		n += e.Count
+		if e.Count < 1.5 {
+			once++
+		}
+	}
+	n = max(n, x.base.Sessions) // every clean session was a chance to meet a new value
+	db := float32(10 * math.Log10(0.5*float64(n+2)/float64(once+1)))
+	return min(max(db, 0), limit) * (1 - f)
+}
+
+// riskyVerbs are the verb classes (bits of verbsOf) that destroy, export,
+// spend or administer.
+const riskyVerbs = 1<<1 | 1<<2 | 1<<3 | 1<<4
+
+// verbWeight makes the first use of a tool or scope that destroys, exports,
+// spends or administers speak louder than that of one that reads: clients
+// rarely start doing those, attackers often do.
+func (x *evaluation) verbWeight(name string) float32 {
+	v, _ := verbsOf(name)
+	switch {
+	case v&riskyVerbs != 0:
+		return 1.5
+	case v&1 != 0: // write
+		return 1.2
+	}
+	return 1
 }
 
 // rate runs vol.rate_spike on calls the client makes (not introspection).

@@ -145,14 +145,14 @@ const (
 	ptsOriginNear            = 8  // new origin in another /24 of the same /16, unknown
 	ptsOriginKnown           = 2  // new origin the baseline knows
 	ptsNetOutsideDeclared    = 25 // caller network outside declared networks
-	ptsNetUnknownFar         = 12 // /16 never seen for a mature client with few networks
+	ptsNetUnknownFar         = 20 // /16 never seen for a mature client with few networks
 	ptsNetUnknownNear        = 6  // /24 never seen, /16 known
 	ptsNetNewInsideDeclared  = 1  // /24 never seen, inside declared networks
 	ptsParallelFar           = 20 // two origins in different /16 within the window
 	ptsParallelNear          = 8  // two origins in different /24 within the window
 	ptsParallelDeclared      = 2  // two origins, both inside declared networks
 	ptsTierStep              = 5  // per tier above the session's and baseline's maximum
-	ptsTenantNovel           = 3  // per tenant never seen
+	ptsTenantNovel           = 12 // most a tenant never seen says (Good-Turing, see novelty)
 	ptsFanoutBase            = 4  // reaching the fan-out limit
 	ptsFanoutPerDoubling     = 10 // per doubling beyond it
 	ptsRateBase              = 4  // reaching the rate threshold
@@ -161,11 +161,12 @@ const (
 	ptsVolumePerDoubling     = 10 // per doubling beyond it
 	ptsTacticStep            = 5  // per tactic class beyond the first, with a novel one
 	ptsTacticSwitch          = 10 // a new tactic class after a challenge
-	ptsNovelEgress           = 15 // an egress channel never used, right after sensitive data
+	ptsSensEgress            = 20 // data sent out after sensitive data, never combined in a clean session
+	ptsToolPerDoubling       = 15 // per doubling of one tool's calls beyond its per-session limit
 	ptsOffDeclared           = 25 // outside the declared schedule by more than the slack
 	ptsOffDeclaredNear       = 3  // outside the declared schedule, within the slack
-	ptsOffLearned            = 8  // an hour this client almost never starts at
-	ptsOffLearnedDay         = 5  // a weekday this client never runs on
+	ptsOffLearned            = 4  // an hour this client almost never starts at
+	ptsOffLearnedDay         = 3  // a weekday this client never runs on
 	ptsChainDepth            = 8  // per delegation level beyond the usual depth
 	ptsChainNewActor         = 3  // an actor never seen acting for this client
 	ptsChainNewPair          = 4  // an actor known, but never for this client, and vice versa
@@ -176,11 +177,13 @@ const (
 	ptsUnexpectedIntrospect  = 15 // a resource server outside the token's audience holds it
 )
 
-// novelty evidence by tier (index = tier): audience, scope and tool never used.
+// Most novelty evidence by tier (index = tier) for an audience and a tool
+// never used (the Good-Turing estimate decides how much of it a client
+// gets, see novelty), and a scope never used.
 var (
-	ptsNovelAudience = [5]float32{0, 1, 3, 8, 10}
+	ptsNovelAudience = [5]float32{0, 6, 12, 20, 20}
 	ptsNovelScope    = [5]float32{0, 0.5, 1.5, 4, 6}
-	ptsNovelTool     = [5]float32{0, 1, 2, 4, 6}
+	ptsNovelTool     = [5]float32{0, 3, 6, 10, 10}
 	// learningFloor is how much of a learned detector's novelty evidence a
 	// client that is not yet mature still gets, by tier: a first read of
 	// routine data says little about a new client, its first secret read a

@@ -221,7 +221,7 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	s.lastSeen.Store(at)
 	s.hour = uint8(hourOfWeek(time.Unix(0, at)))
 	s.carry, s.carryAt = float32(e.p.Memory.Carry)*m.Peak, at
-	s.inherited = uint8(min(m.Unanswered+m.Failed+0.5, 255))
+	s.inherited = uint8(min(m.Failed+0.5, 255)) // failed challenges count toward the limit; unanswered ones raise the floor
 	s.inheritedPts = float32(e.p.Memory.PerUnanswered)*m.Unanswered + float32(e.p.Memory.PerFailure)*m.Failed
 	s.prior = e.prior(mat)
 	s.accum = e.accumulated(&m, base, mat)
@@ -258,7 +258,6 @@ func (e *Engine) accumulated(m *Memory, b *Baseline, mat float32) float32 {
 // memo is what an event tells the client's memory.
 type memo struct {
 	peak                     float32 // decibels above the prior
-	novelty                  float32 // decibels
 	calls                    int8
 	issued, answered, failed int8
 	terminated               bool
@@ -281,7 +280,6 @@ func (e *Engine) remember(c *client, n memo, at int64) {
 	if n.terminated {
 		c.mem.Peak = max(c.mem.Peak, terminatedPeak)
 	}
-	c.mem.Novelty += n.novelty
 	c.mem.WinCalls += float32(n.calls)
 	c.mem.SlowCalls += float32(n.calls)
 	c.mem.Unanswered = max(0, c.mem.Unanswered+float32(n.issued-n.answered-n.failed))

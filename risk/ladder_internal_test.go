@@ -64,7 +64,7 @@ func TestLevelWeighsImpact(t *testing.T) {
 		{e, 0.05, 0.3, LevelMedium},   // a little more: step-up
 		{e, 0.5, 0.3, LevelHigh},      // and more
 		{e, 0.5, 0.01, LevelLow},      // a routine read tolerates much: low by the threshold floor
-		{e, 0.75, 0.01, LevelMedium},  // but not everything (Thresholds.Medium)
+		{e, 0.9, 0.01, LevelMedium},   // but not everything (Thresholds.Medium)
 		{e, 0.999, 1, LevelHigh},      // behaviour alone is never certain
 		{loose, 0.05, 0.3, LevelNone}, // four times the tolerance
 		{loose, 0.2, 0.3, LevelMedium},

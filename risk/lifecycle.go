@@ -24,7 +24,14 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 		c.mu.Unlock()
 	}
 	actorNets := s.actorNets()
+	excess := min(s.novelty-2*c.base.Load().Novelty1-noveltySlack, maxSessionNovelty)
 	s.mu.Unlock()
+	if excess > 0 { // novelty beyond the client's usual adds up across its sessions
+		c.mu.Lock()
+		c.mem.fadeWindows(at, e.winHL, e.slowHL)
+		c.mem.Novelty += excess
+		c.mu.Unlock()
+	}
 
 	c.mu.Lock()
 	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == s.id })
@@ -37,6 +44,14 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 		e.learn(e.client(an.name), func(b *Baseline) { b.learnNet(an.net, sum.tier8(), at/int64(time.Second), e.baseHL) })
 	}
 }
+
+// noveltySlack is the novelty (decibels) a session may show beyond twice
+// its client's usual before the excess accumulates in the client's memory.
+// One session adds at most maxSessionNovelty: it takes several to add up.
+const (
+	noveltySlack      = 3
+	maxSessionNovelty = 20
+)
 
 // clean reports whether s ended without risk: no fact, no challenge, no
 // inherited suspicion, and a peak below the policy's clean threshold.
@@ -184,7 +199,8 @@ func (s *session) summarize(at int64) *summary {
 		tools: slices.Clone(s.tools.keys()), trans: slices.Clone(s.trans.keys()),
 		tier: int(s.maxTier), tactics: s.tactics, hour: int(s.hour), peakRate: s.peakRate,
 		distinctTenants: int(s.distinctTenants), auds1: int(s.distinctAuds), depth: int(s.maxDepth),
-		calls: int(s.calls), novelty: s.novelty,
+		calls: int(s.calls), novelty: s.novelty, sensEgress: s.sensEgress,
+		toolN: slices.Clone(s.toolN[:s.tools.n]),
 	}
 	for i := 0; i < int(s.norigins); i++ {
 		if o := &s.origins[i]; o.name != s.clientID && o.name != "" {

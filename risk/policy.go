@@ -199,7 +199,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		Tolerance:     1,
 		HalfLife:      Duration(20 * time.Minute),
-		Thresholds:    Thresholds{Low: 40, Medium: 70, High: 90, Critical: 100},
+		Thresholds:    Thresholds{Low: 50, Medium: 90, High: 99, Critical: 100},
 		Loss:          LossPolicy{Low: 0.005, Medium: 0.01, High: 0.1},
 		Impact:        defaultImpact(),
 		Suspicion:     SuspicionPolicy{Prior: -30, NewPrior: -26, MatureAfter: Duration(7 * 24 * time.Hour), MatureCalls: 50, Overlap: 0.3},
@@ -214,9 +214,9 @@ func DefaultPolicy() Policy {
 		Facts:     defaultFacts(),
 		Challenge: ChallengePolicy{FloorPerChallenge: 8, FloorPerFailure: 20, Max: 3, VerifiedMargin: 5},
 		Baseline: BaselinePolicy{
-			KnownAt: 0.5, HalfLife: Duration(30 * 24 * time.Hour), CleanBelow: 5, IdleEnd: Duration(2 * time.Hour),
+			KnownAt: 0.5, HalfLife: Duration(30 * 24 * time.Hour), CleanBelow: 20, IdleEnd: Duration(2 * time.Hour),
 		},
-		Memory: MemoryPolicy{HalfLife: Duration(6 * time.Hour), Carry: 0.5, PerUnanswered: 8, PerFailure: 15,
+		Memory: MemoryPolicy{HalfLife: Duration(6 * time.Hour), Carry: 0.3, PerUnanswered: 4, PerFailure: 15,
 			Window: Duration(2 * time.Hour), Slow: Duration(3 * 24 * time.Hour)},
 	}
 }
@@ -228,7 +228,7 @@ func defaultImpact() ImpactPolicy {
 			"discovery": 1, "collection": 1, "credential_access": 2, "persistence": 2,
 			"defense_evasion": 2, "exfiltration": 2, "impact": 3,
 		},
-		Verbs:  map[string]float64{VerbWrite: 1.5, VerbExport: 2, VerbDelete: 3, VerbCost: 2, VerbAdmin: 2},
+		Verbs:  map[string]float64{VerbWrite: 1.5, VerbExport: 2, VerbDelete: 3, VerbCost: 5, VerbAdmin: 2},
 		Volume: 3,
 	}
 }

@@ -42,6 +42,29 @@ func (s *smallSet) add(k uint64) bool {
 
 func (s *smallSet) keys() []uint64 { return s.k[:s.n] }
 
+// slot returns the index of k, or -1.
+func (s *smallSet) slot(k uint64) int {
+	for i := 0; i < int(s.n); i++ {
+		if s.k[i] == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// put inserts k, which must be absent, and returns its slot.
+func (s *smallSet) put(k uint64) int {
+	if int(s.n) < len(s.k) {
+		s.k[s.n] = k
+		s.n++
+		return int(s.n) - 1
+	}
+	i := int(s.next)
+	s.k[i] = k
+	s.next = (s.next + 1) % uint8(len(s.k))
+	return i
+}
+
 // accum is one detector's standing contribution in a session.
 type accum struct {
 	pts float32
@@ -81,6 +104,7 @@ type session struct {
 	norigins     uint8
 
 	auds, scopes, tenants, tools  smallSet
+	toolN                         [8]uint16 // calls of each tool in tools' slots
 	trans                         smallSet
 	nets                          smallSet // /24 networks seen, salted per principal
 	ownNets                       smallSet // the client's own /24 networks, for learning
@@ -116,7 +140,9 @@ type session struct {
 	ended          bool
 	sensitive      bool
 	judgedOpen     bool
-	risky          bool // the session's peak reached the low threshold or met friction
+	risky          bool    // the session's peak reached the low threshold or met friction
+	sensEgress     bool    // sent data out after reading sensitive data
+	volRatio       float32 // the largest multiple of a per-tool volume limit reached
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).
