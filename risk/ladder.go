@@ -72,7 +72,7 @@ func (x *evaluation) decide(sc scored) Decision {
 	}
 	action = x.covered(action, sc.db)
 	action = x.standing(action)
-	if x.refused && action == StepUp {
+	if x.refused && (action == StepUp || action == Allow) {
 		action = Deny // the handler refuses the request: no challenge is issued
 	}
 	sc.reasons = append(sc.reasons, Reason{Code: ReasonImpact, Points: int(imp.value*100 + 0.5), Evidence: imp.why + x.toleranceNote(imp.value)})
