@@ -33,6 +33,9 @@ type levelChange struct {
 	sid, prev, cur, reason string
 }
 
+// maxTrackedSessions bounds the sessions whose level above LOW is remembered.
+const maxTrackedSessions = 100000
+
 // maxPendingChanges bounds level changes waiting to be written; beyond it
 // they are dropped and logged.
 const maxPendingChanges = 1024
@@ -55,9 +58,13 @@ func (l *LevelWatch) Observe(ev risk.Event) risk.Decision {
 		prev = "LOW"
 	}
 	changed := prev != cur
-	if cur == "LOW" || d.Action == risk.Terminate {
+	switch {
+	case cur == "LOW" || d.Action == risk.Terminate:
 		delete(l.levels, ev.SessionID)
-	} else {
+	case len(l.levels) >= maxTrackedSessions:
+		clear(l.levels) // forget, rather than grow: a session may then report a change twice
+		fallthrough
+	default:
 		l.levels[ev.SessionID] = cur
 	}
 	l.mu.Unlock()
