@@ -310,7 +310,9 @@ func TestPollClientAcknowledges(t *testing.T) {
 	if got := e.sig.list(); len(got) != 1 || got[0] != "ext-2||session-revoked|" {
 		t.Errorf("signals = %v", got)
 	}
+	mu.Lock()
 	second := reqs[1]
+	mu.Unlock()
 	ack, _ := second["ack"].([]any)
 	errs, _ := second["setErrs"].(map[string]any)
 	if len(ack) != 1 || ack[0] != good["jti"] || errs[bad["jti"].(string)] == nil {
