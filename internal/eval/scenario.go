@@ -25,7 +25,9 @@ type draft struct {
 func (p *profile) registration() jClient {
 	c := jClient{Kind: p.kind, Scopes: p.registeredScopes(), DPoP: p.dpop, MayAct: p.mayAct, Schedule: p.sched}
 	for _, res := range append(slices.Clone(p.uses), p.extra...) {
-		c.Audiences = append(c.Audiences, res.aud)
+		if !slices.Contains(c.Audiences, res.aud) {
+			c.Audiences = append(c.Audiences, res.aud)
+		}
 	}
 	for _, n := range p.nets {
 		c.Networks = append(c.Networks, n.String())
