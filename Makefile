@@ -116,6 +116,16 @@ tidy: ## Tidy go.mod and go.sum
 tidy-check: ## Fail if go.mod or go.sum is not tidy (direct and indirect requirements as go mod tidy writes them)
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run make tidy"; exit 1; }
 
+.PHONY: release-snapshot
+release-snapshot: ## Build every release artefact into dist/ without publishing (goreleaser, pinned; no docker needed)
+	@command -v goreleaser >/dev/null || $(GO) install github.com/goreleaser/goreleaser/v2@v2.12.7
+	@command -v cyclonedx-gomod >/dev/null || $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.9.0
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" goreleaser release --snapshot --clean
+
+.PHONY: package
+package: ## Build the linux/amd64 .deb and .rpm, install the .deb into a scratch root, run vigil version, verify the unit
+	scripts/package-check.sh
+
 .PHONY: docs
 docs: ## Regenerate docs/CONFIG.md from the code
 	$(GO) test -count=1 -run '^TestReferenceCurrent$$' ./internal/config/ -update

@@ -267,3 +267,7 @@ func (m *Manager) SigningAlgs() []string {
 
 // ActiveKeyID returns the key ID that Sign uses now.
 func (m *Manager) ActiveKeyID() string { return m.ring.Load().active.kid }
+
+// ActiveKeyCreated returns when the active signing key was made (for the
+// key-age metric).
+func (m *Manager) ActiveKeyCreated() time.Time { return m.ring.Load().active.createdAt }

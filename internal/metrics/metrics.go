@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigil-auth/vigil/internal/buildinfo"
 )
 
 // Registry holds Vigil's collectors. Its methods are safe for concurrent use.
@@ -25,7 +27,9 @@ type Registry struct {
 	decisions     *prometheus.CounterVec
 	reasons       *prometheus.CounterVec
 	riskLatency   *prometheus.HistogramVec
+	oauthErrors   *prometheus.CounterVec
 	reasonCodes   labelSet
+	errorCodes    labelSet
 }
 
 // New returns a registry with the Go runtime and process collectors.
@@ -56,11 +60,69 @@ func New() *Registry {
 			Name: "vigil_risk_decision_duration_seconds", Help: "Time the risk engine took to decide, by operation.",
 			Buckets: []float64{1e-6, 2.5e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2},
 		}, []string{"op"}),
+		oauthErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_oauth_errors_total", Help: "OAuth error answers by route and error code (RFC 6749 §5.2 and kin).",
+		}, []string{"route", "code"}),
 		reasonCodes: labelSet{max: maxReasonCodes, seen: map[string]bool{}},
+		errorCodes:  labelSet{max: maxReasonCodes, seen: map[string]bool{}},
 	}
+	bi := buildinfo.Read()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "vigil_build_info", Help: "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.ShortCommit(), "goversion": bi.GoVersion},
+	})
+	build.Set(1)
 	r.reg.MustRegister(r.requests, r.latency, r.issued, r.introspection, r.decisions, r.reasons, r.riskLatency,
+		r.oauthErrors, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
+}
+
+// OAuthError counts one OAuth error answer by route and error code. Codes
+// are bounded like reason codes: odd or too many distinct ones count as
+// "other".
+func (r *Registry) OAuthError(route, code string) {
+	r.oauthErrors.WithLabelValues(route, r.errorCodes.admit(code)).Inc()
+}
+
+// WatchKeyAge exports the active signing key's age in seconds, read at
+// each scrape from created (the key's creation time) and now. Call it at
+// most once.
+func (r *Registry) WatchKeyAge(created func() time.Time, now func() time.Time) {
+	r.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_signing_key_age_seconds", Help: "Age of the active signing key.",
+	}, func() float64 {
+		c := created()
+		if c.IsZero() {
+			return 0
+		}
+		return now().Sub(c).Seconds()
+	}))
+}
+
+// WatchFeedLag exports how far behind the change feed a clustered node is,
+// in seconds, read at each scrape. A single node has no feed and does not
+// call it. Call it at most once.
+func (r *Registry) WatchFeedLag(lag func() time.Duration) {
+	r.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_feed_lag_seconds", Help: "How far this node is behind the cluster's change feed.",
+	}, func() float64 { return lag().Seconds() }))
+}
+
+// CommitTimer reports the total time a store's commits took. storage/bolt's
+// Store implements it.
+type CommitTimer interface {
+	CommitTime() time.Duration
+}
+
+// WatchCommitTime exports c's total commit time, so that
+// rate(vigil_storage_commit_seconds_total) / rate(vigil_storage_commits_total)
+// is the mean commit latency. Call it at most once.
+func (r *Registry) WatchCommitTime(c CommitTimer) {
+	r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "vigil_storage_commit_seconds_total",
+		Help: "Time spent in storage write transactions up to their commit (fsync included).",
+	}, func() float64 { return c.CommitTime().Seconds() }))
 }
 
 // ObserveRequest records one finished HTTP request.

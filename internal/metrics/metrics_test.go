@@ -86,3 +86,32 @@ func TestRiskReasonsBounded(t *testing.T) {
 		t.Errorf("%d reason series, want %d and other", n, maxReasonCodes)
 	}
 }
+
+type fakeCommits struct{ d time.Duration }
+
+func (f *fakeCommits) CommitTime() time.Duration { return f.d }
+
+func TestOperatorMetrics(t *testing.T) {
+	r := New()
+	r.OAuthError("/oauth2/token", "invalid_grant")
+	r.OAuthError("/oauth2/token", "Not A Code")
+	t0 := time.Date(2026, 3, 17, 10, 0, 0, 0, time.UTC)
+	r.WatchKeyAge(func() time.Time { return t0 }, func() time.Time { return t0.Add(90 * time.Minute) })
+	fc := &fakeCommits{}
+	r.WatchCommitTime(fc)
+	fc.d = 1500 * time.Millisecond
+	r.WatchFeedLag(func() time.Duration { return 2 * time.Second })
+	out := scrape(t, r)
+	for _, want := range []string{
+		`vigil_build_info{commit=`,
+		`vigil_oauth_errors_total{code="invalid_grant",route="/oauth2/token"} 1`,
+		`vigil_oauth_errors_total{code="other",route="/oauth2/token"} 1`,
+		"vigil_signing_key_age_seconds 5400\n",
+		"vigil_storage_commit_seconds_total 1.5\n",
+		"vigil_feed_lag_seconds 2\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -144,6 +144,10 @@ func (s *Server) build() error {
 	if tc, ok := s.d.Store.(metrics.TxCounter); ok {
 		s.metrics.WatchStorage(tc)
 	}
+	if ct, ok := s.d.Store.(metrics.CommitTimer); ok {
+		s.metrics.WatchCommitTime(ct)
+	}
+	s.metrics.WatchKeyAge(s.d.Keys.ActiveKeyCreated, s.d.Now)
 	routes, err := s.routes()
 	if err != nil {
 		s.closeSignals()

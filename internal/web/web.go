@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -142,15 +143,31 @@ type Observer interface {
 	ObserveRequest(route string, status int, d time.Duration)
 }
 
-// Middleware wraps h with request ids (X-Request-Id), panic recovery (a
-// panic becomes a logged server_error, never a dropped connection), an access
-// log line, and the observer. Logs never include bodies or headers, so no
-// token or secret reaches them.
+// ErrorObserver, when the Observer implements it, also records the OAuth
+// error code ("error" member) of each error answer, by route.
+type ErrorObserver interface {
+	OAuthError(route, code string)
+}
+
+// RequestIDHeader carries the request id: taken from the request when it
+// is a sane id (see validID), else generated; always echoed in the answer.
+const RequestIDHeader = "X-Request-Id"
+
+// Middleware wraps h with request ids (X-Request-Id, honoured when the
+// caller sends one), panic recovery (a panic becomes a logged server_error,
+// never a dropped connection), an access log line at info level (method,
+// route, path, status, duration in seconds), and the observer. Logs never
+// include bodies or headers, so no token or secret reaches them.
 func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.Time) http.Handler {
+	eobs, _ := obs.(ErrorObserver)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
-		info := &requestInfo{id: newID()}
-		w.Header().Set("X-Request-Id", info.id)
+		id := r.Header.Get(RequestIDHeader)
+		if !validID(id) {
+			id = newID()
+		}
+		info := &requestInfo{id: id}
+		w.Header().Set(RequestIDHeader, info.id)
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -161,13 +178,33 @@ func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.
 				}
 			}
 			d := now().Sub(start)
+			route := routeOf(r)
 			if obs != nil {
-				obs.ObserveRequest(routeOf(r), sw.code(), d)
+				obs.ObserveRequest(route, sw.code(), d)
 			}
-			log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", sw.code(), "duration", d)
+			if eobs != nil && sw.errCode != "" {
+				eobs.OAuthError(route, sw.errCode)
+			}
+			log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
+				"status", sw.code(), "duration_s", d.Seconds())
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// validID accepts a caller's request id of 1 to 64 characters of letters,
+// digits, '-', '_' and '.', so it cannot forge log lines or grow without
+// bound.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func routeOf(r *http.Request) string {
@@ -190,6 +227,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	// errCode is the "error" member of a JSON error answer (status 400 or
+	// more), read from its first write.
+	errCode string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -200,8 +240,17 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
+	first := !w.wrote
+	if first {
 		w.status, w.wrote = http.StatusOK, true
+	}
+	if w.status >= 400 && w.errCode == "" && strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil {
+			w.errCode = e.Error
+		}
 	}
 	return w.ResponseWriter.Write(b)
 }

@@ -103,3 +103,51 @@ func TestLogHandlerAddsRequestID(t *testing.T) {
 		t.Errorf("log %q lacks request_id=%s", buf.String(), id)
 	}
 }
+
+type errorsSeen struct {
+	observed
+	errs []string
+}
+
+func (o *errorsSeen) OAuthError(route, code string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.errs = append(o.errs, route+" "+code)
+}
+
+// TestAccessLogRequestIDAndErrors: the access log is at info with seconds,
+// a sane incoming X-Request-Id is kept (an insane one replaced), and the
+// OAuth error code of an error answer reaches the observer.
+func TestAccessLogRequestIDAndErrors(t *testing.T) {
+	rt := NewRouter()
+	rt.HandleFunc("/oauth2/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid_grant","error_description":"no"}`))
+	})
+	var logs bytes.Buffer
+	obs := &errorsSeen{}
+	h := Middleware(rt, slog.New(LogHandler{Handler: slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})}), obs, time.Now)
+	for _, tt := range []struct{ sent, want string }{
+		{"req-123_abc.DEF", "req-123_abc.DEF"},
+		{"bad id\nwith newline", ""},
+		{strings.Repeat("a", 65), ""},
+	} {
+		logs.Reset()
+		req := httptest.NewRequest("POST", "/oauth2/token", nil)
+		req.Header.Set(RequestIDHeader, tt.sent)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get(RequestIDHeader)
+		if (tt.want != "" && got != tt.want) || (tt.want == "" && (got == tt.sent || !validID(got))) {
+			t.Errorf("sent %q, answered %q", tt.sent, got)
+		}
+		line := logs.String()
+		if !strings.Contains(line, `"level":"INFO"`) || !strings.Contains(line, `"duration_s":`) || !strings.Contains(line, `"request_id":"`+got+`"`) {
+			t.Errorf("access log line = %s", line)
+		}
+	}
+	if len(obs.errs) != 3 || obs.errs[0] != "/oauth2/token invalid_grant" {
+		t.Errorf("OAuth errors seen = %v", obs.errs)
+	}
+}

@@ -58,6 +58,8 @@ type Store struct {
 // txCounts counts transactions, for TxCounts.
 type txCounts struct {
 	reads, writes, commits atomic.Uint64
+	// commitNanos sums the time of committed write transactions.
+	commitNanos atomic.Int64
 	// lastTx is the write transaction whose commit is already counted.
 	lastTx atomic.Pointer[bbolt.Tx]
 }
@@ -203,12 +205,23 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 	return nil
 }
 
-// countCommit counts tx's commit once, however many Updates share it.
+// countCommit counts tx's commit once, however many Updates share it, and
+// the time from its first Update's start to its commit.
 func (s *Store) countCommit(tx *bbolt.Tx) {
 	if s.counts.lastTx.Swap(tx) != tx {
-		tx.OnCommit(func() { s.counts.commits.Add(1) })
+		start := time.Now()
+		tx.OnCommit(func() {
+			s.counts.commits.Add(1)
+			s.counts.commitNanos.Add(int64(time.Since(start)))
+		})
 	}
 }
+
+// CommitTime returns the total time the store's write transactions took,
+// each from its first Update's start to its commit (fsync included). With
+// TxCounts' commits it gives the mean commit latency. Safe for concurrent
+// use.
+func (s *Store) CommitTime() time.Duration { return time.Duration(s.counts.commitNanos.Load()) }
 
 // TxCounts returns how many read transactions, write transactions (Update
 // calls) and commits (each one fsync, shared by the Updates batched into
