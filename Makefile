@@ -109,12 +109,14 @@ fmt: ## Format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: tidy
-tidy: ## Tidy go.mod and go.sum
+tidy: ## Tidy go.mod and go.sum (Vigil's and the examples module's)
 	$(GO) mod tidy
+	cd examples && $(GO) mod tidy
 
 .PHONY: tidy-check
 tidy-check: ## Fail if go.mod or go.sum is not tidy (direct and indirect requirements as go mod tidy writes them)
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run make tidy"; exit 1; }
+	@cd examples && $(GO) mod tidy -diff || { echo "examples/go.mod/go.sum are not tidy (Vigil's requirements changed?): run make tidy"; exit 1; }
 
 .PHONY: release-snapshot
 release-snapshot: ## Build every release artefact into dist/ without publishing (goreleaser, pinned; no docker needed)
