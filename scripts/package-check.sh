@@ -15,7 +15,7 @@ command -v dpkg-deb >/dev/null || { echo "package-check: dpkg-deb is missing" >&
 
 rm -rf "$OUT" && mkdir -p "$OUT/root"
 CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath \
-	-ldflags "-s -w -X github.com/vigil-auth/vigil/internal/buildinfo.version=${VERSION} -X github.com/vigil-auth/vigil/internal/buildinfo.date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	-ldflags "-s -w -X github.com/vigil-auth/vigil/internal/buildinfo.version=${VERSION} -X github.com/vigil-auth/vigil/internal/buildinfo.date=$(date -u +%Y-%m-%dT%H:%M:%SZ) -X github.com/vigil-auth/vigil/internal/buildinfo.commit=$(git rev-parse HEAD 2>/dev/null)" \
 	-o "$OUT/vigil" ./cmd/vigil
 file "$OUT/vigil" 2>/dev/null | grep -q 'statically linked' || { ldd "$OUT/vigil" 2>&1 | grep -q 'not a dynamic' || { echo "package-check: the binary is not static" >&2; exit 1; }; }
 for fmt in deb rpm; do

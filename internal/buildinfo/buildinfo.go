@@ -12,11 +12,13 @@ import (
 // Values a release build sets with
 // -ldflags "-X github.com/vigil-auth/vigil/internal/buildinfo.version=v1.2.3
 // -X github.com/vigil-auth/vigil/internal/buildinfo.date=2026-01-02T03:04:05Z".
-// Unset, the module version and the commit time from the build information
-// stand in.
+// and commit (-X ...buildinfo.commit=SHA, for builds where the Go
+// toolchain cannot read the VCS). Unset, the module version and the build
+// information's VCS settings stand in.
 var (
 	version string
 	date    string
+	commit  string
 )
 
 // Info describes one build.
@@ -42,7 +44,11 @@ type Info struct {
 // Read returns the running binary's build information.
 func Read() Info {
 	bi, _ := debug.ReadBuildInfo()
-	return fromBuildInfo(bi, version, date)
+	in := fromBuildInfo(bi, version, date)
+	if in.Commit == "" {
+		in.Commit = commit
+	}
+	return in
 }
 
 func fromBuildInfo(bi *debug.BuildInfo, stampedVersion, stampedDate string) Info {
