@@ -3,7 +3,8 @@
 # PostgreSQL with three instances (one `vigil bench` per instance, at the
 # same time), each on a fresh database. Prints requests/s per instance, the
 # server CPU per request (utime+stime of the vigil processes) and database
-# transactions per request (pg_stat_database). Usage:
+# transactions per request (pg_stat_database). Each instance names itself
+# as issuer (the bench drives one instance per process). Usage:
 #   scripts/bench-cluster.sh [DURATION]      (default 10s per scenario)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ ready() { for _ in $(seq 1 100); do curl -fs "http://$1/health/ready" >/dev/null
 # serve NAME PORT STORE: starts an instance, records its pid
 serve() {
 	local data; data=$(mktemp -d)
-	$bin serve --listen "127.0.0.1:$2" --data "$data" --issuer https://bench.vigil.example --store "$3" --log-level error &
+	$bin serve --listen "127.0.0.1:$2" --data "$data" --store "$3" --log-level error &
 	pids+=($!)
 	ready "127.0.0.1:$2"
 }
