@@ -30,7 +30,7 @@
 // (1%, 3%, 10%, 30% by default), times its declared tactic
 // (credential_access, persistence, defense_evasion, exfiltration ×2,
 // impact ×3), times the strongest verb class its tool and scopes name
-// (write ×1.5, export ×2, delete ×3, cost ×2, admin ×2), times its volume
+// (write ×1.5, export ×2, delete ×3, cost ×5, admin ×2), times its volume
 // when the session reaches far more calls or tenants than usual. A call
 // that sends data out (an exfiltration channel, or a tool or scope that
 // uploads, shares, sends or publishes) after the session read sensitive data
@@ -60,20 +60,25 @@
 // fades with Policy.HalfLife, each capped per session (decibels):
 //
 //	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
-//	net.new_network            25 outside declared networks, 12 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks
+//	net.new_network            25 outside declared networks, 20 an unknown /16 (less for a client that roams), 6 an unknown /24 or a known one above the tier it vouched for, 1 inside declared networks
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
-//	scope.novel_resource       audience never used 1/3/8/10 by tier, scope 0.5/1.5/4/6
+//	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
-//	tenant.novel               3 per tenant never served (none for an audience's declared tenant)
+//	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant)
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
-//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling
-//	seq.rare_transition        tool never used 1/2/4/6 by tier, half for an unseen step between known tools
-//	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 15 an egress channel never used after sensitive data
-//	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 8 an hour the client never starts at, 5 a weekday it never runs on
+//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(2×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers), +15 per doubling
+//	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience), half for an unseen step between known tools
+//	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
+//	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
 //	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, 5 per tier above what the pair reached; the actor: 3 with no history, 5 per tier above its own
 //	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
 //	rs.unexpected_introspector 15 a resource server outside the token's audiences held it
+//
+// Novelty is weighed by the Good-Turing estimate of how often the client
+// meets new values, (values seen about once + 1) / (sightings + 2), against
+// an even chance: a client with a few values seen many times speaks
+// strongly of a new one, one that keeps meeting new values weakly.
 //
 // Learned evidence is scaled by the client's maturity (the time it has been
 // observed and its clean calls, Suspicion.MatureAfter and MatureCalls): a
