@@ -62,6 +62,38 @@ type Client struct {
 // or deleted (a resource or trusted issuer) when the file is applied.
 const SourceConfig = "config"
 
+// Clone returns a deep copy of c: every slice and pointer is new, so the
+// caller may change anything in it. Empty slices come back nil, as they do
+// from a backend that serializes records. Backends return clones, never the
+// records they hold.
+func (c Client) Clone() Client {
+	c.JWKS = cloneSlice(c.JWKS)
+	c.GrantTypes = cloneSlice(c.GrantTypes)
+	c.Scopes = cloneSlice(c.Scopes)
+	c.Audiences = cloneSlice(c.Audiences)
+	c.Introspect = cloneSlice(c.Introspect)
+	c.MayAct = cloneSlice(c.MayAct)
+	c.Networks = cloneSlice(c.Networks)
+	c.Purposes = cloneSlice(c.Purposes)
+	if c.Schedule != nil {
+		s := *c.Schedule
+		c.Schedule = &s
+	}
+	if c.AssertionCompat != nil {
+		a := *c.AssertionCompat
+		c.AssertionCompat = &a
+	}
+	return c
+}
+
+// cloneSlice returns a copy of s that shares no memory with it, nil when empty.
+func cloneSlice[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
+}
+
 // HasGrant reports whether c is registered for grant type g.
 func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
 

@@ -1,8 +1,6 @@
 package bolt
 
 import (
-	"encoding/json"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -48,11 +46,11 @@ func (g *regGen) client(id string) (storage.Client, bool) {
 	if !ok {
 		return storage.Client{}, false
 	}
-	return cloneClient(v.(*storage.Client)), true
+	return v.(*storage.Client).Clone(), true
 }
 
 func (g *regGen) putClient(c storage.Client) {
-	c = cloneClient(&c)
+	c = c.Clone()
 	g.clients.Store(c.ID, &c)
 }
 
@@ -65,36 +63,6 @@ func (g *regGen) resource(aud string) (storage.Resource, bool) {
 }
 
 func (g *regGen) putResource(r storage.Resource) { g.resources.Store(r.Audience, &r) }
-
-// cloneClient copies c deeply: strings are immutable and shared, every
-// slice and pointer is new, so the caller may change anything it gets.
-func cloneClient(c *storage.Client) storage.Client {
-	out := *c
-	out.JWKS = cloneBytes(c.JWKS)
-	out.GrantTypes = slices.Clone(c.GrantTypes)
-	out.Scopes = slices.Clone(c.Scopes)
-	out.Audiences = slices.Clone(c.Audiences)
-	out.Introspect = slices.Clone(c.Introspect)
-	out.MayAct = slices.Clone(c.MayAct)
-	out.Networks = slices.Clone(c.Networks)
-	out.Purposes = slices.Clone(c.Purposes)
-	if c.Schedule != nil {
-		sc := *c.Schedule
-		out.Schedule = &sc
-	}
-	if c.AssertionCompat != nil {
-		ac := *c.AssertionCompat
-		out.AssertionCompat = &ac
-	}
-	return out
-}
-
-func cloneBytes(b json.RawMessage) json.RawMessage {
-	if b == nil {
-		return nil
-	}
-	return slices.Clone(b)
-}
 
 // changes records what an Update's transaction wrote that the cache holds.
 type changes struct{ registrations bool }

@@ -11,12 +11,12 @@ import (
 )
 
 // TestCloneClientIsDeep fails when storage.Client gains a reference field
-// that cloneClient does not copy: every slice and pointer of the clone must
+// that storage.Client.Clone does not copy: every slice and pointer of the clone must
 // be distinct from the original's, and the values equal.
 func TestCloneClientIsDeep(t *testing.T) {
 	var c storage.Client
 	fill(t, reflect.ValueOf(&c).Elem(), "Client")
-	got := cloneClient(&c)
+	got := c.Clone()
 	if !reflect.DeepEqual(got, c) {
 		t.Fatalf("clone differs:\n%+v\n%+v", got, c)
 	}

@@ -86,26 +86,6 @@ func cloneSlice[S ~[]E, E any](s S) S {
 	return slices.Clone(s)
 }
 
-func cloneClient(c storage.Client) storage.Client {
-	c.JWKS = cloneSlice(c.JWKS)
-	c.GrantTypes = cloneSlice(c.GrantTypes)
-	c.Scopes = cloneSlice(c.Scopes)
-	c.Audiences = cloneSlice(c.Audiences)
-	c.Introspect = cloneSlice(c.Introspect)
-	c.MayAct = cloneSlice(c.MayAct)
-	c.Networks = cloneSlice(c.Networks)
-	c.Purposes = cloneSlice(c.Purposes)
-	if c.Schedule != nil {
-		s := *c.Schedule
-		c.Schedule = &s
-	}
-	if c.AssertionCompat != nil {
-		a := *c.AssertionCompat
-		c.AssertionCompat = &a
-	}
-	return c
-}
-
 func cloneResource(r storage.Resource) storage.Resource { return r }
 
 func cloneIssuer(i storage.Issuer) storage.Issuer {

@@ -9,12 +9,12 @@ import (
 
 // GetClient implements storage.Reader.
 func (t *tx) GetClient(ctx context.Context, id string) (storage.Client, error) {
-	return get(ctx, t, &t.clients, cloneClient, "client", id)
+	return get(ctx, t, &t.clients, storage.Client.Clone, "client", id)
 }
 
 // ListClients implements storage.Reader.
 func (t *tx) ListClients(ctx context.Context) ([]storage.Client, error) {
-	return list(ctx, t, &t.clients, cloneClient)
+	return list(ctx, t, &t.clients, storage.Client.Clone)
 }
 
 // GetResource implements storage.Reader.

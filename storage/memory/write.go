@@ -10,7 +10,7 @@ import (
 
 // PutClient implements storage.Writer.
 func (t *tx) PutClient(ctx context.Context, c storage.Client) error {
-	return put(ctx, t, &t.clients, cloneClient, "client", c.ID, c)
+	return put(ctx, t, &t.clients, storage.Client.Clone, "client", c.ID, c)
 }
 
 // DeleteClient implements storage.Writer.

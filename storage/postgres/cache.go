@@ -68,26 +68,6 @@ func (c *cache) flush() {
 	c.gen++
 }
 
-func cloneClient(c storage.Client) storage.Client {
-	c.JWKS = slices.Clone(c.JWKS)
-	c.GrantTypes = slices.Clone(c.GrantTypes)
-	c.Scopes = slices.Clone(c.Scopes)
-	c.Audiences = slices.Clone(c.Audiences)
-	c.Introspect = slices.Clone(c.Introspect)
-	c.MayAct = slices.Clone(c.MayAct)
-	c.Networks = slices.Clone(c.Networks)
-	c.Purposes = slices.Clone(c.Purposes)
-	if c.Schedule != nil {
-		s := *c.Schedule
-		c.Schedule = &s
-	}
-	if c.AssertionCompat != nil {
-		a := *c.AssertionCompat
-		c.AssertionCompat = &a
-	}
-	return c
-}
-
 func cloneIssuer(i storage.Issuer) storage.Issuer {
 	i.JWKS = json.RawMessage(slices.Clone([]byte(i.JWKS)))
 	i.Algorithms = slices.Clone(i.Algorithms)

@@ -39,7 +39,7 @@ func cached[T any](ctx context.Context, s *Store, kind, key string, fn func(read
 // GetClient implements storage.Reader, from the cache while the feed is fresh.
 func (s *Store) GetClient(ctx context.Context, id string) (storage.Client, error) {
 	c, err := cached(ctx, s, KindClient, id, func(r reader) (storage.Client, error) { return r.GetClient(ctx, id) })
-	return cloneClient(c), err
+	return c.Clone(), err
 }
 
 // ListClients implements storage.Reader.
