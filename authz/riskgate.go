@@ -3,7 +3,6 @@ package authz
 import (
 	"context"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/oauth"
@@ -91,78 +90,19 @@ func Profile(c storage.Client) risk.ClientProfile {
 		}
 	}
 	if c.Schedule != nil {
-		p.Schedule = parseSchedule(*c.Schedule)
+		p.Schedule = schedule(*c.Schedule)
 	}
 	return p
 }
 
-var dayIndex = map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
-
-// parseSchedule turns {days: "Mon-Fri", hours: "08:00-18:00", tz} into the
-// engine's form; an unparsable schedule yields nil (validation refuses it at
-// registration).
-func parseSchedule(sc storage.Schedule) *risk.Schedule {
-	loc := time.UTC
-	if sc.TZ != "" {
-		l, err := time.LoadLocation(sc.TZ)
-		if err != nil {
-			return nil
-		}
-		loc = l
-	}
-	days, ok := parseDays(sc.Days)
-	if !ok {
+// schedule turns a declared schedule into the engine's form; an unparsable
+// one yields nil (validation refuses it at registration).
+func schedule(sc storage.Schedule) *risk.Schedule {
+	w, err := sc.Window()
+	if err != nil {
 		return nil
 	}
-	start, end := 0, 24*60
-	if sc.Hours != "" {
-		a, b, found := strings.Cut(sc.Hours, "-")
-		sa, ok1 := parseClock(a)
-		sb, ok2 := parseClock(b)
-		if !found || !ok1 || !ok2 {
-			return nil
-		}
-		start, end = sa, sb
-	}
-	return &risk.Schedule{Days: days, Start: start, End: end, Loc: loc}
-}
-
-func parseDays(s string) (uint8, bool) {
-	if s == "" {
-		return 0x7f, true
-	}
-	var set uint8
-	for _, part := range strings.Split(s, ",") {
-		a, b, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		from, ok1 := dayIndex[strings.ToLower(strings.TrimSpace(a))[:min(3, len(strings.TrimSpace(a)))]]
-		to := from
-		ok2 := true
-		if isRange {
-			t := strings.ToLower(strings.TrimSpace(b))
-			to, ok2 = dayIndex[t[:min(3, len(t))]]
-		}
-		if !ok1 || !ok2 {
-			return 0, false
-		}
-		for d := from; ; d = (d + 1) % 7 {
-			set |= 1 << d
-			if d == to {
-				break
-			}
-		}
-	}
-	return set, true
-}
-
-func parseClock(s string) (int, bool) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
-	if err != nil {
-		if strings.TrimSpace(s) == "24:00" {
-			return 24 * 60, true
-		}
-		return 0, false
-	}
-	return t.Hour()*60 + t.Minute(), true
+	return &risk.Schedule{Days: w.Days, Start: w.Start, End: w.End, Loc: w.Loc}
 }
 
 // sessionFacts returns the durable facts a decision established, ready to

@@ -238,26 +238,6 @@ func (m SubjectMapping) validate() error {
 	return errors.Join(p...)
 }
 
-// Validate reports whether s's days, hours and time zone parse. Days is a
-// comma-separated list of days or day ranges ("Mon-Fri", "Sat,Sun"), hours
-// is "HH:MM-HH:MM" (a window may wrap past midnight), and TZ is an IANA zone
-// name ("" means UTC).
-func (s Schedule) Validate() error {
-	var p problems
-	if s.Days != "" {
-		p.addErr("days", validateDays(s.Days))
-	}
-	if s.Hours != "" {
-		p.addErr("hours", validateHours(s.Hours))
-	}
-	if s.TZ != "" {
-		if _, err := time.LoadLocation(s.TZ); err != nil {
-			p.add("tz", "%q is not a known time zone", s.TZ)
-		}
-	}
-	return errors.Join(p...)
-}
-
 // ValidateClientID reports whether id is a usable client ID: 1 to
 // MaxIDLength characters from [A-Za-z0-9._-], starting with a letter or
 // digit, and not a reserved name. The charset excludes ':', '/' and '@', so
@@ -383,63 +363,6 @@ func isLoopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.IsLoopback()
-}
-
-var weekdays = map[string]int{
-	"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6,
-	"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6,
-}
-
-// validateDays accepts "Mon-Fri", "Sat,Sun", "Mon,Wed-Fri" (English day
-// names, three letters or full, any case).
-func validateDays(s string) error {
-	for item := range strings.SplitSeq(s, ",") {
-		from, to, isRange := strings.Cut(strings.TrimSpace(item), "-")
-		if _, ok := weekdays[strings.ToLower(strings.TrimSpace(from))]; !ok {
-			return fmt.Errorf("%q: %q is not a day such as Mon", s, from)
-		}
-		if _, ok := weekdays[strings.ToLower(strings.TrimSpace(to))]; isRange && !ok {
-			return fmt.Errorf("%q: %q is not a day such as Fri", s, to)
-		}
-	}
-	return nil
-}
-
-// validateHours accepts "HH:MM-HH:MM" with 00:00 <= HH:MM <= 24:00 and
-// distinct ends; the window may wrap past midnight ("22:00-06:00").
-func validateHours(s string) error {
-	from, to, ok := strings.Cut(s, "-")
-	if !ok {
-		return fmt.Errorf("%q is not a window such as 08:00-18:00", s)
-	}
-	a, errA := clockMinutes(strings.TrimSpace(from))
-	b, errB := clockMinutes(strings.TrimSpace(to))
-	switch {
-	case errA != nil || errB != nil:
-		return fmt.Errorf("%q is not a window such as 08:00-18:00", s)
-	case a == b:
-		return fmt.Errorf("%q is an empty window", s)
-	}
-	return nil
-}
-
-// clockMinutes parses "HH:MM" (00:00 to 24:00) into minutes after midnight.
-func clockMinutes(s string) (int, error) {
-	if len(s) != 5 || s[2] != ':' {
-		return 0, errors.New("want HH:MM")
-	}
-	d := [4]int{}
-	for n, i := range []int{0, 1, 3, 4} {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, errors.New("want HH:MM")
-		}
-		d[n] = int(s[i] - '0')
-	}
-	h, m := d[0]*10+d[1], d[2]*10+d[3]
-	if m > 59 || h*60+m > 24*60 {
-		return 0, errors.New("out of range")
-	}
-	return h*60 + m, nil
 }
 
 // WithDefaults returns c with the documented defaults filled in:
