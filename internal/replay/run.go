@@ -77,7 +77,7 @@ func runScenario(ctx context.Context, sc Scenario, opts Options) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("replay: %s: %w", sc.ID, err)
 	}
-	defer w.srv.Close() // its background workers would keep the whole world alive
+	defer func() { _ = w.close() }()
 	d := &driver{w: w, sc: sc, sessions: map[string]*session{}, actors: map[string]actorToken{}}
 	res := Result{ID: sc.ID, Label: sc.Label, File: sc.File, Line: sc.Line, Contained: true,
 		FailedExpectations: []string{}, Steps: []StepResult{}}

@@ -3,12 +3,14 @@ package replay
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
-	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
@@ -75,7 +77,8 @@ func (r *recorder) take() []observed {
 type world struct {
 	clock   *clock
 	store   storage.Store
-	srv     *server.Server
+	srv     *server.Instance
+	dir     string // the instance's data directory
 	handler http.Handler
 	risk    *recorder
 	secrets map[string]string // resource servers' client secrets
@@ -86,42 +89,41 @@ type world struct {
 	admin   string            // the admin API's bearer token
 }
 
-// newWorld builds the server exactly as it ships, with the default
-// settings and the given risk policy, on a virtual clock starting at
-// start, and registers the scenario's resources and clients.
+// newWorld opens the server exactly as it ships ([server.Open], the default
+// settings) with the given risk policy, a memory store and a virtual clock
+// starting at start, and registers the scenario's resources and clients.
+// Close it.
 func newWorld(ctx context.Context, sc Scenario, start time.Time, policy risk.Policy) (*world, error) {
 	w := &world{clock: &clock{now: start}, store: memory.New(), secrets: map[string]string{},
 		keys: map[string]*ecKey{}, dpop: map[string]*ecKey{}}
-	kek, refreshKey := random32(), random32()
-	km, err := keys.Open(ctx, w.store, kek, keys.Config{}, keys.WithClock(w.clock.Now))
-	if err != nil {
-		return nil, fmt.Errorf("replay: keys: %w", err)
-	}
-	hasher, err := secret.NewHasher(kek)
-	if err != nil {
-		return nil, err
-	}
 	eng, err := risk.New(policy)
 	if err != nil {
 		return nil, err
 	}
 	w.risk = &recorder{eng: eng}
-	if err := w.register(ctx, sc, hasher); err != nil {
-		return nil, err
+	if w.dir, err = os.MkdirTemp("", "vigil-replay-"); err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
 	}
-	s := config.Defaults()
 	w.admin = secret.Generate("vat_")
-	cfg := server.Config{Issuer: Issuer, AdminToken: w.admin, Authz: authz.Config{
-		AccessTokenTTL: s.AccessTokenTTL, RefreshTokenTTL: s.RefreshTokenTTL, ExchangeTTL: s.ExchangeTTL,
-		RefreshGrace: s.RefreshGrace, MaxChainDepth: s.MaxChainDepth, DPoPNonce: s.DPoPNonce,
-	}}
-	w.srv, err = server.New(cfg, server.Deps{Store: w.store, Keys: km, Hasher: hasher, Risk: w.risk,
-		RefreshKey: refreshKey, Now: w.clock.Now})
+	env := map[string]string{keys.SecretEnv: base64.RawURLEncoding.EncodeToString(random32()), server.AdminTokenEnv: w.admin}
+	s := config.Defaults()
+	s.Issuer, s.Data = Issuer, w.dir
+	w.srv, err = server.Open(ctx, s, server.WithStore(w.store), server.WithClock(w.clock.Now),
+		server.WithRisk(w.risk), server.WithGetenv(func(k string) string { return env[k] }))
 	if err != nil {
-		return nil, fmt.Errorf("replay: server: %w", err)
+		return nil, errors.Join(fmt.Errorf("replay: server: %w", err), os.RemoveAll(w.dir))
 	}
 	w.handler = w.srv.Handler()
+	if err := w.register(ctx, sc, w.srv.Hasher()); err != nil {
+		return nil, errors.Join(err, w.close())
+	}
 	return w, nil
+}
+
+// close stops the server (its background workers would keep the whole
+// world alive) and removes its data directory.
+func (w *world) close() error {
+	return errors.Join(w.srv.Close(), os.RemoveAll(w.dir))
 }
 
 // register stores the scenario's resources and clients: resource servers
