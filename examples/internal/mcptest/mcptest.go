@@ -7,8 +7,6 @@ package mcptest
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,16 +17,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vigil-auth/vigil/examples/internal/tickets"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/server"
-	"github.com/vigil-auth/vigil/keys"
-	"github.com/vigil-auth/vigil/risk"
-	"github.com/vigil-auth/vigil/risk/rules"
-	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/internal/server/servertest"
 )
 
 // Env is a running Vigil with the example tool server in front of it.
@@ -108,45 +102,14 @@ func secrets(t testing.TB, f *config.File) map[string]string {
 	return out
 }
 
-// startVigil serves f in-process, as vigil serve would, with a memory store.
+// startVigil serves f in-process through the same [server.Open] as vigil
+// serve, on a fresh data directory.
 func startVigil(t testing.TB, f *config.File) (url, adminToken string) {
 	t.Helper()
-	ctx := context.Background()
-	store := memory.New()
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	km, err := keys.Open(ctx, store, kek, keys.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := secret.NewHasher(kek)
-	if _, err := f.Apply(ctx, store, h, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	p := risk.DefaultPolicy()
-	if err := config.Decode(&f.Policy, &p); err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.Compile(p.Rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := risk.New(p, risk.WithRules(set))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var handler http.Handler
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(ts.Close)
 	adminToken = secret.Generate("vat_")
-	srv, err := server.New(server.Config{Issuer: ts.URL, AdminToken: adminToken, Registration: f.Registration},
-		server.Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Risk: eng})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	handler = srv.Handler()
-	return ts.URL, adminToken
+	srv := servertest.Start(t, f.Overlay(servertest.Settings()), server.WithConfigFile(f, ""),
+		server.WithGetenv(servertest.Env(adminToken)))
+	return srv.URL, adminToken
 }
 
 // Admin calls the admin API and decodes the answer into out (may be nil);
