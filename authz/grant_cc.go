@@ -39,7 +39,7 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 		return nil, err
 	}
 	sess.JKT = jkt
-	d, err := s.judge(s.event(ctx, risk.OpToken, sess.ID, c, req))
+	d, err := s.judge(ctx, s.event(ctx, risk.OpToken, sess.ID, c, req))
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 func (s *Server) reportOpenRefused(ctx context.Context, c storage.Client, req *tokenRequest) {
 	ev := s.event(ctx, risk.OpToken, "", c, req)
 	ev.Facts, ev.Evidence = []string{risk.FactEscalationAttempt}, "asked beyond the registration"
-	s.risk.Observe(ev)
+	s.observe(ctx, ev)
 }
 
 // grant is everything needed to issue the tokens of one successful request.

@@ -183,7 +183,7 @@ func (s *Server) recordFact(ctx context.Context, req *tokenRequest, subj subject
 	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
 	ev.Caller, ev.Actors, ev.Facts, ev.Evidence = req.caller.client.ID, callerChain(req, subj), []string{fact}, evidence
 	ev.ActorProfile = s.actorProfile(ctx, ev.Actors, req.caller.client)
-	d := s.risk.Observe(ev)
+	d := s.observe(ctx, ev)
 	now := s.now()
 	err := s.store.Update(ctx, func(w storage.Writer) error {
 		if err := w.AppendAudit(ctx, factAudit(req, subj.session.ID, fact, evidence, now)); err != nil {
@@ -255,7 +255,7 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	}
 	judge := s.judgeSession
 	if subj.newSess { // the session opens with this exchange: nothing stored to end yet
-		judge = func(_ context.Context, ev risk.Event) (risk.Decision, error) { return s.judge(ev) }
+		judge = s.judge
 	}
 	d, err := judge(ctx, ev)
 	if err != nil {

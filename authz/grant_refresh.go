@@ -162,7 +162,7 @@ func (s *Server) refreshReuse(ctx context.Context, req *tokenRequest, sess stora
 	ev := s.event(ctx, risk.OpRefresh, sess.ID, req.caller.client, req)
 	ev.Facts = []string{risk.FactRefreshReuse}
 	ev.Evidence = "rotated refresh token presented again after the grace window"
-	d := s.risk.Observe(ev)
+	d := s.observe(ctx, ev)
 	err := s.store.Update(ctx, func(w storage.Writer) error {
 		return s.terminateIn(ctx, w, sess.ID, "refresh token reuse", d)
 	})

@@ -54,7 +54,7 @@ func (s *Server) revalidate(r *http.Request) (string, error) {
 	sessClient, _ := s.store.GetClient(ctx, sess.ClientID)
 	ev := s.event(ctx, risk.OpRevalidate, sess.ID, sessClient, nil)
 	ev.Passed, ev.Actors, ev.IP, ev.Caller = passed, t.Actors, RemoteIP(r), c.client.ID
-	d := s.risk.Observe(ev)
+	d := s.observe(ctx, ev)
 	if err := s.recordDecision(ctx, sess.ID, "revalidate", c.client.ID, d, passed); err != nil {
 		return "", err
 	}

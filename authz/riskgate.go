@@ -12,8 +12,8 @@ import (
 
 // judge asks the risk engine about ev and turns a refusal into the answer the
 // client sees: coarse outcomes only, never the reasons.
-func (s *Server) judge(ev risk.Event) (risk.Decision, error) {
-	d := s.risk.Observe(ev)
+func (s *Server) judge(ctx context.Context, ev risk.Event) (risk.Decision, error) {
+	d := s.observe(ctx, ev)
 	if d.ReportOnly {
 		return d, nil
 	}
@@ -32,7 +32,7 @@ func (s *Server) judge(ev risk.Event) (risk.Decision, error) {
 // terminate decision ends the session durably, every token of it revoked,
 // before the refusal is answered.
 func (s *Server) judgeSession(ctx context.Context, ev risk.Event) (risk.Decision, error) {
-	d, err := s.judge(ev)
+	d, err := s.judge(ctx, ev)
 	if d.Action != risk.Terminate || d.ReportOnly {
 		return d, err
 	}

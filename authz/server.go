@@ -40,6 +40,22 @@ type Risk interface {
 	Observe(ev risk.Event) risk.Decision
 }
 
+// ContextRisk is a Risk that also takes the context of the request it
+// judges for; when the Risk given to [New] implements it, the authority
+// calls ObserveContext instead of Observe (the server traces decisions
+// through it). The decision must be the one Observe would give.
+type ContextRisk interface {
+	ObserveContext(ctx context.Context, ev risk.Event) risk.Decision
+}
+
+// observe asks the risk engine about ev, with ctx when it takes one.
+func (s *Server) observe(ctx context.Context, ev risk.Event) risk.Decision {
+	if cr, ok := s.risk.(ContextRisk); ok {
+		return cr.ObserveContext(ctx, ev)
+	}
+	return s.risk.Observe(ev)
+}
+
 // Metrics counts issued tokens. A nil Metrics counts nothing.
 type Metrics interface {
 	TokenIssued(grant, kind string)

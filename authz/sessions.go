@@ -144,7 +144,7 @@ func (s *Server) reportEnd(ctx context.Context, t storage.Token) {
 	if err != nil {
 		c = storage.Client{ID: t.ClientID}
 	}
-	s.risk.Observe(s.event(ctx, risk.OpRevoke, t.SessionID, c, nil))
+	s.observe(ctx, s.event(ctx, risk.OpRevoke, t.SessionID, c, nil))
 }
 
 // revokeTree revokes t, its refresh family when t is a refresh token, and

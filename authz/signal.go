@@ -48,7 +48,7 @@ func (s *Server) signalSession(ctx context.Context, sid string, sig risk.Signal)
 	}
 	ev := s.event(ctx, risk.OpSignal, sid, c, nil)
 	ev.Signal = &sig
-	d := s.risk.Observe(ev)
+	d := s.observe(ctx, ev)
 	if sig.Type == "session-revoked" {
 		d.Action, d.ReportOnly = risk.Terminate, false
 	}

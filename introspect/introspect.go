@@ -57,6 +57,22 @@ type Risk interface {
 	Observe(ev risk.Event) risk.Decision
 }
 
+// ContextRisk is a Risk that also takes the context of the request it
+// judges for; when Handler.Risk implements it, the handler calls
+// ObserveContext instead of Observe (the server traces decisions through
+// it). The decision must be the one Observe would give.
+type ContextRisk interface {
+	ObserveContext(ctx context.Context, ev risk.Event) risk.Decision
+}
+
+// observe asks the risk engine about ev, with ctx when it takes one.
+func (h *Handler) observe(ctx context.Context, ev risk.Event) risk.Decision {
+	if cr, ok := h.Risk.(ContextRisk); ok {
+		return cr.ObserveContext(ctx, ev)
+	}
+	return h.Risk.Observe(ev)
+}
+
 // Terminator ends a session when the verdict is terminate. authz implements it.
 type Terminator interface {
 	TerminateSession(ctx context.Context, sid, reason string) error
@@ -187,10 +203,10 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	if !meant {
 		ev.Facts = []string{risk.FactUnexpectedIntrospect}
 		ev.Evidence = "introspected by " + caller.ID
-		h.Risk.Observe(ev)
+		h.observe(ctx, ev)
 		return inactive, nil
 	}
-	resp, err := h.verdict(ctx, tok, h.Risk.Observe(ev), now)
+	resp, err := h.verdict(ctx, tok, h.observe(ctx, ev), now)
 	if resp != nil && resp.Active {
 		resp.JTI = tokenJTI(raw, tok)
 	}

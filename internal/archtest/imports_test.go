@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"internal/metrics":   {"internal/buildinfo"},
 	"internal/buildinfo": {},
 	"internal/web":       {"internal/oauth"},
+	"internal/telemetry": {"storage", "internal/buildinfo"},
 	"authz":              {"storage", "risk", "internal/oauth", "internal/limits"},
 	"introspect":         {"storage", "risk", "internal/oauth"},
 	"ssf":                {"storage", "keys", "risk"},
@@ -51,6 +52,7 @@ var confined = map[string][]string{
 	"github.com/prometheus/client_golang": {"internal/metrics"},
 	"gopkg.in/yaml.v3":                    {"internal/config", "cmd/vigil"},
 	"gonum.org/v1/plot":                   {"internal/eval/plot"},
+	"go.opentelemetry.io/":                {"internal/telemetry"},
 }
 
 // imports lists every package of the module with its direct non-test imports.

@@ -30,6 +30,12 @@ const benchIssuer = "http://vigil.bench"
 // resource server registered.
 func benchServer(b testing.TB, store storage.Store) http.Handler {
 	b.Helper()
+	return benchServerWith(b, store, Deps{})
+}
+
+// benchServerWith is benchServer with d's Tracing and Log.
+func benchServerWith(b testing.TB, store storage.Store, d Deps) http.Handler {
+	b.Helper()
 	ctx := context.Background()
 	kek := make([]byte, 32)
 	_, _ = rand.Read(kek)
@@ -57,7 +63,7 @@ func benchServer(b testing.TB, store storage.Store) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(Config{Issuer: benchIssuer, Authz: authz.Config{}}, Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek})
+	srv, err := New(Config{Issuer: benchIssuer, Authz: authz.Config{}}, Deps{Store: store, Keys: km, Hasher: h, RefreshKey: kek, Tracing: d.Tracing, Log: d.Log})
 	if err != nil {
 		b.Fatal(err)
 	}

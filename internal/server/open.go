@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/limits"
+	"github.com/vigil-auth/vigil/internal/telemetry"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/risk/rules"
 	"github.com/vigil-auth/vigil/storage"
@@ -50,6 +51,8 @@ type openOptions struct {
 	policy     func(draft []byte) (string, error)
 	reload     Loader
 	init       bool
+	tracing    *telemetry.Tracing
+	tracingSet bool // WithTracing was given
 }
 
 func options(opts []Option) openOptions {
@@ -122,13 +125,17 @@ func Open(ctx context.Context, s config.Settings, opts ...Option) (*Instance, er
 		}
 		rsk = eng
 	}
-	st, err := OpenState(ctx, s, opts...)
-	if err != nil {
+	var err error
+	if o.tracing, err = openTracing(ctx, o); err != nil {
 		return nil, err
 	}
-	in := &Instance{State: st, risk: rsk, log: o.log, now: o.now}
+	st, err := OpenState(ctx, s, opts...)
+	if err != nil {
+		return nil, errors.Join(err, o.tracing.Shutdown(ctx))
+	}
+	in := &Instance{State: st, risk: rsk, log: o.tracing.Logger(o.log), now: o.now}
 	if err := in.start(ctx, s, o); err != nil {
-		return nil, errors.Join(err, st.Close())
+		return nil, errors.Join(err, st.Close(), o.tracing.Shutdown(ctx))
 	}
 	return in, nil
 }
@@ -168,7 +175,7 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		cfg.AdminCredentials = append(cfg.AdminCredentials, creds...)
 	}
 	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.risk,
-		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Log: in.log, Now: in.now}
+		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Tracing: o.tracing, Log: in.log, Now: in.now}
 	if o.reload != nil {
 		in.reloader = &reloader{load: o.reload, running: s, in: in}
 		d.Reload = in.reloader

@@ -42,7 +42,7 @@ func (s *Server) mountRegistration(r *web.Router, v registrationVerifier) (strin
 	if s.cfg.Registration == nil {
 		return "", nil
 	}
-	h, err := register.New(s.cfg.Issuer, *s.cfg.Registration, register.Deps{Store: s.d.Store, Hasher: s.d.Hasher,
+	h, err := register.New(s.cfg.Issuer, *s.cfg.Registration, register.Deps{Store: s.tracedStore(), Hasher: s.d.Hasher,
 		Verifier: v, Sessions: s.authz, Log: s.d.Log.With(slog.String("component", "register")), Now: s.d.Now})
 	if err != nil {
 		return "", fmt.Errorf("server: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/metrics"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/secret"
+	"github.com/vigil-auth/vigil/internal/telemetry"
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/introspect"
 	"github.com/vigil-auth/vigil/keys"
@@ -57,8 +58,11 @@ type Deps struct {
 	// Reload re-applies the configuration file (POST /admin/reload); nil
 	// when the server runs without one.
 	Reload admin.Reloader
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Tracing traces requests, storage transactions and risk decisions;
+	// nil means off. Close shuts it down.
+	Tracing *telemetry.Tracing
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Risk is the risk engine as the server uses it.
@@ -132,7 +136,7 @@ func (s *Server) build() error {
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
-	az, err := authz.New(acfg, s.d.Store, s.d.Keys, verifier, s.d.Hasher, s.signals.watch,
+	az, err := authz.New(acfg, s.tracedStore(), s.d.Keys, verifier, s.d.Hasher, s.tracedRisk(s.signals.watch),
 		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
 		authz.WithNotifier(s.signals.tx))
 	if err != nil {
@@ -157,7 +161,7 @@ func (s *Server) build() error {
 		s.closeSignals()
 		return err
 	}
-	s.handler = web.Middleware(routes, s.d.Log, s.metrics, s.d.Now)
+	s.handler = web.Middleware(routes, s.d.Log, s.metrics, s.d.Now, s.tracer())
 	return nil
 }
 
@@ -183,7 +187,7 @@ func (s *Server) routes() (*web.Router, error) {
 
 func (s *Server) introspection() http.Handler {
 	// Unknown tokens are throttled per presenter (RFC 7662 §4).
-	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.d.Store, Scans: s.authz.ScanThrottle(), Risk: s.signals.watch,
+	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.tracedStore(), Scans: s.authz.ScanThrottle(), Risk: s.tracedRisk(s.signals.watch),
 		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now}
 }
@@ -214,9 +218,10 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// Close stops background work (the Shared Signals push worker). It does
-// not close the store, which the caller opened.
+// Close stops background work (the Shared Signals push worker), then
+// flushes and stops the tracing. It does not close the store, which the
+// caller opened.
 func (s *Server) Close() error {
 	s.closeSignals()
-	return nil
+	return s.shutdownTracing()
 }

@@ -27,7 +27,7 @@ type signals struct {
 // endpoints call in front of the risk engine (and its report-only switch). startSignals starts the background work; Close
 // stops it.
 func (s *Server) buildSignals() error {
-	tx, err := ssf.NewTransmitter(ssf.Config{Issuer: s.cfg.Issuer}, s.d.Store, s.d.Keys, authz.TokenID,
+	tx, err := ssf.NewTransmitter(ssf.Config{Issuer: s.cfg.Issuer}, s.tracedStore(), s.d.Keys, authz.TokenID,
 		ssf.WithClock(s.d.Now), ssf.WithLogger(s.d.Log))
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func (s *Server) buildSignals() error {
 // through cache) and starts the background work.
 func (s *Server) startSignals(cache *keys.JWKSCache) {
 	sg := s.signals
-	sg.rc = ssf.NewReceiver(s.cfg.Issuer, s.d.Store, setVerifier{cache}, s.authz, s.d.Log, s.d.Now)
+	sg.rc = ssf.NewReceiver(s.cfg.Issuer, s.tracedStore(), setVerifier{cache}, s.authz, s.d.Log, s.d.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	sg.stop = cancel
 	sg.wg.Go(func() { sg.tx.Run(ctx) })

@@ -149,6 +149,13 @@ type ErrorObserver interface {
 	OAuthError(route, code string)
 }
 
+// Tracer starts the trace span of a request; internal/telemetry implements
+// it. StartRequest returns ctx carrying the span and a function that ends it
+// once the route template ("" when none matched) and the status are known.
+type Tracer interface {
+	StartRequest(ctx context.Context, r *http.Request, requestID string) (context.Context, func(route string, status int))
+}
+
 // RequestIDHeader carries the request id: taken from the request when it
 // is a sane id (see validID), else generated; always echoed in the answer.
 const RequestIDHeader = "X-Request-Id"
@@ -156,9 +163,11 @@ const RequestIDHeader = "X-Request-Id"
 // Middleware wraps h with request ids (X-Request-Id, honoured when the
 // caller sends one), panic recovery (a panic becomes a logged server_error,
 // never a dropped connection), an access log line at info level (method,
-// route, path, status, duration in seconds), and the observer. Logs never
-// include bodies or headers, so no token or secret reaches them.
-func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.Time) http.Handler {
+// route, path, status, duration in seconds), the observer, and, when tr is
+// not nil, a trace span whose context every log line of the request (the
+// access log included) is written with. Logs never include bodies or
+// headers, so no token or secret reaches them.
+func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.Time, tr Tracer) http.Handler {
 	eobs, _ := obs.(ErrorObserver)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
@@ -168,7 +177,12 @@ func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.
 		}
 		info := &requestInfo{id: id}
 		w.Header().Set(RequestIDHeader, info.id)
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		ctx := context.WithValue(r.Context(), ctxKey{}, info)
+		endSpan := func(string, int) {}
+		if tr != nil {
+			ctx, endSpan = tr.StartRequest(ctx, r, id)
+		}
+		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -187,6 +201,7 @@ func Middleware(h http.Handler, log *slog.Logger, obs Observer, now func() time.
 			}
 			log.InfoContext(r.Context(), "request", "method", r.Method, "route", route, "path", r.URL.Path,
 				"status", sw.code(), "duration_s", d.Seconds())
+			endSpan(Route(r), sw.code())
 		}()
 		h.ServeHTTP(sw, r)
 	})

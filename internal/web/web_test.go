@@ -42,7 +42,7 @@ func router() *Router {
 
 func TestRouting(t *testing.T) {
 	obs := &observed{}
-	h := Middleware(router(), slog.New(slog.DiscardHandler), obs, time.Now)
+	h := Middleware(router(), slog.New(slog.DiscardHandler), obs, time.Now, nil)
 	cases := []struct {
 		method, path string
 		code         int
@@ -74,7 +74,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestRequestIDsDiffer(t *testing.T) {
-	h := Middleware(router(), slog.New(slog.DiscardHandler), nil, time.Now)
+	h := Middleware(router(), slog.New(slog.DiscardHandler), nil, time.Now, nil)
 	seen := map[string]bool{}
 	for range 1000 {
 		rec := httptest.NewRecorder()
@@ -98,7 +98,7 @@ func TestLogHandlerAddsRequestID(t *testing.T) {
 		}
 	})
 	rec := httptest.NewRecorder()
-	Middleware(rt, log, nil, time.Now).ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	Middleware(rt, log, nil, time.Now, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if id := rec.Header().Get("X-Request-Id"); !strings.Contains(buf.String(), "request_id="+id) {
 		t.Errorf("log %q lacks request_id=%s", buf.String(), id)
 	}
@@ -127,7 +127,7 @@ func TestAccessLogRequestIDAndErrors(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	obs := &errorsSeen{}
-	h := Middleware(rt, slog.New(LogHandler{Handler: slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})}), obs, time.Now)
+	h := Middleware(rt, slog.New(LogHandler{Handler: slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})}), obs, time.Now, nil)
 	for _, tt := range []struct{ sent, want string }{
 		{"req-123_abc.DEF", "req-123_abc.DEF"},
 		{"bad id\nwith newline", ""},
