@@ -6,7 +6,7 @@ import (
 )
 
 // Variable is an environment variable that is not a file setting: where
-// the file is, secret material, the command-line client's server.
+// the file is, secret material, the command-line client's server, tracing.
 type Variable struct {
 	Name, Flag, Doc string
 	// Secret values are never printed (`vigil config show` redacts them).
@@ -19,6 +19,14 @@ var Variables = []Variable{
 	{"VIGIL_SECRET", "", "key-encryption key material (32 bytes or more); without it `<data>/kek` is generated (mode 0600)", true},
 	{"VIGIL_ADDR", "addr", "the server the command-line client talks to (default http://VIGIL_LISTEN)", false},
 	{"VIGIL_ADMIN_TOKEN", "token", "the admin token the command-line client presents (default: `<data>/admin-token`)", true},
+	{"OTEL_TRACES_EXPORTER", "", "`otlp` or `console` turns tracing on (off by default; see docs/OPERATIONS.md, Tracing); `none` keeps it off", false},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "the OTLP collector (default http://localhost:4318); setting either turns tracing on", false},
+	{"OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", "`http/protobuf` (default) or `grpc`", false},
+	{"OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TRACES_HEADERS", "", "headers sent to the collector (e.g. an API key)", true},
+	{"OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES", "", "the service name (default `vigil`) and resource attributes of spans", false},
+	{"OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG", "", "sampling (default `parentbased_always_on`: an incoming traceparent's decision is kept)", false},
+	{"OTEL_PROPAGATORS", "", "trace context formats read from requests (default `tracecontext,baggage`)", false},
+	{"OTEL_SDK_DISABLED", "", "`true` turns tracing off whatever else is set", false},
 }
 
 // Reference returns docs/CONFIG.md: every setting with its file key,
