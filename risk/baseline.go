@@ -290,6 +290,61 @@ type Memory struct {
 	WinCalls  float32 `json:"window_calls"`
 	SlowCalls float32 `json:"slow_calls"`
 	WinAt     int64   `json:"window_at"` // unix ns the windows were last decayed to
+	// Opened counts the sessions the client opened, halving every
+	// Memory.Slow; Met holds the tenants it met for the first time
+	// recently (at most maxMet, hashed) and when. How many new tenants a
+	// client meets in days, against how many its history says it meets in
+	// that many sessions, is evidence that adds up across sessions.
+	Opened float32 `json:"opened"`
+	Met    []Met   `json:"met,omitempty"`
+}
+
+// Met is a value a client met for the first time: its key and when (unix ns).
+type Met struct {
+	Key uint64 `json:"k"`
+	At  int64  `json:"at"`
+}
+
+// maxMet bounds Memory.Met.
+const maxMet = 16
+
+// meet records key k as met for the first time at at (once), replacing the
+// oldest entry when full.
+func (m *Memory) meet(k uint64, at int64) {
+	oldest := 0
+	for i := range m.Met {
+		if m.Met[i].Key == k {
+			return
+		}
+		if m.Met[i].At < m.Met[oldest].At {
+			oldest = i
+		}
+	}
+	if len(m.Met) < maxMet {
+		m.Met = append(m.Met, Met{Key: k, At: at})
+		return
+	}
+	m.Met[oldest] = Met{Key: k, At: at}
+}
+
+// recentMet is how many values the client met for the first time
+// recently, each weighted by how recently (halving every hl ns).
+func (m *Memory) recentMet(at int64, hl float64) float32 {
+	var n float32
+	for _, e := range m.Met {
+		n += float32(math.Exp2(-float64(max(at-e.At, 0)) / hl))
+	}
+	return n
+}
+
+// metHas reports whether k is among the recently met values.
+func (m *Memory) metHas(k uint64) bool {
+	for _, e := range m.Met {
+		if e.Key == k {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Memory) fadeTo(at int64, hl float64) {
@@ -311,6 +366,7 @@ func (m *Memory) fadeWindows(at int64, win, slow float64) {
 		m.WinCalls *= float32(math.Exp2(-dt / win))
 		m.SlowCalls *= fs
 		m.Novelty *= fs
+		m.Opened *= fs
 	}
 	m.WinAt = max(m.WinAt, at)
 }

@@ -138,6 +138,56 @@ func (x *evaluation) tenant() {
 	if pts := x.novelty(x.base.Tenants, k, ptsTenantNovel) * x.onNewAudience(); pts > 0 {
 		x.add(dTenantNovel, pts*x.learned(), "tenant "+ev.Tenant+" never served")
 	}
+	if x.familiar(x.base.Tenants, k) < 1 && x.ev.Op == OpExchange && x.s.id != "" {
+		x.newTenants(k)
+	}
+}
+
+// newTenants runs the client-wide side of tenant.novel for a call that
+// meets tenant k, never served: the tenants the client met for the first
+// time over the last days (Memory.Met, halving every Memory.Slow) against
+// how many its history says it meets in as many sessions. Meeting one new
+// tenant is onboarding; meeting several in days, when the client's clean
+// sessions rarely meet any, is a thief reading other tenants' data a
+// little at a time, however the work is split across sessions.
+func (x *evaluation) newTenants(k uint64) {
+	c, hl := x.c, x.e.slowHL
+	c.mu.Lock()
+	c.mem.fadeWindows(x.at, x.e.winHL, hl)
+	c.mem.meet(k, x.at)
+	met := c.mem.recentMet(x.at, hl)
+	opened := max(c.mem.Opened, 1)
+	var once float32
+	for _, e := range x.base.Tenants {
+		if e.Count < 1.5 && !c.mem.metHas(e.Key) {
+			once++
+		}
+	}
+	c.mu.Unlock()
+	x.met = met
+	// expected new tenants in as many sessions: the Good-Turing estimate
+	// of new tenants per clean session, from values not met recently
+	mu := (once + 1) / (x.base.Sessions + 2) * opened
+	n := int(met + 0.5)
+	if n < 2 || float32(n) <= mu {
+		return
+	}
+	// meeting n or more new tenants is about certain for a thief working
+	// through other tenants and this unlikely for the client: the
+	// likelihood ratio is one over the Poisson tail, in decibels
+	db := -10 * float32(math.Log10(poissonTail(n, float64(mu))))
+	x.growTo(dTenantNovel, min(db, x.e.caps[dTenantNovel])*x.learned(),
+		strconv.Itoa(n)+" tenants never served met in the last days (usual "+strconv.FormatFloat(float64(mu), 'f', 1, 32)+")")
+}
+
+// poissonTail is P(X ≥ n) for X Poisson with mean mu, at least 1e-9.
+func poissonTail(n int, mu float64) float64 {
+	term, below := math.Exp(-mu), 0.0
+	for i := 0; i < n; i++ {
+		below += term
+		term *= mu / float64(i+1)
+	}
+	return max(1-below, 1e-9)
 }
 
 // fanout scores a session reaching many more distinct values than usual:

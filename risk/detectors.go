@@ -105,7 +105,7 @@ var detectors = [numDetectors]detectorInfo{
 	dParallelUse:            {DetParallelUse, kindNetwork, 30, false, false},
 	dNovelResource:          {DetNovelResource, kindScope, 25, false, true},
 	dTierJump:               {DetTierJump, kindScope, 20, false, true},
-	dTenantNovel:            {DetTenantNovel, kindTenant, 25, false, true},
+	dTenantNovel:            {DetTenantNovel, kindTenant, 40, false, true},
 	dFanout:                 {DetFanout, kindVolume, 30, false, false},
 	dRateSpike:              {DetRateSpike, kindVolume, 35, false, false},
 	dSessionVolume:          {DetSessionVolume, kindVolume, 35, false, false},

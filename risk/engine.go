@@ -191,7 +191,7 @@ func (e *Engine) Observe(ev Event) Decision {
 	if s.opened == 0 {
 		e.open(s, c, at)
 	}
-	x := evaluation{e: e, s: s, ev: &ev, at: at, base: c.base.Load()}
+	x := evaluation{e: e, s: s, c: c, ev: &ev, at: at, base: c.base.Load()}
 	d := x.run()
 	note := x.memo
 	s.mu.Unlock()
@@ -209,6 +209,9 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	c.mu.Lock()
 	c.mem.fadeTo(at, e.memHL)
 	c.mem.fadeWindows(at, e.winHL, e.slowHL)
+	if s.id != "" {
+		c.mem.Opened++
+	}
 	m := c.mem
 	if s.id != "" {
 		if len(c.live) >= maxLiveRefs {

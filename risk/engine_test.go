@@ -41,7 +41,9 @@ func TestScore_DecayAndFacts(t *testing.T) {
 // kinds add up, that the score is the suspicion the reasons add up to, and
 // that mass access weighs on the impact.
 func TestScore_Kinds(t *testing.T) {
-	f := newFixture(t)
+	p := risk.DefaultPolicy()
+	p.Challenge.Max = 20 // keep the session alive to see every kind of evidence
+	f := newFixtureWith(t, p)
 	f.train("agent", agent, "10.1.4.21", routine, 20)
 	sid, _ := f.open("agent", agent, "10.1.4.21")
 	var calls []call

@@ -9,6 +9,7 @@ import (
 type evaluation struct {
 	e    *Engine
 	s    *session
+	c    *client // the session's client; its lock may be taken under the session's
 	ev   *Event
 	base *Baseline // the session client's baseline
 	at   int64
@@ -26,6 +27,9 @@ type evaluation struct {
 	repeat   bool   // the action repeats the session's unanswered challenge
 	refused  bool   // the request asked beyond its grant: it reaches nothing
 	memo     memo
+	// met is how many tenants the client met for the first time recently,
+	// this call's included, when this call met one.
+	met float32
 }
 
 // run scores the event and decides. The session is locked.

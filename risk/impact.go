@@ -141,6 +141,9 @@ func (x *evaluation) volumeFactor() float32 {
 		ratio = max(ratio, float32(s.distinctTenants)/(2*u))
 	}
 	ratio = max(ratio, s.volRatio)
+	if x.met >= 2 { // other tenants' data reached over the client's recent sessions
+		ratio = max(ratio, x.met)
+	}
 	if ratio <= 1 {
 		return 1
 	}
