@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
@@ -16,9 +17,9 @@ import (
 
 // serveOptions are serve's flags; empty means "not given".
 type serveOptions struct {
-	listen, data, store, issuer, config, logLevel string
-	drain                                         time.Duration
-	init                                          bool
+	listen, data, store, issuer, config, logLevel, clusterURL string
+	drain                                                     time.Duration
+	init                                                      bool
 }
 
 func parseServe(args []string, e *cli) (serveOptions, error) {
@@ -38,6 +39,7 @@ func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
 	fs.StringVar(&o.listen, "listen", "", "listen address host:port (env VIGIL_LISTEN; default "+config.DefaultListen+")")
 	fs.StringVar(&o.data, "data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
 	fs.StringVar(&o.store, "store", "", "database: bolt (default) or a postgres:// URL shared by several instances (env VIGIL_STORE)")
+	fs.StringVar(&o.clusterURL, "cluster-url", "", "with a postgres:// store: URL where the other instances reach this one, or off (env VIGIL_CLUSTER_URL; default http://<listen>)")
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<listen>)")
 	fs.StringVar(&o.config, "config", "", "YAML configuration file (env VIGIL_CONFIG)")
 	fs.StringVar(&o.logLevel, "log-level", "", "log level: debug, info, warn or error (env VIGIL_LOG_LEVEL; default info)")
@@ -48,7 +50,7 @@ func addServeFlags(fs *flag.FlagSet, o *serveOptions) {
 // flags returns the settings given as flags, by key.
 func (o serveOptions) flags() map[string]string {
 	m := map[string]string{}
-	for key, v := range map[string]string{"listen": o.listen, "data": o.data, "store": o.store, "issuer": o.issuer, "log_level": o.logLevel} {
+	for key, v := range map[string]string{"listen": o.listen, "data": o.data, "store": o.store, "issuer": o.issuer, "log_level": o.logLevel, "cluster_url": o.clusterURL} {
 		if v != "" {
 			m[key] = v
 		}
@@ -121,9 +123,7 @@ func serve(ctx context.Context, args []string, e *cli) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Listen, err)
 	}
-	if s.Issuer == "" {
-		s.Issuer = config.DefaultIssuer(ln.Addr().String())
-	}
+	defaultsFromListener(&s, ln.Addr().String())
 	warnPlainHTTP(s.Issuer, log)
 	opts := []server.Option{server.WithLogger(log), server.WithGetenv(e.getenv), server.WithPolicyCheck(checkPolicyDraft)}
 	if o.init {
@@ -133,9 +133,7 @@ func serve(ctx context.Context, args []string, e *cli) error {
 		opts = append(opts, server.WithConfigFile(file, firstSet(o.config, e.getenv("VIGIL_CONFIG"))),
 			server.WithReload(func() (*config.File, config.Settings, error) {
 				f, s, err := resolveSettings(o, e.getenv)
-				if s.Issuer == "" {
-					s.Issuer = config.DefaultIssuer(ln.Addr().String()) // as at start
-				}
+				defaultsFromListener(&s, ln.Addr().String()) // as at start
 				return f, s, err
 			}))
 	}
@@ -166,4 +164,17 @@ func warnPlainHTTP(issuer string, log *slog.Logger) {
 		return
 	}
 	log.Warn("issuer is plain http on a non-loopback host; terminate TLS in front of Vigil and use an https issuer", "issuer", issuer)
+}
+
+// defaultsFromListener fills in the settings that default to the address
+// the server listens on: the issuer and the URL the other instances of a
+// cluster reach it at.
+func defaultsFromListener(s *config.Settings, addr string) {
+	if s.Issuer == "" {
+		s.Issuer = config.DefaultIssuer(addr)
+	}
+	if s.ClusterURL == "" {
+		host, _ := os.Hostname()
+		s.ClusterURL = s.ClusterAddress(addr, host)
+	}
 }

@@ -31,6 +31,7 @@ var allowed = map[string][]string{
 	"introspect":         {"storage", "risk", "internal/oauth"},
 	"ssf":                {"storage", "keys", "risk"},
 	"internal/console":   {"storage", "risk", "internal/admin", "internal/web"},
+	"internal/cluster":   {"risk"},
 }
 
 // wiringUsers may build the whole server: the command, and the in-process

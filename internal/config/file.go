@@ -39,6 +39,8 @@ type File struct {
 	Listen string `json:"listen"`
 	Data   string `json:"data"`
 	Store  string `json:"store"`
+	// ClusterURL is where the other instances reach this one (PostgreSQL).
+	ClusterURL string `json:"cluster_url"`
 	// Durations are pointers so that an explicit 0 differs from "not set":
 	// it means zero (refresh_grace: 0s is no grace) or is refused where zero
 	// means nothing (a token lifetime, key_rotate_after).

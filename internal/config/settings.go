@@ -49,6 +49,11 @@ type Settings struct {
 	// Store names the database: "" or "bolt" for the bbolt file in Data,
 	// or a postgres:// URL shared by several instances.
 	Store string `key:"store"`
+	// ClusterURL is the base URL where the other instances of a cluster
+	// reach this one's peer endpoint: "" means http://<listen> (with an
+	// unspecified host replaced by the host name), "off" keeps this
+	// instance out of risk ownership. Only a PostgreSQL store uses it.
+	ClusterURL string `key:"cluster_url"`
 	// AccessTokenTTL, RefreshTokenTTL and ExchangeTTL are the lifetimes of
 	// tokens for clients that set none of their own.
 	AccessTokenTTL  time.Duration `key:"access_token_ttl"`
@@ -106,6 +111,7 @@ func (f *File) Overlay(base Settings) Settings {
 	setString(&base.Listen, f.Listen)
 	setString(&base.Data, f.Data)
 	setString(&base.Store, f.Store)
+	setString(&base.ClusterURL, f.ClusterURL)
 	setString(&base.KeyAlg, f.KeyAlg)
 	setString(&base.LogLevel, f.LogLevel)
 	setDuration(&base.AccessTokenTTL, f.AccessTokenTTL)
@@ -177,6 +183,11 @@ func (s Settings) Validate() error {
 	if err := validateStore(s.Store); err != nil {
 		add("store: %v", err)
 	}
+	if s.ClusterURL != "" && s.ClusterURL != ClusterOff {
+		if err := validateClusterURL(s.ClusterURL); err != nil {
+			add("cluster_url: %v", err)
+		}
+	}
 	if s.Issuer != "" {
 		if err := validateIssuerURL(s.Issuer); err != nil {
 			add("issuer: %v", err)
@@ -228,6 +239,31 @@ func validateIssuerURL(s string) error {
 		return fmt.Errorf("%q must not have a query, fragment or user info", s)
 	}
 	return nil
+}
+
+// ClusterOff as cluster_url keeps an instance out of risk ownership: it
+// judges every event it receives itself.
+const ClusterOff = "off"
+
+// validateClusterURL accepts an absolute http or https URL with no query,
+// fragment or user info.
+func validateClusterURL(s string) error { return validateIssuerURL(s) }
+
+// ClusterAddress returns the URL the other instances reach an instance
+// listening on listen at: s.ClusterURL when set, otherwise http://listen
+// with an unspecified host replaced by hostname.
+func (s Settings) ClusterAddress(listen, hostname string) string {
+	if s.ClusterURL != "" {
+		return s.ClusterURL
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if ip := net.ParseIP(host); (host == "" || (ip != nil && ip.IsUnspecified())) && hostname != "" {
+		host = hostname
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // validateStore accepts "", "bolt" and postgres:// URLs.

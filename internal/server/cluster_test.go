@@ -12,6 +12,7 @@ import (
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/server/servertest"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/postgres/pgtest"
 )
@@ -194,5 +195,46 @@ func TestClusterNeedsSharedSecret(t *testing.T) {
 	_, err := server.Open(t.Context(), s, server.WithGetenv(func(string) string { return "" }))
 	if err == nil || !strings.Contains(err.Error(), "VIGIL_SECRET") {
 		t.Fatalf("Open without VIGIL_SECRET: %v", err)
+	}
+}
+
+// TestClusterRiskHasOneOwner: a session's calls spread over two instances
+// are all judged by the engine of its client's owner; the other forwards
+// them and keeps no state of the session.
+func TestClusterRiskHasOneOwner(t *testing.T) {
+	c := cluster(t, 2)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(c[0].ClusterMembers()) < 2 || len(c[1].ClusterMembers()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the instances do not see each other")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tok := token(t, c[0].URL)
+	var sid string
+	for i := range 10 {
+		code, body := post(t, c[i%2].URL+server.PathIntrospect, rs, rsSecret, url.Values{"token": {tok}, "tool": {"tickets.get"}})
+		if code != http.StatusOK || body["active"] != true {
+			t.Fatalf("introspect on %d: %d %v", i%2, code, body)
+		}
+		sid, _ = body["sid"].(string)
+	}
+	var forwarded, served, degraded int64
+	knows := 0
+	for _, in := range c {
+		st, ok := in.ClusterStats()
+		if !ok {
+			t.Fatal("an instance on PostgreSQL is not a cluster member")
+		}
+		forwarded, served, degraded = forwarded+st.Forwarded, served+st.Served, degraded+st.Degraded
+		if _, ok := in.Risk().(*risk.Engine).Peek(sid, time.Now(), 1); ok {
+			knows++
+		}
+	}
+	if forwarded < 5 || served != forwarded || degraded != 0 {
+		t.Fatalf("forwarded %d, served %d, degraded %d: want at least the other instance's 5 calls forwarded, all served", forwarded, served, degraded)
+	}
+	if knows != 1 {
+		t.Fatalf("%d engines hold the session, want only its owner's", knows)
 	}
 }

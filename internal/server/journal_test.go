@@ -29,7 +29,7 @@ func TestRiskJournalRoundTrip(t *testing.T) {
 			Audience: "api", Resource: risk.ResourceProfile{Sensitivity: 1}, Tool: "t.get"})
 	}
 	end := start.Add(10 * 24 * time.Hour)
-	newRiskJournal(eng, dir).save(end, log)
+	newRiskJournal(eng, dir).save(end, nil, log)
 	want := eng.Snapshot()
 	if len(want.Clients) == 0 {
 		t.Fatal("nothing learned: the test would prove nothing")

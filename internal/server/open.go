@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/admin"
+	"github.com/vigil-auth/vigil/internal/cluster"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/telemetry"
@@ -101,11 +102,17 @@ type Instance struct {
 	*State
 	*Server
 	risk    Risk
+	id      string       // this process among the instances of a cluster
 	journal *riskJournal // nil unless risk is a *risk.Engine
 	log     *slog.Logger
 	now     func() time.Time
 	stop    context.CancelFunc
+	done    <-chan struct{} // closed when Close begins
 	wg      sync.WaitGroup
+	// ring and router make this instance a cluster member (PostgreSQL);
+	// nil otherwise.
+	ring   *cluster.Ring
+	router *cluster.Router
 	// reloader serves reloads; nil without WithReload.
 	reloader *reloader
 }
@@ -133,7 +140,7 @@ func Open(ctx context.Context, s config.Settings, opts ...Option) (*Instance, er
 	if err != nil {
 		return nil, errors.Join(err, o.tracing.Shutdown(ctx))
 	}
-	in := &Instance{State: st, risk: rsk, log: o.tracing.Logger(o.log), now: o.now}
+	in := &Instance{State: st, risk: rsk, log: o.tracing.Logger(o.log), now: o.now, id: instanceID()}
 	if err := in.start(ctx, s, o); err != nil {
 		return nil, errors.Join(err, st.Close(), o.tracing.Shutdown(ctx))
 	}
@@ -149,13 +156,20 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		}
 		applied = res
 	}
+	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	in.stop, in.done = cancel, mctx.Done()
 	pg, _ := in.store.(*postgres.Store)
 	if eng, ok := in.risk.(*risk.Engine); ok {
 		in.journal = newRiskJournal(eng, s.Data)
 		if pg != nil {
-			in.journal.shared = pg
+			in.journal.shared, in.journal.clients = pg, pg
 		}
 		if err := in.journal.restore(ctx, in.store, in.log); err != nil {
+			return err
+		}
+	}
+	if pg != nil {
+		if err := in.joinCluster(ctx, pg, s); err != nil {
 			return err
 		}
 	}
@@ -174,7 +188,7 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		}
 		cfg.AdminCredentials = append(cfg.AdminCredentials, creds...)
 	}
-	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.risk,
+	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.judge(), Peer: in.peer(),
 		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Tracing: o.tracing, Log: in.log, Now: in.now}
 	if o.reload != nil {
 		in.reloader = &reloader{load: o.reload, running: s, in: in}
@@ -191,8 +205,7 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 	if pg != nil {
 		in.follow(pg)
 	}
-	mctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	in.stop = cancel
+	in.runCluster(mctx)
 	in.wg.Go(func() { in.maintain(mctx) })
 	return nil
 }
@@ -241,7 +254,7 @@ func (in *Instance) Close() error {
 	in.stop()
 	in.wg.Wait()
 	if in.journal != nil {
-		in.journal.save(in.now(), in.log)
+		in.journal.save(in.now(), in.owns, in.log)
 	}
 	return errors.Join(in.Server.Close(), in.State.Close())
 }
@@ -268,7 +281,10 @@ func (in *Instance) maintenancePass(ctx context.Context) {
 		in.log.Info("signing key rotated", "kid", in.keys.ActiveKeyID())
 	}
 	if in.journal != nil {
-		in.journal.save(in.now(), in.log)
+		in.journal.save(in.now(), in.owns, in.log)
+	}
+	if !in.leased(ctx, leaseExpired) {
+		return
 	}
 	if n, err := in.store.DeleteExpired(ctx, in.now()); err != nil {
 		in.log.Error("removing expired records failed", "err", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-auth/vigil/authz"
 	"github.com/vigil-auth/vigil/internal/admin"
+	"github.com/vigil-auth/vigil/internal/cluster"
 	"github.com/vigil-auth/vigil/internal/metrics"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/secret"
@@ -58,6 +59,9 @@ type Deps struct {
 	// Reload re-applies the configuration file (POST /admin/reload); nil
 	// when the server runs without one.
 	Reload admin.Reloader
+	// Peer serves the cluster's peer endpoint (forwarded risk events);
+	// nil when this instance is not a cluster member.
+	Peer http.Handler
 	// Tracing traces requests, storage transactions and risk decisions;
 	// nil means off. Close shuts it down.
 	Tracing *telemetry.Tracing
@@ -178,6 +182,9 @@ func (s *Server) routes() (*web.Router, error) {
 	r.HandleFunc("/health/ready", s.readiness, http.MethodGet)
 	r.Handle("/metrics", s.metrics.Handler(), http.MethodGet)
 	s.mountSignals(r)
+	if s.d.Peer != nil {
+		r.Handle(cluster.PathObserve, s.d.Peer, http.MethodPost)
+	}
 	if err := s.mountAdmin(r); err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ const AdminTokenEnv = "VIGIL_ADMIN_TOKEN"
 const (
 	labelClientSecrets = "vigil client secrets"
 	labelRefreshTokens = "vigil refresh tokens"
+	labelClusterPeers  = "vigil cluster peers"
 )
 
 // State is what a server runs on: the store, the signing keys, the keys
@@ -52,6 +53,8 @@ type State struct {
 	keys       *keys.Manager
 	hasher     *secret.Hasher
 	refreshKey []byte
+	// peerKey authenticates the instances of a cluster to each other.
+	peerKey    []byte
 	adminToken string
 	// adminDigest is the hex SHA-256 of the cluster's admin token, stored
 	// in a shared database, when no admin token is configured.
@@ -124,7 +127,8 @@ func initState(ctx context.Context, store storage.Store, s config.Settings, o op
 	if err != nil {
 		return nil, err
 	}
-	st := &State{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens)}
+	st := &State{store: store, keys: km, hasher: h, refreshKey: derive(kek, labelRefreshTokens),
+		peerKey: derive(kek, labelClusterPeers)}
 	st.adminToken = o.getenv(AdminTokenEnv)
 	switch shared, ok := store.(sharedValues); {
 	case st.adminToken != "":

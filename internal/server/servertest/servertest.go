@@ -55,6 +55,9 @@ func Start(t testing.TB, s config.Settings, opts ...server.Option) *Server {
 	if s.Issuer == "" {
 		s.Issuer = url
 	}
+	if s.ClusterURL == "" {
+		s.ClusterURL = url // the instances of a cluster reach each other here
+	}
 	if s.Data == "" {
 		s.Data = t.TempDir()
 	}
