@@ -75,8 +75,9 @@ func Enabled(getenv func(string) string) bool {
 // (OTEL_BSP_*) are read from the process environment by the OpenTelemetry
 // SDK itself; the propagators (OTEL_PROPAGATORS, default
 // tracecontext,baggage) through getenv.
-// Export failures are logged to log at warn level. An unknown exporter,
-// protocol, sampler or propagator is an error.
+// Spans other libraries start under Vigil's are exported scrubbed (name,
+// timing, parent, status code). Export failures are logged to log at warn
+// level. An unknown exporter, protocol or propagator is an error.
 func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Tracing, error) {
 	if !Enabled(getenv) {
 		return nil, nil
@@ -96,16 +97,17 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		log.Warn("tracing: export failed", "err", err)
 	}))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(scrubber{sdktrace.NewBatchSpanProcessor(exp)}),
+		sdktrace.WithResource(res))
 	return newTracing(tp, prop), nil
 }
 
 // New returns tracing that hands every ended span to exp at once (no
-// batching), samples every span whose parent does not say otherwise, and
+// batching; other libraries' spans scrubbed as with [FromEnv]), samples every span whose parent does not say otherwise, and
 // reads W3C traceparent and baggage headers. Tests use it with an
 // in-memory exporter.
 func New(exp sdktrace.SpanExporter) *Tracing {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp),
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(scrubber{sdktrace.NewSimpleSpanProcessor(exp)}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
 	return newTracing(tp, propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -295,5 +297,32 @@ func TestLogHandler(t *testing.T) {
 	}
 	if _, ok := untraced["trace_id"]; ok {
 		t.Errorf("untraced line %s has a trace_id", lines[1])
+	}
+}
+
+// TestForeignSpansScrubbed: a span another library starts under Vigil's
+// (through the span in the context, as fosite does) keeps its name, parent
+// and status code but loses its attributes, events and status text.
+func TestForeignSpansScrubbed(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tr := telemetry.New(exp)
+	ctx, end := tr.StartRequest(t.Context(), httptest.NewRequest(http.MethodPost, "/oauth2/token", nil), "id")
+	_, lib := trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/ory/fosite").Start(ctx, "Fosite.NewAccessRequest")
+	lib.SetAttributes(attribute.String("error.debug", "assertion eyJhbGciOi.secret"))
+	lib.AddEvent("exception", trace.WithAttributes(attribute.String("exception.message", "eyJhbGciOi.secret")))
+	lib.SetStatus(codes.Error, "eyJhbGciOi.secret")
+	lib.End()
+	end("/oauth2/token", http.StatusBadRequest)
+	var got tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		if s.Name == "Fosite.NewAccessRequest" {
+			got = s
+		}
+	}
+	if got.Name == "" || !got.Parent.IsValid() || got.Status.Code != codes.Error {
+		t.Fatalf("library span %+v: want it kept, with its parent and status code", got)
+	}
+	if len(got.Attributes) != 0 || len(got.Events) != 0 || got.Status.Description != "" {
+		t.Errorf("library span keeps attributes %v, events %v, status text %q", got.Attributes, got.Events, got.Status.Description)
 	}
 }
