@@ -226,6 +226,7 @@ func (x *evaluation) tool() {
 		return
 	}
 	k := hashString(nsTool, ev.Tool)
+	again := s.tools.has(k) // the session already used it: its novelty was counted
 	x.toolVolume(k)
 	if k == s.prevState {
 		return
@@ -237,9 +238,17 @@ func (x *evaluation) tool() {
 	s.prevState, s.prevTool = k, ev.Tool
 	tr := pairKey(prev, k)
 	s.trans.add(tr)
-	if pts := x.novelty(x.base.Tools, k, ptsNovelTool[x.tier]) * x.verbWeight(ev.Tool) * x.onNewAudience(); pts > 0 {
+	onNew := x.onNewAudience()
+	switch pts := x.novelty(x.base.Tools, k, ptsNovelTool[x.tier]) * x.verbWeight(ev.Tool) * onNew; {
+	case pts > 0 && again:
+		// a tool new to the client, met again in the session: counted once
+	case pts > 0:
 		x.add(dRareTransition, pts*x.learned(), "tool "+ev.Tool+" never used")
-	} else if prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt) {
+	case onNew < 1 || (prev != startKey && lookup(x.base.Tools, prev) == 0):
+		// steps into, between or out of the tools of an audience the
+		// client never used, or from a tool new to it: their novelty
+		// already speaks for the step
+	case prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt):
 		x.add(dRareTransition, ptsNovelTool[x.tier]/2*x.learned(), "tool "+ev.Tool+" never follows "+prevTool)
 	}
 }
@@ -271,7 +280,7 @@ func (x *evaluation) toolVolume(k uint64) {
 	s.toolN[i] = min(s.toolN[i]+1, 65535)
 	n := float32(s.toolN[i])
 	usual := float32(lookupMax(x.base.Tools, k))
-	limit := max(2*usual, usual+3, 4)
+	limit := max(1.5*usual, usual+3, 4)
 	if v, _ := verbsOf(x.ev.Tool); usual == 0 && v&riskyVerbs != 0 {
 		limit = 1 // a tool that destroys, exports, spends or administers, never used: once is already new
 	}

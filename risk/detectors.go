@@ -162,7 +162,7 @@ const (
 	ptsTacticStep            = 5  // per tactic class beyond the first, with a novel one
 	ptsTacticSwitch          = 10 // a new tactic class after a challenge
 	ptsSensEgress            = 20 // data sent out after sensitive data, never combined in a clean session
-	ptsToolPerDoubling       = 15 // per doubling of one tool's calls beyond its per-session limit
+	ptsToolPerDoubling       = 20 // per doubling of one tool's calls beyond its per-session limit
 	ptsOffDeclared           = 25 // outside the declared schedule by more than the slack
 	ptsOffDeclaredNear       = 3  // outside the declared schedule, within the slack
 	ptsOffLearned            = 4  // an hour this client almost never starts at
