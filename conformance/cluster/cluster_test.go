@@ -51,14 +51,16 @@ type cluster struct {
 	http  *http.Client
 }
 
-// start launches n instances on the database at db.
-func start(t *testing.T, db string, n int) *cluster {
+// start launches n instances on the database at db; extra flags follow
+// the common ones.
+func start(t *testing.T, db string, n int, extra ...string) *cluster {
 	c := &cluster{t: t, db: db, http: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 	for i := range n {
 		addr := fmt.Sprintf("127.0.0.1:%d", proc.FreePort(t))
 		nd := &node{name: string(rune('A' + i)), addr: addr, args: []string{"--config", "../vigil.yaml",
 			"--listen", addr, "--data", t.TempDir(), "--issuer", issuer, "--store", db, "--log-level", logLevel()}}
+		nd.args = append(nd.args, extra...)
 		c.nodes = append(c.nodes, nd)
 		c.launch(nd)
 	}
@@ -218,6 +220,7 @@ func TestCluster(t *testing.T) {
 	t.Run("hard fact", func(t *testing.T) { checkFact(t, pgtest.Fresh(t)) })
 	t.Run("kill -9", func(t *testing.T) { checkKill(t, pgtest.Fresh(t)) })
 	t.Run("database restart", func(t *testing.T) { checkDatabaseRestart(t, pgtest.Fresh(t)) })
+	t.Run("dilution", func(t *testing.T) { checkDilution(t) })
 }
 
 func envInt(name string, def int) int {
