@@ -141,6 +141,9 @@ func (t *Transmitter) backoff(n int) time.Duration {
 // pushPass sends the head of stream id's outbox in order. It returns
 // whether a full batch went out (more may wait), or the first failure.
 func (t *Transmitter) pushPass(ctx context.Context, id string) (bool, error) {
+	if t.gate != nil && !t.gate(ctx, id) {
+		return false, nil // another instance pushes this stream
+	}
 	st, err := t.store.GetStream(ctx, id)
 	if err != nil {
 		return false, err

@@ -79,6 +79,7 @@ type Transmitter struct {
 	log     *slog.Logger
 	now     func() time.Time
 	kick    *broadcast
+	gate    func(ctx context.Context, stream string) bool
 }
 
 // Option replaces one of a Transmitter's defaults.
@@ -93,6 +94,14 @@ func WithLogger(l *slog.Logger) Option { return func(t *Transmitter) { t.log = l
 // WithHTTPClient sets the client pushes go through (default: one with
 // Config.PushTimeout).
 func WithHTTPClient(hc *http.Client) Option { return func(t *Transmitter) { t.hc = hc } }
+
+// WithPushGate makes the push worker deliver a stream only while gate
+// reports that this process should: several instances sharing one store
+// then push each stream from one of them, in order, rather than from all
+// at once. The default pushes every stream.
+func WithPushGate(gate func(ctx context.Context, stream string) bool) Option {
+	return func(t *Transmitter) { t.gate = gate }
+}
 
 // NewTransmitter returns a Transmitter. tokenID maps a presented access
 // token to its storage ID (authz.TokenID).

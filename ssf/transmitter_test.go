@@ -368,3 +368,27 @@ func TestLevelWatchQueuesChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestPushGate: a stream is pushed only while the gate lets this process
+// push it; the queued SET waits in the outbox meanwhile.
+func TestPushGate(t *testing.T) {
+	e := newEnv(t, memory.New())
+	var mu sync.Mutex
+	open := false
+	WithPushGate(func(context.Context, string) bool { mu.Lock(); defer mu.Unlock(); return open })(e.tx)
+	rcv := newSink(t)
+	st := e.createStream(t, `{"delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"`+rcv.srv.URL+`"}}`)
+	run(t, e.tx)
+	e.revoke(t, "s1")
+	time.Sleep(100 * time.Millisecond) // several passes with the gate shut
+	if n := len(rcv.received()); n != 0 {
+		t.Fatalf("%d SETs pushed through a shut gate", n)
+	}
+	if es, _ := e.store.ListOutbox(t.Context(), st.StreamID, 0); len(es) != 1 {
+		t.Fatalf("outbox holds %d entries, want the waiting SET", len(es))
+	}
+	mu.Lock()
+	open = true
+	mu.Unlock()
+	waitFor(t, "the SET once the gate opens", func() bool { return len(rcv.received()) == 1 })
+}

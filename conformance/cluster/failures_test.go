@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,6 +79,16 @@ func checkKill(t *testing.T, db string) {
 			judged = time.Since(killed)
 		}
 	}
+	// The survivors drop the killed instance from their members: its
+	// clients get new owners.
+	var moved time.Duration
+	for moved == 0 && time.Since(killed) < 10*time.Second {
+		if c.members(rest[0]) == 2 && c.members(rest[1]) == 2 {
+			moved = time.Since(killed)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	var lost, resurrected, factsLost int
 	for i, tok := range issued {
 		if r := c.introspect(rest[i%2], tok); r.body["active"] != true {
@@ -95,9 +108,9 @@ func checkKill(t *testing.T, db string) {
 			factsLost++
 		}
 	}
-	report(t, "kill -9: acknowledged by the killed instance: %d tokens, %d revocations, %d hard facts; after the kill: %d tokens lost, %d revoked tokens active, %d facts lost; its sessions judged by another %s after the kill; background load %d ok, %d failed",
-		len(issued), len(revoked), len(facts), lost, resurrected, factsLost, judged.Round(time.Millisecond), l.ok.Load(), l.fail.Load())
-	if lost+resurrected+factsLost > 0 || judged == 0 || judged > 3*time.Second || len(issued) == 0 {
+	report(t, "kill -9: acknowledged by the killed instance: %d tokens, %d revocations, %d hard facts; after the kill: %d tokens lost, %d revoked tokens active, %d facts lost; its sessions judged by another %s after the kill; its clients owned by the survivors %s after the kill; background load %d ok, %d failed",
+		len(issued), len(revoked), len(facts), lost, resurrected, factsLost, judged.Round(time.Millisecond), moved.Round(time.Millisecond), l.ok.Load(), l.fail.Load())
+	if lost+resurrected+factsLost > 0 || judged == 0 || judged > 3*time.Second || len(issued) == 0 || moved == 0 || moved > 3*time.Second {
 		t.Error("kill -9 check failed")
 	}
 }
@@ -187,4 +200,24 @@ func checkDatabaseRestart(t *testing.T, db string) {
 	if stale.Load() > 0 || recovered == 0 || unavailable.Load() == 0 {
 		t.Error("database restart check failed")
 	}
+}
+
+// members returns the live cluster members nd sees, from its metrics (-1
+// if it does not answer).
+func (c *cluster) members(nd *node) int {
+	res, err := c.http.Get(nd.srv.URL + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "vigil_cluster_members "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }

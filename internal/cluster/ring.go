@@ -42,8 +42,8 @@ type Directory interface {
 // Membership timing: an instance beats every Beat; one silent for Expiry
 // is no longer a member, and a view older than Expiry is not trusted.
 const (
-	Beat   = time.Second
-	Expiry = 3 * time.Second
+	Beat   = 500 * time.Millisecond
+	Expiry = 2 * time.Second
 )
 
 // view is one membership snapshot, members sorted by id.

@@ -86,6 +86,10 @@ func (r *Router) Policy() risk.Policy {
 	return risk.DefaultPolicy()
 }
 
+// Members returns how many live members the router's view holds (0 while
+// it is stale).
+func (r *Router) Members() int { return len(r.ring.Members()) }
+
 // Stats returns the router's counts so far.
 func (r *Router) Stats() Stats {
 	return Stats{Local: r.stats.local.Load(), Forwarded: r.stats.forwarded.Load(),

@@ -109,6 +109,28 @@ func (r *Registry) WatchFeedLag(lag func() time.Duration) {
 	}, func() float64 { return lag().Seconds() }))
 }
 
+// ClusterCounts is what a cluster member reports at each scrape: the live
+// members it sees, and its risk events by route (local, forwarded,
+// degraded, served).
+type ClusterCounts func() (members int, routes map[string]int64)
+
+// WatchCluster exports vigil_cluster_members and
+// vigil_cluster_risk_events_total{route}: events judged here as their
+// client's owner (local), judged by the owner (forwarded), judged here
+// because the owner did not answer (degraded), and judged here for
+// another instance (served). Call it at most once.
+func (r *Registry) WatchCluster(counts ClusterCounts) {
+	r.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_cluster_members", Help: "Live cluster members this instance sees, itself included (0 while its view is stale).",
+	}, func() float64 { n, _ := counts(); return float64(n) }))
+	for _, route := range []string{"local", "forwarded", "degraded", "served"} {
+		r.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "vigil_cluster_risk_events_total", Help: "Risk events by where they were judged.",
+			ConstLabels: prometheus.Labels{"route": route},
+		}, func() float64 { _, m := counts(); return float64(m[route]) }))
+	}
+}
+
 // CommitTimer reports the total time a store's commits took. storage/bolt's
 // Store implements it.
 type CommitTimer interface {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -236,5 +237,16 @@ func TestClusterRiskHasOneOwner(t *testing.T) {
 	}
 	if knows != 1 {
 		t.Fatalf("%d engines hold the session, want only its owner's", knows)
+	}
+	res, err := http.Get(c[0].URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, want := range []string{"vigil_cluster_members 2\n", `vigil_cluster_risk_events_total{route="degraded"} 0`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }

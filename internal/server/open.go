@@ -190,6 +190,7 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 	}
 	d := Deps{Store: in.store, Keys: in.keys, Hasher: in.hasher, Risk: in.judge(), Peer: in.peer(),
 		RefreshKey: in.refreshKey, HTTPClient: o.httpClient, PolicyCheck: o.policy, Tracing: o.tracing, Log: in.log, Now: in.now}
+	d.PushGate = in.pushGate()
 	if o.reload != nil {
 		in.reloader = &reloader{load: o.reload, running: s, in: in}
 		d.Reload = in.reloader

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/cluster"
@@ -191,4 +192,53 @@ func (in *Instance) ClusterMembers() []cluster.Member {
 		return nil
 	}
 	return in.ring.Members()
+}
+
+// pushLeaseTTL is how long an instance holds a Shared Signals stream's
+// push once it took or renewed it; it asks again every third of it.
+const pushLeaseTTL = 6 * time.Second
+
+// pushGate returns the gate that lets one instance at a time push each
+// Shared Signals stream, or nil on a store of its own.
+func (in *Instance) pushGate() func(ctx context.Context, stream string) bool {
+	l, ok := in.store.(leaser)
+	if !ok {
+		return nil
+	}
+	c := &leaseCache{store: l, holder: in.id, ttl: pushLeaseTTL, now: in.now, jobs: map[string]leaseState{}}
+	return func(ctx context.Context, stream string) bool { return c.holds(ctx, "ssf push: "+stream) }
+}
+
+// leaseCache answers whether this instance holds a job's lease, asking the
+// store (which takes or renews it) at most every ttl/3 per job.
+type leaseCache struct {
+	store  leaser
+	holder string
+	ttl    time.Duration
+	now    func() time.Time
+	mu     sync.Mutex
+	jobs   map[string]leaseState
+}
+
+type leaseState struct {
+	held bool
+	next time.Time // when to ask again
+}
+
+func (c *leaseCache) holds(ctx context.Context, job string) bool {
+	now := c.now()
+	c.mu.Lock()
+	st, ok := c.jobs[job]
+	c.mu.Unlock()
+	if ok && now.Before(st.next) {
+		return st.held
+	}
+	held, err := c.store.Lease(ctx, job, c.holder, c.ttl)
+	if err != nil {
+		held = false // another instance does the job, or no one until the store is back
+	}
+	c.mu.Lock()
+	c.jobs[job] = leaseState{held: held, next: now.Add(c.ttl / 3)}
+	c.mu.Unlock()
+	return held
 }

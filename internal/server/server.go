@@ -6,6 +6,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +63,10 @@ type Deps struct {
 	// Peer serves the cluster's peer endpoint (forwarded risk events);
 	// nil when this instance is not a cluster member.
 	Peer http.Handler
+	// PushGate reports whether this instance pushes a Shared Signals
+	// stream now (one instance per stream on a shared store); nil pushes
+	// every stream.
+	PushGate func(ctx context.Context, stream string) bool
 	// Tracing traces requests, storage transactions and risk decisions;
 	// nil means off. Close shuts it down.
 	Tracing *telemetry.Tracing
@@ -156,6 +161,12 @@ func (s *Server) build() error {
 		s.metrics.WatchCommitTime(ct)
 	}
 	s.metrics.WatchKeyAge(s.d.Keys.ActiveKeyCreated, s.d.Now)
+	if p, ok := s.d.Peer.(*cluster.Router); ok {
+		s.metrics.WatchCluster(func() (int, map[string]int64) {
+			st := p.Stats()
+			return p.Members(), map[string]int64{"local": st.Local, "forwarded": st.Forwarded, "degraded": st.Degraded, "served": st.Served}
+		})
+	}
 	routes, err := s.routes()
 	if err != nil {
 		s.closeSignals()

@@ -27,8 +27,11 @@ type signals struct {
 // endpoints call in front of the risk engine (and its report-only switch). startSignals starts the background work; Close
 // stops it.
 func (s *Server) buildSignals() error {
-	tx, err := ssf.NewTransmitter(ssf.Config{Issuer: s.cfg.Issuer}, s.tracedStore(), s.d.Keys, authz.TokenID,
-		ssf.WithClock(s.d.Now), ssf.WithLogger(s.d.Log))
+	opts := []ssf.Option{ssf.WithClock(s.d.Now), ssf.WithLogger(s.d.Log)}
+	if s.d.PushGate != nil {
+		opts = append(opts, ssf.WithPushGate(s.d.PushGate))
+	}
+	tx, err := ssf.NewTransmitter(ssf.Config{Issuer: s.cfg.Issuer}, s.tracedStore(), s.d.Keys, authz.TokenID, opts...)
 	if err != nil {
 		return err
 	}
