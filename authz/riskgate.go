@@ -21,6 +21,9 @@ func (s *Server) judge(ctx context.Context, ev risk.Event) (risk.Decision, error
 	case risk.StepUp:
 		return d, revalidationRequired(d.Challenge)
 	case risk.Deny:
+		if d.Has(risk.ReasonNoRevalidation) {
+			return d, oauth.Errorf(oauth.AccessDenied, "request refused: it needs the session revalidated, and the client has no registered key to revalidate with (private_key_jwt)")
+		}
 		return d, oauth.Errorf(oauth.AccessDenied, "request refused by policy")
 	case risk.Terminate:
 		return d, oauth.Errorf(oauth.InvalidGrant, "session terminated")
@@ -83,7 +86,7 @@ func (s *Server) resourceProfile(ctx context.Context, aud string) risk.ResourceP
 // Profile is what the risk engine needs of a client's registration.
 func Profile(c storage.Client) risk.ClientProfile {
 	p := risk.ClientProfile{Kind: c.Kind, Scopes: c.Scopes, Audiences: c.Audiences, Purposes: c.Purposes,
-		MayAct: c.MayAct, DPoP: c.DPoP}
+		MayAct: c.MayAct, DPoP: c.DPoP, SecretOnly: len(c.JWKS) == 0 && c.JWKSURI == ""}
 	for _, n := range c.Networks {
 		if pfx, err := netip.ParsePrefix(n); err == nil {
 			p.Networks = append(p.Networks, pfx.Masked())

@@ -57,3 +57,51 @@ func TestWaitingDoesNotLaunder(t *testing.T) {
 		t.Errorf("the refused sensitive call retried an hour later: allowed (score %d, %v)", ds[1].Score, ds[1].Reasons)
 	}
 }
+
+// TestSecretOnlyClientIsNotChallenged checks that a client that cannot
+// revalidate (no registered key) is denied the call a challenge would have
+// guarded, with the reason saying so, is never left owing a challenge, and
+// keeps doing the routine work its suspicion still tolerates; the same
+// call of a client with a key is stepped up.
+func TestSecretOnlyClientIsNotChallenged(t *testing.T) {
+	fin := call{op: risk.OpExchange, aud: "finance", sens: 3, tool: "finance.export", tactic: "collection", scopes: []string{"finance.read"}}
+	secretOnly := agent
+	secretOnly.SecretOnly = true
+	tests := []struct {
+		name string
+		prof risk.ClientProfile
+		want risk.Action
+	}{
+		{"with a key", agent, risk.StepUp},
+		{"secret only", secretOnly, risk.Deny},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.train("agent", tt.prof, "10.1.4.21", routine, 20)
+			sid, _ := f.open("agent", tt.prof, "10.1.4.21")
+			ds := f.do(sid, "agent", tt.prof, "10.1.4.21", []call{fin, routine[0]})
+			if ds[0].Action != tt.want {
+				t.Fatalf("sensitive call: %s (score %d), want %s", ds[0].Action, ds[0].Score, tt.want)
+			}
+			st, _ := f.eng.SessionState(sid)
+			if tt.prof.SecretOnly {
+				if ds[0].Challenge != nil || !ds[0].Has(risk.ReasonNoRevalidation) || st.Challenges != 0 || st.Pending {
+					t.Errorf("secret-only client: challenge %+v, reasons %v, state %+v; want a denial that says why and no challenge", ds[0].Challenge, ds[0].Reasons, st)
+				}
+			}
+			if ds[1].Action != risk.Allow {
+				t.Errorf("routine call after: %s (score %d)", ds[1].Action, ds[1].Score)
+			}
+			if !tt.prof.SecretOnly {
+				return
+			}
+			// a resource server asking about the token hears step_up for
+			// the sensitive work; the client still owes nothing
+			in := f.do(sid, "agent", tt.prof, "10.1.4.21", []call{{op: risk.OpIntrospect, aud: "finance", sens: 3, tool: "finance.export"}})[0]
+			if st, _ := f.eng.SessionState(sid); in.Action != risk.StepUp || st.Challenges != 0 || st.Pending {
+				t.Errorf("introspection: %s, state %+v; want step_up and no challenge owed", in.Action, st)
+			}
+		})
+	}
+}

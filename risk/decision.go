@@ -86,3 +86,13 @@ type Challenge struct {
 	// Attempt is the number of challenges issued in the session so far, this one included.
 	Attempt int
 }
+
+// Has reports whether the decision lists a reason with code.
+func (d Decision) Has(code string) bool {
+	for _, r := range d.Reasons {
+		if r.Code == code {
+			return true
+		}
+	}
+	return false
+}

@@ -45,6 +45,9 @@ const (
 	// ReasonSensitiveTouched explains a refused refresh after the session
 	// reached a sensitive resource.
 	ReasonSensitiveTouched = "risk.sensitive_touched"
+	// ReasonNoRevalidation explains a call denied where it would have been
+	// stepped up: the client registered no key to revalidate with.
+	ReasonNoRevalidation = "risk.no_revalidation"
 	// ReasonRule names an admin rule that changed the decision.
 	ReasonRule = "policy.rule"
 	// ReasonRuleError reports an admin rule that failed to evaluate; the

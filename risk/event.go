@@ -84,6 +84,14 @@ type ClientProfile struct {
 	Purposes  []string
 	MayAct    []string
 	DPoP      bool
+	// SecretOnly is a client that registered no key: it authenticates
+	// with a shared secret and cannot answer a revalidation challenge,
+	// which needs a fresh private_key_jwt assertion. Where the ladder
+	// would step its call up, the call is denied instead
+	// (ReasonNoRevalidation): the work that needs the proof is refused,
+	// work under the tolerance goes on, and the client is never left
+	// with a challenge it cannot meet.
+	SecretOnly bool
 }
 
 // Schedule is a declared weekly window: Days is a bit set (bit 0 = Sunday),

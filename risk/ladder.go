@@ -80,6 +80,7 @@ func (x *evaluation) decide(sc scored) Decision {
 	d := Decision{Score: sc.score, Level: lvl, Reasons: sc.reasons, NewFacts: x.newFacts, ReportOnly: e.p.ReportOnly,
 		Tier: x.tier, Impact: float64(imp.value), Suspicion: float64(sc.p)}
 	action, ttl = x.applyRules(action, ttl, &d)
+	action = x.unanswerable(action, &d)
 	action = x.challenge(action, &d)
 	x.settle(action, sensitive, sc.db)
 	if s.sensitive {
@@ -147,6 +148,25 @@ func (x *evaluation) standing(action Action) Action {
 	}
 	x.repeat = true
 	return StepUp
+}
+
+// unanswerable handles a step-up of a client that cannot revalidate
+// (ClientProfile.SecretOnly): a challenge it cannot meet would only lock it
+// out of everything the session does next. Its call is denied instead; a
+// resource server asking about its token still hears step_up (the token
+// stays good for routine work, the sensitive work is refused there), but
+// the client is not made to owe a challenge.
+func (x *evaluation) unanswerable(action Action, d *Decision) Action {
+	if action != StepUp || !x.ev.Client.SecretOnly {
+		return action
+	}
+	d.Reasons = append(d.Reasons, Reason{Code: ReasonNoRevalidation,
+		Evidence: "the call needs revalidation and the client registered no key to revalidate with: refused"})
+	if x.ev.Op == OpIntrospect {
+		x.repeat = true // answered step_up, not counted as a challenge
+		return StepUp
+	}
+	return Deny
 }
 
 // challenge counts a step-up. Each one raises the session's floor; the
