@@ -23,7 +23,8 @@ var variants = []struct{ name, param string }{
 	{"listening connection killed every 200ms", ""},
 }
 
-// checkRevocation: revoke on one instance, introspect on all three.
+// checkRevocation: introspect a token on all three instances (so that
+// each has it cached), revoke it on one, introspect on all three.
 func checkRevocation(t *testing.T, db string, trials int) {
 	for vi, v := range variants {
 		c := start(t, db+v.param, 3)
@@ -43,6 +44,12 @@ func checkRevocation(t *testing.T, db string, trials int) {
 				return
 			}
 			tok := tr.str("access_token")
+			for _, nd := range c.nodes {
+				if c.introspect(nd, tok).body["active"] != true {
+					errs.Add(1)
+					return
+				}
+			}
 			if r := c.revoke(a, tok); r.status != http.StatusOK {
 				errs.Add(1)
 				return

@@ -216,8 +216,8 @@ func label(v string) string {
 	return v
 }
 
-// TxCounter reports a store's transaction counts. storage/bolt's Store
-// implements it.
+// TxCounter reports a store's transaction counts. The Stores of
+// storage/bolt and storage/postgres implement it.
 type TxCounter interface {
 	TxCounts() (reads, writes, commits uint64)
 }

@@ -4,33 +4,52 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vigil-auth/vigil/storage"
 )
 
-// maxCached bounds the registration cache; a full cache starts over.
-const maxCached = 100_000
+// Bounds of the two caches. A full cache drops an eighth of its entries,
+// chosen at random, before it takes another.
+const (
+	maxRegistrations = 100_000
+	maxRecords       = 100_000
+)
 
 type cacheKey struct{ kind, key string }
 
-// cache holds registrations (clients, resources, issuers) read from the
-// database. It is consulted only while the change feed is fresh. Every
+// entry is a cached value; a non-zero until (unix ns) is the moment from
+// which it may no longer answer.
+type entry struct {
+	v     any
+	until int64
+}
+
+// cache holds records read from the database: one cache holds
+// registrations (clients, resources, issuers), another access tokens and
+// sessions. Each is consulted only while the change feed is fresh. Every
 // invalidation bumps a generation, and a read that started before an
 // invalidation does not fill the cache, so a value read just before a
 // change is never kept after it.
 type cache struct {
-	mu  sync.RWMutex
-	m   map[cacheKey]any
-	gen uint64
+	mu    sync.RWMutex
+	m     map[cacheKey]entry
+	gen   uint64
+	limit int
 }
 
-func newCache() *cache { return &cache{m: map[cacheKey]any{}} }
+func newCache(limit int) *cache { return &cache{m: map[cacheKey]entry{}, limit: limit} }
 
-func (c *cache) get(kind, key string) (any, bool) {
+// get returns the value under (kind, key) unless it is missing or its
+// time ran out at now.
+func (c *cache) get(kind, key string, now time.Time) (any, bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.m[cacheKey{kind, key}]
-	return v, ok
+	e, ok := c.m[cacheKey{kind, key}]
+	c.mu.RUnlock()
+	if !ok || (e.until != 0 && now.UnixNano() >= e.until) {
+		return nil, false
+	}
+	return e.v, true
 }
 
 func (c *cache) generation() uint64 {
@@ -39,17 +58,34 @@ func (c *cache) generation() uint64 {
 	return c.gen
 }
 
-// put keeps v unless the cache changed since gen was read.
-func (c *cache) put(kind, key string, v any, gen uint64) {
+// put keeps v until the time until (zero: no limit) unless the cache
+// changed since gen was read.
+func (c *cache) put(kind, key string, v any, until time.Time, gen uint64) {
+	e := entry{v: v}
+	if !until.IsZero() {
+		e.until = ns(until)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if len(c.m) >= maxCached {
-		clear(c.m)
+	if len(c.m) >= c.limit {
+		c.evictLocked()
 	}
-	c.m[cacheKey{kind, key}] = v
+	c.m[cacheKey{kind, key}] = e
+}
+
+// evictLocked drops an eighth of the entries; map order picks them.
+func (c *cache) evictLocked() {
+	n := max(1, len(c.m)/8)
+	for k := range c.m {
+		if n == 0 {
+			return
+		}
+		delete(c.m, k)
+		n--
+	}
 }
 
 // invalidate drops what change ch makes stale.
@@ -68,11 +104,36 @@ func (c *cache) flush() {
 	c.gen++
 }
 
+// len returns how many entries the cache holds.
+func (c *cache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
+
 func cloneIssuer(i storage.Issuer) storage.Issuer {
 	i.JWKS = json.RawMessage(slices.Clone([]byte(i.JWKS)))
 	i.Algorithms = slices.Clone(i.Algorithms)
 	i.Subjects = slices.Clone(i.Subjects)
 	i.Scopes = slices.Clone(i.Scopes)
 	i.Audiences = slices.Clone(i.Audiences)
+	if i.SSF != nil {
+		ssf := *i.SSF
+		ssf.Events = slices.Clone(ssf.Events)
+		i.SSF = &ssf
+	}
 	return i
+}
+
+func cloneToken(t storage.Token) storage.Token {
+	t.Scopes = slices.Clone(t.Scopes)
+	t.Audiences = slices.Clone(t.Audiences)
+	t.Actors = slices.Clone(t.Actors)
+	t.MayAct = slices.Clone(t.MayAct)
+	return t
+}
+
+func cloneSession(s storage.Session) storage.Session {
+	s.Facts = slices.Clone(s.Facts)
+	return s
 }

@@ -61,8 +61,9 @@ type Change struct {
 // listener delays nothing past the poll floor. Sequence numbers skipped by
 // transactions still running are looked for again until gapWait.
 //
-// The registration cache answers only while the last good poll started at
-// most FreshFor ago ([Feed.Fresh]); otherwise reads go to the database. A
+// The store's caches (registrations; access tokens and sessions) answer
+// only while the last good poll started at most FreshFor ago
+// ([Feed.Fresh]); otherwise reads go to the database. A
 // stuck poller or an unreachable database therefore degrades to database
 // reads (and their errors), never to stale answers.
 type Feed struct {
@@ -72,6 +73,7 @@ type Feed struct {
 	flush      func()
 	listen     atomic.Bool
 	lastGood   atomic.Int64 // unix ns at which the last good poll started
+	freshFor   atomic.Int64 // FreshFor; tests that must not race the clock lengthen it
 	listenPID  atomic.Uint32
 
 	mu      sync.Mutex
@@ -88,6 +90,7 @@ func newFeed(pool *pgxpool.Pool, log *slog.Logger, invalidate func(Change), flus
 	f := &Feed{pool: pool, log: log, invalidate: invalidate, flush: flush, pending: map[int64]time.Time{},
 		wake: make(chan struct{}, 1)}
 	f.listen.Store(true)
+	f.freshFor.Store(int64(FreshFor))
 	return f
 }
 
@@ -120,7 +123,7 @@ func (f *Feed) Subscribe(fn func(Change)) {
 
 // Fresh reports whether the last good poll started at most FreshFor ago.
 func (f *Feed) Fresh() bool {
-	return time.Since(time.Unix(0, f.lastGood.Load())) <= FreshFor
+	return time.Since(time.Unix(0, f.lastGood.Load())) <= time.Duration(f.freshFor.Load())
 }
 
 // SetListen turns the NOTIFY wake-ups on or off (the poll floor stays):

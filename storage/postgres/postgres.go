@@ -14,10 +14,14 @@
 // so key rotations take turns too. A serialization failure or a deadlock
 // runs fn again, as the contract allows.
 //
-// Every change that alters an answer on another instance (a token revoked,
+// Every change that alters an answer on another instance (a token changed,
 // a session terminated or given facts, a registration or signing key
 // changed) adds a row to the changes table in the same transaction and
-// wakes the other instances with NOTIFY; see [Feed].
+// wakes the other instances with NOTIFY; see [Feed]. Registrations, access
+// tokens and sessions are cached in process and answer from the cache only
+// while the feed is fresh, so introspection of a token seen before needs
+// no database round trip; a change committed anywhere stops a cached
+// answer within [FreshFor].
 package postgres
 
 import (
@@ -63,7 +67,11 @@ type Store struct {
 	retention time.Duration
 	log       *slog.Logger
 	feed      *Feed
-	cache     *cache
+	now       func() time.Time
+	// cache holds registrations; records holds access tokens and sessions.
+	cache   *cache
+	records *cache
+	counts  struct{ reads, writes, commits atomic.Uint64 }
 }
 
 // Option adjusts a Store.
@@ -75,6 +83,10 @@ func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention
 
 // WithLogger sets the logger; the default discards.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// WithClock sets the clock that decides when a cached token or session has
+// expired; the default is time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
 // DSN), migrates the schema and starts following the change feed. The pool
@@ -100,7 +112,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w: %w", storage.ErrUnavailable, err)
 	}
-	s := &Store{pool: pool, log: slog.New(slog.DiscardHandler), cache: newCache()}
+	s := &Store{pool: pool, log: slog.New(slog.DiscardHandler), now: time.Now,
+		cache: newCache(maxRegistrations), records: newCache(maxRecords)}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -108,7 +121,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.feed = newFeed(pool, s.log, s.cache.invalidate, s.cache.flush)
+	s.feed = newFeed(pool, s.log, s.invalidate, s.flush)
 	s.feed.SetListen(listen)
 	if err := s.feed.start(ctx); err != nil {
 		pool.Close()
@@ -129,6 +142,15 @@ func (s *Store) Close() error {
 	s.feed.stop()
 	s.pool.Close()
 	return nil
+}
+
+// TxCounts returns how many reads went to the database (each one
+// statement outside a transaction; reads the caches answer and the change
+// feed's polls are not counted), how many Update transactions ran (each
+// attempt) and how many of them committed, since the store was opened.
+// Safe for concurrent use.
+func (s *Store) TxCounts() (reads, writes, commits uint64) {
+	return s.counts.reads.Load(), s.counts.writes.Load(), s.counts.commits.Load()
 }
 
 // usable reports why the store cannot serve a call.
@@ -154,7 +176,7 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 		changed, err = s.updateOnce(ctx, fn)
 		if err == nil {
 			for _, c := range changed {
-				s.cache.invalidate(c)
+				s.invalidate(c)
 			}
 			return nil
 		}
@@ -167,6 +189,7 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 }
 
 func (s *Store) updateOnce(ctx context.Context, fn func(w storage.Writer) error) ([]Change, error) {
+	s.counts.writes.Add(1)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return nil, dbErr(ctx, err)
@@ -182,7 +205,24 @@ func (s *Store) updateOnce(ctx context.Context, fn func(w storage.Writer) error)
 	if err := tx.Commit(ctx); err != nil {
 		return nil, dbErr(ctx, err)
 	}
-	return w.changes, nil
+	s.counts.commits.Add(1)
+	return append(w.changes, w.local...), nil
+}
+
+// invalidate drops from its cache what change c makes stale.
+func (s *Store) invalidate(c Change) {
+	switch c.Kind {
+	case KindToken, KindSession:
+		s.records.invalidate(c)
+	default:
+		s.cache.invalidate(c)
+	}
+}
+
+// flush empties both caches.
+func (s *Store) flush() {
+	s.cache.flush()
+	s.records.flush()
 }
 
 // backoff sleeps a little longer on each attempt, with jitter from the clock.

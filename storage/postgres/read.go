@@ -145,6 +145,43 @@ func (r reader) GetToken(ctx context.Context, id string) (storage.Token, error) 
 	return one[storage.Token](ctx, r.q, "token", id, `SELECT doc FROM tokens WHERE id = $1`+r.forUpdate(), id)
 }
 
+// tokenAndSession reads token id and, when withSession is set and it is
+// an access token, its session in the same statement (nil when it has
+// none).
+func (r reader) tokenAndSession(ctx context.Context, id string, withSession bool) (storage.Token, *storage.Session, error) {
+	if !withSession {
+		t, err := r.GetToken(ctx, id)
+		return t, nil, err
+	}
+	var t storage.Token
+	if err := ctx.Err(); err != nil {
+		return t, nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !storable(id) {
+		return t, nil, fmt.Errorf("postgres: token %q: %w", id, storage.ErrNotFound)
+	}
+	var tdoc, sdoc []byte
+	err := r.q.QueryRow(ctx, `SELECT t.doc, s.doc FROM tokens t LEFT JOIN sessions s ON s.id = t.session_id
+		WHERE t.id = $1`, id).Scan(&tdoc, &sdoc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, nil, fmt.Errorf("postgres: token %q: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return t, nil, dbErr(ctx, err)
+	}
+	if err := json.Unmarshal(tdoc, &t); err != nil {
+		return t, nil, fmt.Errorf("postgres: decode token %q: %w", id, err)
+	}
+	if sdoc == nil || t.Kind != storage.AccessToken {
+		return t, nil, nil
+	}
+	var sess storage.Session
+	if err := json.Unmarshal(sdoc, &sess); err != nil {
+		return t, nil, fmt.Errorf("postgres: decode session %q: %w", t.SessionID, err)
+	}
+	return t, &sess, nil
+}
+
 // ListSessionTokens implements storage.Reader.
 func (r reader) ListSessionTokens(ctx context.Context, sid string) ([]storage.Token, error) {
 	return many[storage.Token](ctx, r.q, `SELECT doc FROM tokens WHERE session_id = $1 ORDER BY issued_ns, id`, sid)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -12,6 +13,7 @@ func read[T any](ctx context.Context, s *Store, fn func(reader) (T, error)) (T, 
 		var zero T
 		return zero, err
 	}
+	s.counts.reads.Add(1)
 	return fn(reader{q: s.pool})
 }
 
@@ -24,14 +26,15 @@ func cached[T any](ctx context.Context, s *Store, kind, key string, fn func(read
 	}
 	fresh := s.feed.Fresh()
 	if fresh {
-		if v, ok := s.cache.get(kind, key); ok {
+		if v, ok := s.cache.get(kind, key, s.now()); ok {
 			return v.(T), nil
 		}
 	}
 	gen := s.cache.generation()
+	s.counts.reads.Add(1)
 	v, err := fn(reader{q: s.pool})
 	if err == nil && fresh {
-		s.cache.put(kind, key, v, gen)
+		s.cache.put(kind, key, v, time.Time{}, gen)
 	}
 	return v, err
 }
@@ -68,9 +71,26 @@ func (s *Store) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
 	return read(ctx, s, func(r reader) ([]storage.Issuer, error) { return r.ListIssuers(ctx) })
 }
 
-// GetSession implements storage.Reader; sessions are never cached.
+// GetSession implements storage.Reader. While the change feed is fresh it
+// answers from the cache, until the session's cached expiry (see
+// writer.PutSession); a read through fills the cache.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	return read(ctx, s, func(r reader) (storage.Session, error) { return r.GetSession(ctx, id) })
+	if err := s.usable(ctx); err != nil {
+		return storage.Session{}, err
+	}
+	fresh := s.feed.Fresh()
+	if fresh {
+		if v, ok := s.records.get(KindSession, id, s.now()); ok {
+			return cloneSession(v.(storage.Session)), nil
+		}
+	}
+	gen := s.records.generation()
+	s.counts.reads.Add(1)
+	sess, err := reader{q: s.pool}.GetSession(ctx, id)
+	if err == nil && fresh {
+		s.records.put(KindSession, id, cloneSession(sess), sess.ExpiresAt, gen)
+	}
+	return sess, err
 }
 
 // ListSessions implements storage.Reader.
@@ -78,10 +98,31 @@ func (s *Store) ListSessions(ctx context.Context, f storage.SessionFilter) ([]st
 	return read(ctx, s, func(r reader) ([]storage.Session, error) { return r.ListSessions(ctx, f) })
 }
 
-// GetToken implements storage.Reader; tokens are never cached, so a
-// revocation committed anywhere is seen at once.
+// GetToken implements storage.Reader. Access tokens are cached: while the
+// change feed is fresh a cached one answers until it expires, and every
+// change of a token is on the feed, so a revocation committed on any
+// instance stops the cached answer within FreshFor. A read through fetches
+// the token with its session in one round trip and caches both.
 func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) {
-	return read(ctx, s, func(r reader) (storage.Token, error) { return r.GetToken(ctx, id) })
+	if err := s.usable(ctx); err != nil {
+		return storage.Token{}, err
+	}
+	fresh := s.feed.Fresh()
+	if fresh {
+		if v, ok := s.records.get(KindToken, id, s.now()); ok {
+			return cloneToken(v.(storage.Token)), nil
+		}
+	}
+	gen := s.records.generation()
+	s.counts.reads.Add(1)
+	t, sess, err := reader{q: s.pool}.tokenAndSession(ctx, id, fresh)
+	if err == nil && fresh && t.Kind == storage.AccessToken {
+		s.records.put(KindToken, id, cloneToken(t), t.ExpiresAt, gen)
+		if sess != nil {
+			s.records.put(KindSession, sess.ID, *sess, sess.ExpiresAt, gen)
+		}
+	}
+	return t, err
 }
 
 // ListSessionTokens implements storage.Reader.

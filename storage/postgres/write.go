@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,11 +15,17 @@ import (
 
 // writer implements storage.Writer inside one transaction. It remembers
 // the changes other instances must hear about; Update writes them to the
-// changes table, with one NOTIFY, before COMMIT.
+// changes table, with one NOTIFY, before COMMIT. It also remembers the
+// records it changed that only this instance's cache must drop (see
+// PutSession).
 type writer struct {
 	reader
 	tx      pgx.Tx
 	changes []Change
+	local   []Change
+	// sessions holds the sessions read (and locked) in this transaction,
+	// as they were, to tell what a PutSession changes.
+	sessions map[string]storage.Session
 }
 
 var _ storage.Writer = (*writer)(nil)
@@ -133,8 +140,25 @@ func (w *writer) CreateSession(ctx context.Context, s storage.Session) error {
 	return err
 }
 
-// PutSession implements storage.Writer. A terminated session, or one with
-// facts, is announced on the change feed.
+// GetSession implements storage.Reader: it locks the session's row and
+// remembers the session as it was.
+func (w *writer) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	sess, err := w.reader.GetSession(ctx, id)
+	if err == nil {
+		if w.sessions == nil {
+			w.sessions = map[string]storage.Session{}
+		}
+		w.sessions[id] = cloneSession(sess)
+	}
+	return sess, err
+}
+
+// PutSession implements storage.Writer. A change is announced on the
+// change feed unless all it does is extend the expiry of the session read
+// in this transaction: the other instances' caches need not hear of that,
+// because they never answer with a session past its cached expiry, and
+// before it the extension changes no answer. This instance's cache drops
+// the session either way.
 func (w *writer) PutSession(ctx context.Context, s storage.Session) error {
 	doc, err := json.Marshal(s)
 	if err != nil {
@@ -145,10 +169,26 @@ func (w *writer) PutSession(ctx context.Context, s storage.Session) error {
 	if err == nil && n == 0 {
 		err = fmt.Errorf("postgres: session %q: %w", s.ID, storage.ErrNotFound)
 	}
-	if err == nil && (s.Status != storage.SessionActive || len(s.Facts) > 0) {
+	switch {
+	case err != nil:
+	case w.onlyExtends(s, doc):
+		w.local = append(w.local, Change{Kind: KindSession, Key: s.ID})
+	default:
 		w.note(KindSession, s.ID)
 	}
 	return err
+}
+
+// onlyExtends reports whether s, encoded as doc, differs from the session
+// this transaction read under its ID in nothing but a later expiry.
+func (w *writer) onlyExtends(s storage.Session, doc []byte) bool {
+	old, ok := w.sessions[s.ID]
+	if !ok || s.ExpiresAt.Before(old.ExpiresAt) {
+		return false
+	}
+	old.ExpiresAt = s.ExpiresAt
+	was, err := json.Marshal(old)
+	return err == nil && bytes.Equal(was, doc)
 }
 
 // sessionExists returns storage.ErrNotFound unless sid is "" or a session.
@@ -184,8 +224,9 @@ func (w *writer) CreateToken(ctx context.Context, t storage.Token) error {
 	return err
 }
 
-// PutToken implements storage.Writer. A revoked token is announced on the
-// change feed.
+// PutToken implements storage.Writer. Every change of a token (a
+// revocation, a refresh token's rotation) is announced on the change feed,
+// so that no instance's cache keeps the token as it was.
 func (w *writer) PutToken(ctx context.Context, t storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -202,7 +243,7 @@ func (w *writer) PutToken(ctx context.Context, t storage.Token) error {
 	if err == nil && n == 0 {
 		err = fmt.Errorf("postgres: token %q: %w", t.ID, storage.ErrNotFound)
 	}
-	if err == nil && !t.RevokedAt.IsZero() {
+	if err == nil {
 		w.note(KindToken, t.ID)
 	}
 	return err
