@@ -1,75 +1,155 @@
 #!/usr/bin/env bash
 # Benchmarks Vigil on bbolt, on PostgreSQL with one instance, and on
-# PostgreSQL with three instances (one `vigil bench` per instance, at the
-# same time), each on a fresh database. Prints requests/s per instance, the
-# server CPU per request (utime+stime of the vigil processes) and database
-# transactions per request (pg_stat_database). Each instance names itself
-# as issuer (the bench drives one instance per process). Usage:
-#   scripts/bench-cluster.sh [DURATION]      (default 10s per scenario)
+# PostgreSQL with three instances sharing one database. Each scenario runs on
+# fresh servers (a fresh data directory, a fresh database) with one
+# `vigil bench` per instance, all started at once; the figures come from the
+# window in which every bench is measuring (after the last one's warm-up,
+# until the first one stops):
+#   - requests/s per instance;
+#   - Vigil CPU per request (utime+stime of the vigil processes);
+#   - PostgreSQL CPU per request (the backends connected to the database);
+#   - database transactions per request (pg_stat_database; each read outside
+#     a transaction is one), which includes the change feed's polls;
+#   - Vigil's own database reads and write transactions per request (its
+#     storage counters, from each bench's report).
+# The benches run with --keep: the servers are thrown away, and removing the
+# bench's clients would end every session of the run one at a time (minutes
+# per instance; it is why three instances once overran their time budget).
+# Usage: scripts/bench-cluster.sh [DURATION [RUNS]]   (default 10s, 1 run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dur=${1:-10s}
-scen=introspect,client_credentials,exchange
+dur=${1:-10s} runs=${2:-1} warmup=2s
+scenarios=(introspect client_credentials exchange)
 bin=bin/vigil
 out=bin/bench-cluster
 mkdir -p "$out"
 base=$(scripts/postgres-up.sh)
 export VIGIL_SECRET=bench-cluster-secret-0123456789abcdef VIGIL_ADMIN_TOKEN=vat_bench-cluster-0123456789abcdefghij
-tick=$(getconf CLK_TCK)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+pids=() dbs=() bp=()
+stop() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+	for d in "${dbs[@]}"; do psql "$base" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null || true; done
+	dbs=()
+}
+trap stop EXIT
 
-cpu() { local t=0; for p in "$@"; do read -r -a f < /proc/"$p"/stat; t=$((t + f[13] + f[14])); done; echo "$t"; }
-xacts() { psql "$1" -qtAc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"; }
-ready() { for _ in $(seq 1 100); do curl -fs "http://$1/health/ready" >/dev/null && return 0; sleep 0.1; done; return 1; }
+ready() { for _ in $(seq 1 300); do curl -fs "http://$1/health/ready" >/dev/null && return 0; sleep 0.1; done; return 1; }
 
-# serve NAME PORT STORE: starts an instance, records its pid
-serve() {
-	local data; data=$(mktemp -d)
-	$bin serve --listen "127.0.0.1:$2" --data "$data" --store "$3" --log-level error &
-	pids+=($!)
-	ready "127.0.0.1:$2"
+# ticks PID...: "pid:utime+stime" for each process still running.
+ticks() {
+	local p f
+	for p in "$@"; do
+		read -r -a f 2>/dev/null </proc/"$p"/stat || continue
+		echo "$p:$((f[13] + f[14]))"
+	done
 }
 
-# run LABEL DBURL PORT...: one bench per instance at once, then the figures
-run() {
-	local label=$1 db=$2; shift 2
-	local ports=("$@") vp=("${pids[@]: -$#}")
-	local c0 x0=0; c0=$(cpu "${vp[@]}")
-	[ -n "$db" ] && x0=$(xacts "$db")
-	local i=0 bp=()
-	for p in "${ports[@]}"; do
-		$bin bench --addr "http://127.0.0.1:$p" --scenarios "$scen" --duration "$dur" --warmup 2s \
-			--connections 16 --json --out "$out/$label-$i" >/dev/null &
-		bp+=($!); i=$((i + 1))
+# sample FILE DB: the time, the vigil processes' and the database backends'
+# CPU ticks, and the database's transactions so far.
+sample() {
+	local db=$1 file=$2
+	{
+		echo "at $(date +%s.%N)"
+		echo "vigil $(ticks "${pids[@]}" | tr '\n' ' ')"
+		if [ -n "$db" ]; then
+			echo "pg $(ticks $(psql "$base" -qtAc "SELECT pid FROM pg_stat_activity WHERE datname = '$db'") | tr '\n' ' ')"
+			echo "xacts $(psql "$base" -qtAc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'")"
+		fi
+	} >"$file"
+}
+
+# waitlog PATTERN LOG...: until every log has a line matching PATTERN
+# (ANY=1: until one has); fails when a bench (pids in bp) has ended first.
+waitlog() {
+	local pat=$1; shift
+	while :; do
+		local n=0 l p
+		for l in "$@"; do grep -q "$pat" "$l" 2>/dev/null && n=$((n + 1)); done
+		if [ "${ANY:-0}" = 1 ] && [ "$n" -gt 0 ]; then return 0; fi
+		[ "$n" -eq $# ] && return 0
+		for p in "${bp[@]}"; do
+			kill -0 "$p" 2>/dev/null || { echo "bench-cluster: a bench ended early:" >&2; cat "$@" >&2; return 1; }
+		done
+		sleep 0.05
 	done
+}
+
+# one LABEL N STORE SCENARIO: N fresh instances on STORE ("bolt" or
+# "postgres"), one bench each for SCENARIO, then the figures.
+one() {
+	local label=$1 n=$2 store=$3 scen=$4 db="" url=bolt
+	if [ "$store" = postgres ]; then
+		db="vigil_bench_$RANDOM$RANDOM"
+		psql "$base" -qc "CREATE DATABASE $db" >/dev/null
+		dbs+=("$db")
+		url="${base%/*}/$db?sslmode=disable"
+	fi
+	local ports=() i
+	for i in $(seq 1 "$n"); do
+		local port=$((18600 + i)) data; data=$(mktemp -d)
+		$bin serve --listen "127.0.0.1:$port" --data "$data" --store "$url" --log-level error &
+		pids+=($!) ports+=("$port")
+	done
+	for p in "${ports[@]}"; do ready "127.0.0.1:$p"; done
+	local tag="$out/$label-$scen" logs=()
+	bp=() i=0
+	for p in "${ports[@]}"; do
+		$bin bench --addr "http://127.0.0.1:$p" --scenarios "$scen" --duration "$dur" --warmup "$warmup" \
+			--connections 16 --keep --json --out "$tag-$i" >/dev/null 2>"$tag-$i.log" &
+		bp+=($!) logs+=("$tag-$i.log"); i=$((i + 1))
+	done
+	waitlog "$scen: running" "${logs[@]}"
+	sleep "${warmup%s}"
+	sample "$db" "$tag.a"
+	ANY=1 waitlog "$scen: .* req/s" "${logs[@]}"
+	sample "$db" "$tag.b"
 	wait "${bp[@]}"
-	local c1 x1=0; c1=$(cpu "${vp[@]}")
-	[ -n "$db" ] && x1=$(xacts "$db")
-	python3 - "$label" "$out" "${#ports[@]}" $(( (c1 - c0) * 1000000 / tick )) $((x1 - x0)) <<'PY'
-import json, sys, glob
-label, out, n, cpu_us, xacts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-per, total = {}, 0
-for f in sorted(glob.glob(f"{out}/{label}-*.json")):
-    rep = json.load(open(f))
-    for s in rep["scenarios"]:
-        per.setdefault(s["name"], []).append(sum(o["req_per_sec"] for o in s["ops"]))
-        total += sum(o["requests"] for o in s["ops"])
-for name, rates in per.items():
-    print(f"{label}: {name}: {sum(rates)/len(rates):,.0f} requests/s per instance ({sum(rates):,.0f} total, {n} instance(s))")
-print(f"{label}: server CPU {cpu_us/max(total,1):.0f} µs per request; database transactions {xacts/max(total,1):.2f} per request ({total} requests)")
+	stop
+	python3 - "$label" "$scen" "$tag" "$n" <<'PY'
+import json, sys
+label, scen, tag, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def load(f):
+    d = {}
+    for line in open(f):
+        k, _, v = line.strip().partition(" ")
+        d[k] = v
+    return d
+def cpu(a, b, k):
+    pa = dict(x.split(":") for x in a.get(k, "").split())
+    pb = dict(x.split(":") for x in b.get(k, "").split())
+    return sum(int(t) - int(pa.get(p, 0)) for p, t in pb.items()) * 10000  # 100 ticks/s, in µs
+a, b = load(tag + ".a"), load(tag + ".b")
+window = float(b["at"]) - float(a["at"])
+rates, reads, writes, errors = [], [], [], 0
+for i in range(n):
+    s = json.load(open(f"{tag}-{i}.json"))["scenarios"][0]
+    rates.append(sum(o["req_per_sec"] for o in s["ops"]))
+    errors += sum(o["errors"] for o in s["ops"])
+    srv = s.get("server") or {}
+    reads.append(srv.get("read_tx_per_request"))
+    writes.append(srv.get("write_tx_per_request"))
+reqs = sum(rates) * window
+line = (f"{label} {scen}: {sum(rates)/n:,.0f} requests/s per instance ({sum(rates):,.0f} total, {n} instance(s), "
+        f"{errors} errors); Vigil CPU {cpu(a, b, 'vigil')/reqs:.0f} µs/request")
+if "xacts" in a:
+    line += (f"; PostgreSQL CPU {cpu(a, b, 'pg')/reqs:.0f} µs/request; "
+             f"database transactions {(int(b['xacts']) - int(a['xacts']))/reqs:.2f}/request")
+if None not in reads + writes:
+    line += f"; Vigil's database reads {sum(reads)/n:.2f}/request, write transactions {sum(writes)/n:.2f}/request"
+line += f" (common window {window:.1f} s)"
+print(line, flush=True)
 PY
 }
 
 make -s build
-serve bolt 18601 bolt
-run bolt "" 18601
-db1="${base%/*}/vigil_bench_$RANDOM"; db1="${db1}?sslmode=disable"
-psql "$base" -qc "CREATE DATABASE $(basename "${db1%%\?*}")"
-serve pg1 18611 "$db1"
-run pg1 "$db1" 18611
-db3="${base%/*}/vigil_bench_$RANDOM"; db3="${db3}?sslmode=disable"
-psql "$base" -qc "CREATE DATABASE $(basename "${db3%%\?*}")"
-serve pg3a 18621 "$db3"; serve pg3b 18622 "$db3"; serve pg3c 18623 "$db3"
-run pg3 "$db3" 18621 18622 18623
+echo "bench-cluster: $(git rev-parse --short HEAD), $dur per scenario, $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg) at start"
+for r in $(seq 1 "$runs"); do
+	for scen in "${scenarios[@]}"; do
+		one bolt 1 bolt "$scen"
+		one pg1 1 postgres "$scen"
+		one pg3 3 postgres "$scen"
+	done
+	echo "bench-cluster: run $r done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+done

@@ -26,6 +26,7 @@ type benchOptions struct {
 	mix, audience, scope               string
 	agents, rs, scenarios              listValue
 	spawn, reportOnly, json, insecure  bool
+	keep                               bool
 	load                               loadgen.Load
 	clients, sessions, tokens          int
 	calls, checks, procs               int
@@ -61,6 +62,8 @@ func parseBench(args []string, e *cli) (benchOptions, error) {
 	fs.StringVar(&o.out, "out", "", "also write the report to OUT.txt and OUT.json")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
+	fs.BoolVar(&o.keep, "keep", false, "leave the bench's own clients registered when done, for a server that is thrown away "+
+		"(removing them ends every session the run opened, one at a time)")
 	pos, err := parse(fs, args)
 	if err == nil {
 		err = wantArgs(fs, pos, 0)
@@ -166,7 +169,7 @@ func (o *benchOptions) env(ctx context.Context, t *loadgen.Target, e *cli) (*loa
 	if err != nil {
 		return nil, nil, errors.Join(err, cleanupProvisioned(p))
 	}
-	if o.spawn { // the server and its data directory are thrown away
+	if o.spawn || o.keep { // the server and its data are thrown away
 		return p.Env, func() {}, nil
 	}
 	return p.Env, func() {

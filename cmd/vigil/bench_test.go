@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +75,38 @@ func TestBenchRun(t *testing.T) {
 	if _, err := os.Stat(out + ".json"); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestBenchKeep: the bench removes the clients it registered, unless told
+// to keep them for a server that is thrown away.
+func TestBenchKeep(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		addr := fullServer(t)
+		args := []string{"bench", "--addr", addr, "--scenarios", "client_credentials", "--duration", "100ms",
+			"--warmup", "0s", "--connections", "1", "--clients", "1", "--json"}
+		if keep {
+			args = append(args, "--keep")
+		}
+		mustVigil(t, map[string]string{"VIGIL_ADMIN_TOKEN": testAdminToken}, args...)
+		if got := benchClients(t, addr); (got > 0) != keep {
+			t.Errorf("keep=%v: %d bench clients registered afterwards", keep, got)
+		}
+	}
+}
+
+// benchClients counts the clients a bench registered on addr.
+func benchClients(t *testing.T, addr string) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, addr+"/admin/clients", nil)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /admin/clients: %d %s", resp.StatusCode, body)
+	}
+	return strings.Count(string(body), `"bench-`)
 }
