@@ -172,11 +172,14 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 	}
 	var err error
 	for attempt := range maxAttempts {
-		var changed []Change
-		changed, err = s.updateOnce(ctx, fn)
+		var w *writer
+		w, err = s.updateOnce(ctx, fn)
 		if err == nil {
-			for _, c := range changed {
+			for _, c := range w.changes {
 				s.invalidate(c)
+			}
+			for _, sid := range w.extended {
+				s.records.invalidate(Change{Kind: KindSession, Key: sid})
 			}
 			return nil
 		}
@@ -188,7 +191,9 @@ func (s *Store) Update(ctx context.Context, fn func(w storage.Writer) error) err
 	return err
 }
 
-func (s *Store) updateOnce(ctx context.Context, fn func(w storage.Writer) error) ([]Change, error) {
+// updateOnce runs fn in a transaction and commits it, returning the
+// writer with what it changed.
+func (s *Store) updateOnce(ctx context.Context, fn func(w storage.Writer) error) (*writer, error) {
 	s.counts.writes.Add(1)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
@@ -206,7 +211,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(w storage.Writer) error)
 		return nil, dbErr(ctx, err)
 	}
 	s.counts.commits.Add(1)
-	return append(w.changes, w.local...), nil
+	return w, nil
 }
 
 // invalidate drops from its cache what change c makes stale.

@@ -187,9 +187,31 @@ func (r reader) ListSessionTokens(ctx context.Context, sid string) ([]storage.To
 	return many[storage.Token](ctx, r.q, `SELECT doc FROM tokens WHERE session_id = $1 ORDER BY issued_ns, id`, sid)
 }
 
-// ListEvents implements storage.Reader.
+// ListEvents implements storage.Reader. Seq comes from its column.
 func (r reader) ListEvents(ctx context.Context, sid string) ([]storage.Event, error) {
-	return many[storage.Event](ctx, r.q, `SELECT doc FROM events WHERE session_id = $1 ORDER BY seq`, sid)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	rows, err := r.q.Query(ctx, `SELECT seq, doc FROM events WHERE session_id = $1 ORDER BY seq`, sid)
+	if err != nil {
+		return nil, dbErr(ctx, err)
+	}
+	var out []storage.Event
+	var seq int64
+	var doc []byte
+	_, err = pgx.ForEachRow(rows, []any{&seq, &doc}, func() error {
+		var e storage.Event
+		if err := json.Unmarshal(doc, &e); err != nil {
+			return fmt.Errorf("postgres: decode event %s/%d: %w", sid, seq, err)
+		}
+		e.Seq = uint64(seq)
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr(ctx, err)
+	}
+	return out, nil
 }
 
 // ListKeys implements storage.Reader. Inside Update it first locks the key

@@ -16,13 +16,13 @@ import (
 // writer implements storage.Writer inside one transaction. It remembers
 // the changes other instances must hear about; Update writes them to the
 // changes table, with one NOTIFY, before COMMIT. It also remembers the
-// records it changed that only this instance's cache must drop (see
-// PutSession).
+// sessions whose expiry alone it extended, which only this instance's
+// cache must drop (see PutSession).
 type writer struct {
 	reader
-	tx      pgx.Tx
-	changes []Change
-	local   []Change
+	tx       pgx.Tx
+	changes  []Change
+	extended []string
 	// sessions holds the sessions read (and locked) in this transaction,
 	// as they were, to tell what a PutSession changes.
 	sessions map[string]storage.Session
@@ -158,7 +158,9 @@ func (w *writer) GetSession(ctx context.Context, id string) (storage.Session, er
 // in this transaction: the other instances' caches need not hear of that,
 // because they never answer with a session past its cached expiry, and
 // before it the extension changes no answer. This instance's cache drops
-// the session either way.
+// the session either way. (Keeping the extended session in its place
+// instead would race a later change committed here, such as a
+// termination, whose drop could come first.)
 func (w *writer) PutSession(ctx context.Context, s storage.Session) error {
 	doc, err := json.Marshal(s)
 	if err != nil {
@@ -172,7 +174,7 @@ func (w *writer) PutSession(ctx context.Context, s storage.Session) error {
 	switch {
 	case err != nil:
 	case w.onlyExtends(s, doc):
-		w.local = append(w.local, Change{Kind: KindSession, Key: s.ID})
+		w.extended = append(w.extended, s.ID)
 	default:
 		w.note(KindSession, s.ID)
 	}
@@ -204,22 +206,43 @@ func (w *writer) sessionExists(ctx context.Context, sid string) error {
 	return w.err(ctx, err)
 }
 
-// CreateToken implements storage.Writer.
+// CreateToken implements storage.Writer. Checking the session (and
+// locking it against deletion) and inserting the token are one statement.
 func (w *writer) CreateToken(ctx context.Context, t storage.Token) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
-	}
-	if err := w.sessionExists(ctx, t.SessionID); err != nil {
-		return err
 	}
 	doc, err := json.Marshal(t)
 	if err != nil {
 		return fmt.Errorf("postgres: encode token: %w", err)
 	}
-	n, err := w.exec(ctx, "token", t.ID, `INSERT INTO tokens (id, session_id, issued_ns, expires_ns, doc)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`, t.ID, t.SessionID, ns(t.IssuedAt), ns(t.ExpiresAt), doc)
+	if t.SessionID == "" {
+		n, err := w.exec(ctx, "token", t.ID, `INSERT INTO tokens (id, session_id, issued_ns, expires_ns, doc)
+			VALUES ($1, '', $2, $3, $4) ON CONFLICT (id) DO NOTHING`, t.ID, ns(t.IssuedAt), ns(t.ExpiresAt), doc)
+		return created(err, n, t.ID)
+	}
+	if t.ID == "" || !storable(t.ID) {
+		return errors.New("postgres: token with an empty key or one that is not UTF-8 text")
+	}
+	var session, n int64
+	err = w.tx.QueryRow(ctx, `WITH s AS (SELECT 1 FROM sessions WHERE id = $2 FOR KEY SHARE),
+		ins AS (INSERT INTO tokens (id, session_id, issued_ns, expires_ns, doc)
+			SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::bytea FROM s ON CONFLICT (id) DO NOTHING RETURNING 1)
+		SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM ins)`,
+		t.ID, t.SessionID, ns(t.IssuedAt), ns(t.ExpiresAt), doc).Scan(&session, &n)
+	if err != nil {
+		return dbErr(ctx, err)
+	}
+	if session == 0 {
+		return fmt.Errorf("postgres: session %q: %w", t.SessionID, storage.ErrNotFound)
+	}
+	return created(nil, n, t.ID)
+}
+
+// created turns an insert's outcome into CreateToken's answer.
+func created(err error, n int64, id string) error {
 	if err == nil && n == 0 {
-		err = fmt.Errorf("postgres: token %q: %w", t.ID, storage.ErrAlreadyExists)
+		err = fmt.Errorf("postgres: token %q: %w", id, storage.ErrAlreadyExists)
 	}
 	return err
 }
@@ -261,25 +284,25 @@ func (w *writer) UseJTI(ctx context.Context, key string, exp, now time.Time) err
 }
 
 // AppendEvent implements storage.Writer. The session's event counter
-// assigns Seq (1, 2, …); bumping it locks the session's row.
+// assigns Seq (1, 2, …); bumping it locks the session's row. Bumping and
+// inserting are one statement, so the stored document leaves Seq out and
+// ListEvents takes it from its column.
 func (w *writer) AppendEvent(ctx context.Context, e storage.Event) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	var seq int64
-	err := w.tx.QueryRow(ctx, `UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, e.SessionID).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: session %q: %w", e.SessionID, storage.ErrNotFound)
-	}
-	if err != nil {
-		return dbErr(ctx, err)
-	}
-	e.Seq = uint64(seq)
+	e.Seq = 0
 	doc, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("postgres: encode event: %w", err)
 	}
-	_, err = w.tx.Exec(ctx, `INSERT INTO events (session_id, seq, doc) VALUES ($1, $2, $3)`, e.SessionID, seq, doc)
+	var seq int64
+	err = w.tx.QueryRow(ctx, `WITH u AS (UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq)
+		INSERT INTO events (session_id, seq, doc) SELECT $1::text, event_seq, $2::bytea FROM u RETURNING seq`,
+		e.SessionID, doc).Scan(&seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: session %q: %w", e.SessionID, storage.ErrNotFound)
+	}
 	return w.err(ctx, err)
 }
 
