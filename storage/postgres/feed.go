@@ -122,8 +122,16 @@ func (f *Feed) Subscribe(fn func(Change)) {
 }
 
 // Fresh reports whether the last good poll started at most FreshFor ago.
-func (f *Feed) Fresh() bool {
-	return time.Since(time.Unix(0, f.lastGood.Load())) <= time.Duration(f.freshFor.Load())
+func (f *Feed) Fresh() bool { return f.freshSince(f.mark()) }
+
+// mark returns when the last good poll started (unix ns); every change it
+// read has been dropped from the caches by the time mark returns it.
+func (f *Feed) mark() int64 { return f.lastGood.Load() }
+
+// freshSince reports whether the poll that mark returned started at most
+// FreshFor ago.
+func (f *Feed) freshSince(mark int64) bool {
+	return time.Since(time.Unix(0, mark)) <= time.Duration(f.freshFor.Load())
 }
 
 // SetListen turns the NOTIFY wake-ups on or off (the poll floor stays):

@@ -24,12 +24,10 @@ func cached[T any](ctx context.Context, s *Store, kind, key string, fn func(read
 		var zero T
 		return zero, err
 	}
-	fresh := s.feed.Fresh()
-	if fresh {
-		if v, ok := s.cache.get(kind, key, s.now()); ok {
-			return v.(T), nil
-		}
+	if v, ok := s.fromCache(s.cache, kind, key); ok {
+		return v.(T), nil
 	}
+	fresh := s.feed.Fresh()
 	gen := s.cache.generation()
 	s.counts.reads.Add(1)
 	v, err := fn(reader{q: s.pool})
@@ -37,6 +35,16 @@ func cached[T any](ctx context.Context, s *Store, kind, key string, fn func(read
 		s.cache.put(kind, key, v, time.Time{}, gen)
 	}
 	return v, err
+}
+
+// fromCache returns what c holds under (kind, key) while the change feed
+// is fresh. Freshness is judged after the lookup, by the last good poll as
+// it was before it: that poll's drops had all been made when the lookup
+// ran, however long this goroutine waits between the two.
+func (s *Store) fromCache(c *cache, kind, key string) (any, bool) {
+	mark := s.feed.mark()
+	v, ok := c.get(kind, key, s.now())
+	return v, ok && s.feed.freshSince(mark)
 }
 
 // GetClient implements storage.Reader, from the cache while the feed is fresh.
@@ -78,12 +86,10 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 	if err := s.usable(ctx); err != nil {
 		return storage.Session{}, err
 	}
-	fresh := s.feed.Fresh()
-	if fresh {
-		if v, ok := s.records.get(KindSession, id, s.now()); ok {
-			return cloneSession(v.(storage.Session)), nil
-		}
+	if v, ok := s.fromCache(s.records, KindSession, id); ok {
+		return cloneSession(v.(storage.Session)), nil
 	}
+	fresh := s.feed.Fresh()
 	gen := s.records.generation()
 	s.counts.reads.Add(1)
 	sess, err := reader{q: s.pool}.GetSession(ctx, id)
@@ -107,12 +113,10 @@ func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) 
 	if err := s.usable(ctx); err != nil {
 		return storage.Token{}, err
 	}
-	fresh := s.feed.Fresh()
-	if fresh {
-		if v, ok := s.records.get(KindToken, id, s.now()); ok {
-			return cloneToken(v.(storage.Token)), nil
-		}
+	if v, ok := s.fromCache(s.records, KindToken, id); ok {
+		return cloneToken(v.(storage.Token)), nil
 	}
+	fresh := s.feed.Fresh()
 	gen := s.records.generation()
 	s.counts.reads.Add(1)
 	t, sess, err := reader{q: s.pool}.tokenAndSession(ctx, id, fresh)
