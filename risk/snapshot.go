@@ -49,6 +49,8 @@ var ErrSnapshotVersion = errors.New("risk: unsupported snapshot version")
 
 // Restore loads the baselines and memories of snap, replacing those of the
 // clients it names. It checks the whole snapshot before changing anything.
+// Restoring a client again (a cluster instance taking a client over) is
+// safe: the networks it shares with other clients are counted once.
 func (e *Engine) Restore(snap Snapshot) error {
 	if snap.Version != SnapshotVersion {
 		return fmt.Errorf("%w: %d", ErrSnapshotVersion, snap.Version)
@@ -71,11 +73,14 @@ func (e *Engine) Restore(snap Snapshot) error {
 		c := e.client(cs.ClientID)
 		b := cs.Baseline.clone()
 		c.mu.Lock()
+		old := c.base.Load()
 		c.base.Store(b)
 		c.mem = cs.Memory
 		c.mu.Unlock()
 		for _, n := range b.Nets {
-			e.peerAdd(n.Key)
+			if lookup(old.Nets, n.Key) == 0 { // a client restored again counts its networks once
+				e.peerAdd(n.Key)
+			}
 		}
 	}
 	return nil
