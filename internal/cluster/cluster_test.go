@@ -312,3 +312,44 @@ func TestForgedAnswerIsNotTrusted(t *testing.T) {
 		t.Fatalf("a forged answer was used: %+v %+v", d, r.Stats())
 	}
 }
+
+// policyJudge is a judge with a policy.
+type policyJudge struct {
+	judge
+	p risk.Policy
+}
+
+func (j *policyJudge) Policy() risk.Policy { return j.p }
+
+// counting wraps a judge and counts what it sees.
+type counting struct {
+	Judge
+	n *int
+}
+
+func (c counting) Observe(ev risk.Event) risk.Decision { *c.n++; return c.Judge.Observe(ev) }
+
+// TestWrapLocalSeesWhatThisInstanceJudges: a wrapper of the local engine
+// sees the events this instance judges (its own clients' and those served
+// for others), never those it forwards; the engine's policy stays in force.
+func TestWrapLocalSeesWhatThisInstanceJudges(t *testing.T) {
+	p := newPair(t)
+	pol := risk.DefaultPolicy()
+	pol.ReportOnly = true
+	pj := &policyJudge{judge: judge{d: risk.Decision{Score: 5}}, p: pol}
+	p.a.local, p.a.engine = pj, pj
+	var onA, onB int
+	p.a.WrapLocal(func(j Judge) Judge { return counting{j, &onA} })
+	p.b.WrapLocal(func(j Judge) Judge { return counting{j, &onB} })
+	ev := fullEvent()
+	ev.ClientID = clientOwnedBy(t, p.a.ring, "b")
+	p.a.Observe(ev)
+	ev.ClientID = clientOwnedBy(t, p.a.ring, "a")
+	p.a.Observe(ev)
+	if onA != 1 || onB != 1 {
+		t.Fatalf("wrappers saw %d on a, %d on b; want 1 each", onA, onB)
+	}
+	if !p.a.Policy().ReportOnly {
+		t.Fatal("the wrapped router lost the engine's policy")
+	}
+}

@@ -54,6 +54,7 @@ type Stats struct {
 // forward. It is safe for concurrent use.
 type Router struct {
 	local  Judge
+	engine Judge // local before WrapLocal: the engine whose policy is in force
 	ring   *Ring
 	sign   signer
 	http   *http.Client
@@ -62,7 +63,6 @@ type Router struct {
 	seen   nonces
 	down   sync.Map // member id → time.Time until which it is skipped
 	stats  struct{ local, forwarded, degraded, served atomic.Int64 }
-	policy func() risk.Policy
 }
 
 // NewRouter returns a router judging with local, owners from ring, peer
@@ -73,18 +73,23 @@ func NewRouter(local Judge, ring *Ring, key []byte, log *slog.Logger, now func()
 		log = slog.New(slog.DiscardHandler)
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: Timeout}
-	return &Router{local: local, ring: ring, sign: signer{key: key}, log: log, now: now,
+	return &Router{local: local, engine: local, ring: ring, sign: signer{key: key}, log: log, now: now,
 		http: &http.Client{Transport: tr, Timeout: Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // Policy returns the local engine's policy, when it has one.
 func (r *Router) Policy() risk.Policy {
-	if p, ok := r.local.(interface{ Policy() risk.Policy }); ok {
+	if p, ok := r.engine.(interface{ Policy() risk.Policy }); ok {
 		return p.Policy()
 	}
 	return risk.DefaultPolicy()
 }
+
+// WrapLocal replaces the local engine with wrap(engine), for a wrapper
+// that must see every decision made for the clients this instance owns
+// (and only those). Call it before the router is used.
+func (r *Router) WrapLocal(wrap func(Judge) Judge) { r.local = wrap(r.local) }
 
 // Members returns how many live members the router's view holds (0 while
 // it is stale).

@@ -145,7 +145,7 @@ func (s *Server) build() error {
 	if err := s.buildSignals(); err != nil {
 		return err
 	}
-	az, err := authz.New(acfg, s.tracedStore(), s.d.Keys, verifier, s.d.Hasher, s.tracedRisk(s.signals.watch),
+	az, err := authz.New(acfg, s.tracedStore(), s.d.Keys, verifier, s.d.Hasher, s.tracedRisk(s.signals.judge),
 		authz.WithClock(s.d.Now), authz.WithLogger(s.d.Log), authz.WithMetrics(s.metrics), authz.WithDPoP(proofs{}),
 		authz.WithNotifier(s.signals.tx))
 	if err != nil {
@@ -205,7 +205,7 @@ func (s *Server) routes() (*web.Router, error) {
 
 func (s *Server) introspection() http.Handler {
 	// Unknown tokens are throttled per presenter (RFC 7662 §4).
-	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.tracedStore(), Scans: s.authz.ScanThrottle(), Risk: s.tracedRisk(s.signals.watch),
+	return &introspect.Handler{Issuer: s.cfg.Issuer, Auth: s.authz, Store: s.tracedStore(), Scans: s.authz.ScanThrottle(), Risk: s.tracedRisk(s.signals.judge),
 		Sessions: s.authz, Signer: s.d.Keys, Policy: livePolicy{s.authz}, TokenID: authz.TokenID, Profile: authz.Profile,
 		Metrics: s.metrics, Log: s.d.Log, Now: s.d.Now}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/vigil-auth/vigil/authz"
+	"github.com/vigil-auth/vigil/internal/cluster"
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/keys"
 	"github.com/vigil-auth/vigil/ssf"
@@ -18,6 +19,10 @@ import (
 type signals struct {
 	tx    *ssf.Transmitter
 	watch *ssf.LevelWatch
+	// judge is what the endpoints call: the level watch in front of the
+	// engine, or, on a cluster member, the router (the watch is then on
+	// the owner's side of it).
+	judge Risk
 	rc    *ssf.Receiver
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -35,8 +40,21 @@ func (s *Server) buildSignals() error {
 	if err != nil {
 		return err
 	}
-	watch := ssf.WatchLevels(s.risk(), tx)
-	s.signals = &signals{tx: tx, watch: watch, stop: func() {}}
+	var watch *ssf.LevelWatch
+	judge := Risk(nil)
+	if r, ok := s.d.Peer.(*cluster.Router); ok {
+		// A session's level moves where it is judged: on its client's
+		// owner, which sees all its decisions, so each change is sent once.
+		r.WrapLocal(func(local cluster.Judge) cluster.Judge {
+			watch = ssf.WatchLevels(local, tx)
+			return watch
+		})
+		judge = s.risk()
+	} else {
+		watch = ssf.WatchLevels(s.risk(), tx)
+		judge = watch
+	}
+	s.signals = &signals{tx: tx, watch: watch, judge: judge, stop: func() {}}
 	return nil
 }
 
