@@ -45,11 +45,6 @@ type Engine struct {
 	peers    [shards]peerShard
 }
 
-type sessionShard struct {
-	mu sync.Mutex
-	m  map[string]*session
-}
-
 type clientShard struct {
 	mu sync.Mutex
 	m  map[string]*client
@@ -117,7 +112,7 @@ func New(p Policy, opts ...Option) (*Engine, error) {
 		e.weights[i], e.caps[i] = float32(dp.Weight), float32(dp.Cap)
 	}
 	for i := range shards {
-		e.sessions[i].m = make(map[string]*session)
+		e.sessions[i].init()
 		e.clients[i].m = make(map[string]*client)
 		e.peers[i].m = make(map[uint64]uint16)
 	}
@@ -142,30 +137,6 @@ func (e *Engine) client(id string) *client {
 	return c
 }
 
-// lookup returns session sid, or nil.
-func (e *Engine) lookup(sid string) *session {
-	sh := &e.sessions[shardOf(sid)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return sh.m[sid]
-}
-
-// session returns session sid, creating it for clientID.
-func (e *Engine) session(sid, clientID string) *session {
-	if sid == "" {
-		return &session{clientID: clientID} // unsessioned event: scored, not kept
-	}
-	sh := &e.sessions[shardOf(sid)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	s := sh.m[sid]
-	if s == nil {
-		s = &session{id: sid, clientID: clientID}
-		sh.m[sid] = s
-	}
-	return s
-}
-
 func (e *Engine) at(t time.Time) int64 {
 	if t.IsZero() {
 		t = e.now()
@@ -186,18 +157,18 @@ func (e *Engine) Observe(ev Event) Decision {
 		e.endIdle(ev.ClientID, at)
 	}
 	c := e.client(ev.ClientID)
-	s := e.session(ev.SessionID, ev.ClientID)
-	s.mu.Lock()
+	hd := e.hold(ev.SessionID, ev.ClientID, true)
+	s := &hd.s
 	if s.opened == 0 {
 		e.open(s, c, at)
 	}
 	x := evaluation{e: e, s: s, c: c, ev: &ev, at: at, base: c.base.Load()}
 	d := x.run()
-	note := x.memo
-	s.mu.Unlock()
-	e.remember(c, note, at)
+	e.remember(c, x.memo, at)
 	if ev.Op == OpRevoke || d.Action == Terminate {
-		e.end(s, c, at, ev.Op == OpRevoke)
+		e.end(hd, c, at, ev.Op == OpRevoke)
+	} else {
+		e.release(hd, true)
 	}
 	return d
 }
@@ -221,7 +192,6 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	}
 	c.mu.Unlock()
 	s.opened, s.last = at, at
-	s.lastSeen.Store(at)
 	s.hour = uint8(hourOfWeek(time.Unix(0, at)))
 	s.carry, s.carryAt = float32(e.p.Memory.Carry)*m.Peak, at
 	s.inherited = uint8(min(m.Failed+0.5, 255)) // failed challenges count toward the limit; unanswered ones raise the floor

@@ -68,7 +68,6 @@ func (x *evaluation) run() Decision {
 
 func (s *session) touch(at int64) {
 	s.last = max(s.last, at)
-	s.lastSeen.Store(s.last)
 }
 
 // terminated answers an event on a session that is already over.

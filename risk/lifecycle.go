@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// end closes session s. When learn is set and the session was clean, its
-// behaviour teaches the client's baseline. Ending twice does nothing.
-func (e *Engine) end(s *session, c *client, at int64, learn bool) {
-	s.mu.Lock()
+// end closes the held session and releases it. When learn is set and the
+// session was clean, its behaviour teaches the client's baseline. Ending
+// twice does nothing.
+func (e *Engine) end(hd *held, c *client, at int64, learn bool) {
+	s := &hd.s
 	if s.ended {
-		s.mu.Unlock()
+		e.release(hd, false)
 		return
 	}
 	s.ended = true
@@ -25,7 +26,8 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 	}
 	actorNets := s.actorNets()
 	excess := min(s.novelty-2*c.base.Load().Novelty1-noveltySlack, maxSessionNovelty)
-	s.mu.Unlock()
+	sid := s.id
+	e.release(hd, true)
 	if excess > 0 { // novelty beyond the client's usual adds up across its sessions
 		c.mu.Lock()
 		c.mem.fadeWindows(at, e.winHL, e.slowHL)
@@ -34,7 +36,7 @@ func (e *Engine) end(s *session, c *client, at int64, learn bool) {
 	}
 
 	c.mu.Lock()
-	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == s.id })
+	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == sid })
 	c.mu.Unlock()
 	if sum == nil {
 		return
@@ -79,21 +81,22 @@ func (e *Engine) learn(c *client, change func(*Baseline)) {
 // behaviour is learned before the client's next session is judged.
 func (e *Engine) endIdle(id string, at int64) {
 	c := e.client(id)
-	idle := e.idleSessions(c, at)
-	for _, s := range idle {
-		e.end(s, c, at, true)
+	for _, sid := range e.idleSessions(c, at) {
+		if hd := e.hold(sid, id, false); hd != nil {
+			e.end(hd, c, at, true)
+		}
 	}
 }
 
-func (e *Engine) idleSessions(c *client, at int64) []*session {
+func (e *Engine) idleSessions(c *client, at int64) []string {
 	limit := at - int64(e.p.Baseline.IdleEnd)
 	c.mu.Lock()
 	ids := slices.Clone(c.live)
 	c.mu.Unlock()
-	var idle []*session
+	var idle []string
 	for _, id := range ids {
-		if s := e.lookup(id); s != nil && s.lastSeen.Load() < limit {
-			idle = append(idle, s)
+		if last, ok := e.lastSeen(id); ok && last < limit {
+			idle = append(idle, id)
 		}
 	}
 	return idle
@@ -108,56 +111,33 @@ func (e *Engine) Sweep(at time.Time) int {
 	limit := now - int64(e.p.Baseline.IdleEnd)
 	dropped := 0
 	for i := range e.sessions {
-		for _, s := range e.shardSessions(&e.sessions[i], limit) {
-			s.mu.Lock()
-			ended := s.ended
-			s.mu.Unlock()
-			if !ended {
-				e.end(s, e.client(s.clientID), now, true)
-				continue
+		sh := &e.sessions[i]
+		for _, ir := range sh.idle(limit) {
+			hd := e.holdRef(sh, ir)
+			switch {
+			case hd == nil:
+			case !hd.s.ended:
+				e.end(hd, e.client(hd.s.clientID), now, true)
+			case hd.h.lastSeen.Load() < limit: // ended, and still idle
+				e.free(hd)
+				dropped++
+			default:
+				e.release(hd, false)
 			}
-			dropped += e.drop(s.id, limit)
 		}
 	}
 	return dropped
 }
 
-func (e *Engine) shardSessions(sh *sessionShard, limit int64) []*session {
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	var out []*session
-	for _, s := range sh.m {
-		if s.lastSeen.Load() < limit {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// drop removes sid if it is still idle since before limit.
-func (e *Engine) drop(sid string, limit int64) int {
-	sh := &e.sessions[shardOf(sid)]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if s := sh.m[sid]; s != nil && s.lastSeen.Load() < limit {
-		delete(sh.m, sid)
-		return 1
-	}
-	return 0
-}
-
 // Forget drops session sid's state at once, without learning from it. Its
 // client's memory of it stays.
 func (e *Engine) Forget(sid string) {
-	sh := &e.sessions[shardOf(sid)]
-	sh.mu.Lock()
-	s := sh.m[sid]
-	delete(sh.m, sid)
-	sh.mu.Unlock()
-	if s == nil {
+	hd := e.hold(sid, "", false)
+	if hd == nil {
 		return
 	}
-	c := e.client(s.clientID)
+	c := e.client(hd.s.clientID)
+	e.free(hd)
 	c.mu.Lock()
 	c.live = slices.DeleteFunc(c.live, func(id string) bool { return id == sid })
 	c.mu.Unlock()

@@ -3,8 +3,6 @@ package risk
 import (
 	"math"
 	"net/netip"
-	"sync"
-	"sync/atomic"
 )
 
 // smallSet is a fixed-size set of hash keys. When full, a new key replaces
@@ -89,15 +87,14 @@ type origin struct {
 	lastAt      int64
 }
 
-// session is the engine's live state for one session. Its fields are
-// guarded by mu. It is sized to stay under 2 KiB.
+// session is the engine's working state for one session while an event is
+// judged; between events it is kept encoded (codec.go, slab.go). Every field
+// must be carried by session.codec.
 type session struct {
-	mu       sync.Mutex
 	id       string
 	clientID string
 
-	opened, last int64        // unix nanoseconds
-	lastSeen     atomic.Int64 // last, readable without mu (idle sweeps)
+	opened, last int64 // unix nanoseconds
 	acc          [numDetectors]accum
 	facts        []fact
 	origins      [3]origin

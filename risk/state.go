@@ -27,12 +27,12 @@ type SessionState struct {
 // SessionState returns session sid's state as of its last event, and false
 // if the engine holds no state for it.
 func (e *Engine) SessionState(sid string) (SessionState, bool) {
-	s := e.lookup(sid)
-	if s == nil {
+	hd := e.hold(sid, "", false)
+	if hd == nil {
 		return SessionState{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer e.release(hd, false)
+	s := &hd.s
 	sc := e.score(s, &s.acc, s.last)
 	st := SessionState{
 		ID: s.id, ClientID: s.clientID, Opened: unixTime(s.opened), LastSeen: unixTime(s.last),
@@ -52,12 +52,12 @@ func (e *Engine) SessionState(sid string) (SessionState, bool) {
 // Terminate for a terminated session, else what the ladder would answer an
 // exchange. It returns false if the engine holds no state for sid.
 func (e *Engine) Peek(sid string, at time.Time, tier int) (Decision, bool) {
-	s := e.lookup(sid)
-	if s == nil {
+	hd := e.hold(sid, "", false)
+	if hd == nil {
 		return Decision{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer e.release(hd, false)
+	s := &hd.s
 	acc := s.acc
 	now := at.UnixNano()
 	if dt := now - s.last; dt > 0 {
@@ -87,9 +87,42 @@ func (e *Engine) Peek(sid string, at time.Time, tier int) (Decision, bool) {
 // marks it terminated. Behaviour points are not restored; they would have
 // faded. Restoring over live state replaces its facts and counts.
 func (e *Engine) RestoreFacts(sid, clientID string, facts []Reason, challenges, failed int) {
-	s := e.session(sid, clientID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	hd := e.hold(sid, clientID, true)
+	defer e.release(hd, true)
+	e.restore(&hd.s, facts, challenges, failed)
+}
+
+// Rehydrate gives session sid of clientID its durable facts and challenge
+// counts as RestoreFacts does, but only when the engine holds no state for
+// the session; it reports whether it did. A server loading a session's
+// durable state for its first event after a restart or after Sweep
+// evicted it uses Rehydrate, so that an event judged meanwhile is never
+// overwritten.
+func (e *Engine) Rehydrate(sid, clientID string, facts []Reason, challenges, failed int) bool {
+	if sid == "" {
+		return false
+	}
+	hd := e.hold(sid, clientID, true)
+	if !hd.fresh {
+		e.release(hd, false)
+		return false
+	}
+	e.restore(&hd.s, facts, challenges, failed)
+	e.release(hd, true)
+	return true
+}
+
+// Holds reports whether the engine holds state for session sid.
+func (e *Engine) Holds(sid string) bool {
+	_, ok := e.lastSeen(sid)
+	return ok
+}
+
+// ReasonStateUnavailable explains a call denied because the session's
+// durable risk state could not be read: it is not judged as clean.
+const ReasonStateUnavailable = "risk.state_unavailable"
+
+func (e *Engine) restore(s *session, facts []Reason, challenges, failed int) {
 	s.facts = s.facts[:0]
 	for _, r := range facts {
 		fp, ok := e.p.Facts[r.Code]
