@@ -40,6 +40,7 @@ type policySwitch struct {
 	Risk
 	reportOnly atomic.Bool
 	check      func([]byte) (string, error)
+	rehydrate  *rehydrator // nil: the engine is not a *risk.Engine
 }
 
 func newPolicySwitch(r Risk, check func([]byte) (string, error)) *policySwitch {
@@ -49,7 +50,12 @@ func newPolicySwitch(r Risk, check func([]byte) (string, error)) *policySwitch {
 }
 
 // Observe judges ev and marks the decision advisory or enforced.
+// A session's durable state is loaded on its first event; a session whose
+// state cannot be read is denied, whatever the mode.
 func (p *policySwitch) Observe(ev risk.Event) risk.Decision {
+	if d, ok := p.rehydrate.ensure(ev); !ok {
+		return d
+	}
 	d := p.Risk.Observe(ev)
 	d.ReportOnly = p.reportOnly.Load()
 	return d

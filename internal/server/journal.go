@@ -58,16 +58,17 @@ func newRiskJournal(eng *risk.Engine, dataDir string) *riskJournal {
 	return &riskJournal{eng: eng, path: filepath.Join(dataDir, "risk-state.json")}
 }
 
-// restore loads the journal, then rebuilds every active session's sticky
-// facts from storage.
-func (j *riskJournal) restore(ctx context.Context, store storage.Reader, log *slog.Logger) error {
+// restore loads the journal. Sessions' sticky facts are not read here: the
+// server loads each session's on its first event (rehydrate.go), so a
+// restart does not wait on the number of sessions.
+func (j *riskJournal) restore(ctx context.Context, log *slog.Logger) error {
 	if j.clients != nil {
 		n, err := j.adoptRows(ctx, func(string) bool { return true }, log)
 		if err != nil {
 			return fmt.Errorf("risk journal: %w", err)
 		}
 		if n > 0 {
-			return j.restoreFacts(ctx, store, log)
+			return nil
 		}
 	}
 	if b, err := j.load(ctx); err == nil {
@@ -80,25 +81,7 @@ func (j *riskJournal) restore(ctx context.Context, store storage.Reader, log *sl
 	} else if !os.IsNotExist(err) && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("risk journal: %w", err)
 	}
-	return j.restoreFacts(ctx, store, log)
-}
-
-// restoreFacts rebuilds every active session's sticky facts from storage.
-func (j *riskJournal) restoreFacts(ctx context.Context, store storage.Reader, log *slog.Logger) error {
-	sessions, err := store.ListSessions(ctx, storage.SessionFilter{Status: storage.SessionActive})
-	if err != nil {
-		return fmt.Errorf("risk journal: list sessions: %w", err)
-	}
-	for _, s := range sessions {
-		facts := make([]risk.Reason, 0, len(s.Facts))
-		for _, f := range s.Facts {
-			facts = append(facts, risk.Reason{Code: f.Code, Points: f.Points, Evidence: f.Detail})
-		}
-		if len(facts) > 0 || s.Challenges > 0 {
-			j.eng.RestoreFacts(s.ID, s.ClientID, facts, s.Challenges, s.FailedChallenges)
-		}
-	}
-	log.Info("risk state restored", "active_sessions", len(sessions))
+	log.Info("risk state restored; sessions are rehydrated on their first event")
 	return nil
 }
 

@@ -164,7 +164,7 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 		if pg != nil {
 			in.journal.shared, in.journal.clients = pg, pg
 		}
-		if err := in.journal.restore(ctx, in.store, in.log); err != nil {
+		if err := in.journal.restore(ctx, in.log); err != nil {
 			return err
 		}
 	}

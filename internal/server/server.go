@@ -115,6 +115,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, d: d, metrics: metrics.New()}
 	s.policy = newPolicySwitch(d.Risk, d.PolicyCheck)
+	s.policy.rehydrate = newRehydrator(d.Risk, d.Store, d.Log)
 	if err := s.build(); err != nil {
 		return nil, err
 	}
