@@ -85,7 +85,7 @@ func (s *Server) authenticate(ctx context.Context, r *http.Request, form url.Val
 	a := s.guard.begin(r, form, arrived)
 	c, err := s.authenticateOnce(ctx, r, form, a)
 	c.arrived = arrived
-	return s.settleAuth(a, c, err)
+	return s.settleAuth(ctx, a, c, err)
 }
 
 func (s *Server) authenticateOnce(ctx context.Context, r *http.Request, form url.Values, a *attempt) (caller, error) {

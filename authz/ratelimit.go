@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -271,7 +272,7 @@ func (g *authGuard) remember(c storage.Client, secret string) {
 // and source. A failure that began while either was throttled is answered
 // 429; the failures within the budget are answered as usual. Other
 // outcomes pass through.
-func (s *Server) settleAuth(a *attempt, c caller, err error) (caller, error) {
+func (s *Server) settleAuth(ctx context.Context, a *attempt, c caller, err error) (caller, error) {
 	var oe *oauth.Error
 	if err == nil || !errors.As(err, &oe) || oe.Code != oauth.InvalidClient {
 		return c, err
@@ -280,7 +281,7 @@ func (s *Server) settleAuth(a *attempt, c caller, err error) (caller, error) {
 	_, cw, cs := s.guard.clients.charge(a.client, now)
 	_, sw, ss := s.guard.sources.charge(a.source, now)
 	if cs || ss {
-		s.log.Warn("failed client authentication throttled", "client_id", truncate(a.client), "source", a.source,
+		s.log.WarnContext(ctx, "failed client authentication throttled", "client_id", truncate(a.client), "source", a.source,
 			"by_client", cs, "by_source", ss)
 	}
 	if a.throttled {
@@ -309,13 +310,14 @@ type ScanThrottle struct{ s *Server }
 func (s *Server) ScanThrottle() ScanThrottle { return ScanThrottle{s: s} }
 
 // Unknown charges key for one unknown token and reports whether key was
-// already out of budget, and how long until it has budget again.
-func (t ScanThrottle) Unknown(key string) (bool, time.Duration) {
+// already out of budget, and how long until it has budget again. ctx is the
+// request's, for the log line that says the budget ran out.
+func (t ScanThrottle) Unknown(ctx context.Context, key string) (bool, time.Duration) {
 	now := t.s.now()
 	over, wait := t.s.guard.scans.throttled(key, now)
 	_, w2, started := t.s.guard.scans.charge(key, now)
 	if started {
-		t.s.log.Warn("introspection throttled: unknown tokens presented (token scanning?)", "key", truncate(key))
+		t.s.log.WarnContext(ctx, "introspection throttled: unknown tokens presented (token scanning?)", "key", truncate(key))
 	}
 	return over, max(wait, w2)
 }

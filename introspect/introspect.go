@@ -49,7 +49,7 @@ type Policy interface {
 // key was already out of budget and the wait until it is not. authz
 // implements it.
 type Throttle interface {
-	Unknown(key string) (throttled bool, wait time.Duration)
+	Unknown(ctx context.Context, key string) (throttled bool, wait time.Duration)
 }
 
 // Risk judges one event on a session. *risk.Engine implements it.
@@ -175,7 +175,7 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 	now := h.Now()
 	tok, err := h.Store.GetToken(ctx, h.TokenID(raw))
 	if errors.Is(err, storage.ErrNotFound) {
-		return h.unknown(caller, u)
+		return h.unknown(ctx, caller, u)
 	}
 	if err != nil {
 		return nil, unavailable(err)
@@ -218,7 +218,7 @@ func (h *Handler) evaluate(ctx context.Context, caller storage.Client, raw strin
 // presenter controls: the caller, with the address the caller reports the
 // token came from, so a client scanning through an honest resource server
 // throttles itself, not the server. Tokens that exist never get here.
-func (h *Handler) unknown(caller storage.Client, u usage) (*Response, error) {
+func (h *Handler) unknown(ctx context.Context, caller storage.Client, u usage) (*Response, error) {
 	if h.Scans == nil {
 		return inactive, nil
 	}
@@ -226,7 +226,7 @@ func (h *Handler) unknown(caller storage.Client, u usage) (*Response, error) {
 	if u.ip.IsValid() {
 		key += "|" + u.ip.String()
 	}
-	over, wait := h.Scans.Unknown(key)
+	over, wait := h.Scans.Unknown(ctx, key)
 	if !over {
 		return inactive, nil
 	}

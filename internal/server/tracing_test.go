@@ -151,6 +151,15 @@ func TestTracing_OffByDefault(t *testing.T) {
 	if tr != nil || err != nil {
 		t.Fatalf("openTracing with an empty environment = %v, %v; want nil, nil", tr, err)
 	}
+	on := func(k string) string {
+		if k == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+			return "http://127.0.0.1:4318"
+		}
+		return ""
+	}
+	if tr, err := openTracing(t.Context(), options([]Option{WithGetenv(on), WithTracing(nil)})); tr != nil || err != nil {
+		t.Errorf("WithTracing(nil) with an endpoint set = %v, %v; want nil, nil (the option wins)", tr, err)
+	}
 	s := &Server{d: Deps{Store: memory.New(), Tracing: tr}}
 	r := &countingRisk{}
 	if s.tracer() != nil || s.tracedStore() != s.d.Store || s.tracedRisk(r) != Risk(r) {
@@ -181,4 +190,27 @@ func TestTracedRisk_SameDecision(t *testing.T) {
 	dec := findSpan(t, exp.GetSpans(), "risk.decision")
 	wantAttrs(t, dec, map[string]string{"vigil.risk.op": "token", "vigil.risk.level": "medium", "vigil.risk.action": "step_up",
 		"vigil.risk.score": "40", "vigil.risk.reasons": `["net.new_network"]`})
+}
+
+// BenchmarkIntrospectionTracing measures what tracing costs an
+// introspection: off (the default), and on with every span recorded (the
+// request, its storage reads and the risk decision) and handed to an
+// exporter that discards them.
+func BenchmarkIntrospectionTracing(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		tr   *telemetry.Tracing
+	}{{"off", nil}, {"on", telemetry.New(tracetest.NewNoopExporter())}} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := benchServerWith(b, memory.New(), Deps{Tracing: bc.tr})
+			tok := call(b, h, PathToken, "agent", url.Values{"grant_type": {"client_credentials"}})["access_token"].(string)
+			f := url.Values{"token": {tok}, "tool": {"t.get"}, "ip": {"10.0.0.1"}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if call(b, h, PathIntrospect, "rs", f)["active"] != true {
+					b.Fatal("inactive")
+				}
+			}
+		})
+	}
 }

@@ -326,3 +326,24 @@ func TestForeignSpansScrubbed(t *testing.T) {
 		t.Errorf("library span keeps attributes %v, events %v, status text %q", got.Attributes, got.Events, got.Status.Description)
 	}
 }
+
+// TestFromEnv_UnreachableCollector: a collector that cannot be reached
+// costs the spans, not the shutdown: the failure is logged as a warning.
+func TestFromEnv_UnreachableCollector(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", gone.URL)
+	var logs bytes.Buffer
+	tr, err := telemetry.FromEnv(t.Context(), os.Getenv, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end := tr.StartRequest(t.Context(), httptest.NewRequest(http.MethodGet, "/", nil), "id")
+	end("/", http.StatusOK)
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Errorf("Shutdown = %v, want nil", err)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"tracing: export failed"`) {
+		t.Errorf("no warning logged: %s", logs.String())
+	}
+}
