@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"net/netip"
+	"unsafe"
 )
 
 // A session's state is kept encoded between events (slab.go): varints,
@@ -23,6 +24,9 @@ type coder struct {
 	read bool
 	err  error
 	base int64 // the session's opening, for times
+	// arena holds the bytes of the strings read, one allocation for all:
+	// each string gets bytes written once and never again.
+	arena []byte
 }
 
 var errCorrupt = errors.New("risk: corrupt session encoding")
@@ -124,10 +128,18 @@ func (c *coder) str(v *string, hint string) {
 	}
 	b := c.buf[c.off : c.off+int(n)]
 	c.off += int(n)
-	if string(b) == hint {
+	switch {
+	case string(b) == hint:
 		*v = hint
-	} else {
-		*v = string(b)
+	case n == 0:
+		*v = ""
+	default:
+		if len(c.arena)+int(n) > cap(c.arena) {
+			c.arena = make([]byte, 0, max(int(n), min(len(c.buf)-c.off+int(n), 128)))
+		}
+		i := len(c.arena)
+		c.arena = append(c.arena, b...)
+		*v = unsafe.String(&c.arena[i], int(n))
 	}
 }
 
@@ -144,8 +156,9 @@ func (c *coder) key(v *uint64) {
 }
 
 func (c *coder) set(s *smallSet) {
-	c.u8(&s.n)
-	c.u8(&s.next)
+	x := s.n | s.next<<4
+	c.u8(&x)
+	s.n, s.next = x&15, x>>4
 	if int(s.n) > len(s.k) || int(s.next) >= len(s.k) {
 		s.n, s.next = 0, 0
 		c.fail()

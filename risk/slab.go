@@ -35,8 +35,9 @@ type head struct {
 }
 
 // headsPerChunk is the most heads in one chunk (chunks start small and
-// double, so an engine with few sessions stays small).
-const headsPerChunk = 1024
+// double up to it, so an engine with few sessions stays small, and one
+// with many wastes at most a chunk per shard).
+const headsPerChunk = 256
 
 // heads is a shard's head slab. Its methods need the shard's lock.
 type heads struct {
@@ -103,7 +104,7 @@ func classOf(n int) int {
 }
 
 // slabChunkBytes is the most bytes in one chunk of a byte slab.
-const slabChunkBytes = 64 << 10
+const slabChunkBytes = 16 << 10
 
 // byteSlab holds slots of one size class. Its methods need the shard's
 // lock; a slot's bytes belong to the session that holds it.
