@@ -74,10 +74,13 @@ func Enabled(getenv func(string) string) bool {
 // (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) and the batching
 // (OTEL_BSP_*) are read from the process environment by the OpenTelemetry
 // SDK itself; the propagators (OTEL_PROPAGATORS, default
-// tracecontext,baggage) through getenv.
-// Spans other libraries start under Vigil's are exported scrubbed (name,
-// timing, parent, status code). Export failures are logged to log at warn
-// level. An unknown exporter, protocol or propagator is an error.
+// tracecontext,baggage) through getenv. Spans other libraries start under
+// Vigil's are exported scrubbed (name, timing, parent, status code).
+//
+// An unknown exporter, protocol or propagator, or malformed resource
+// attributes, is an error. What the SDK reports later (a failed export, an
+// unknown sampler, which then falls back to the default) is logged to log
+// at warn level.
 func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Tracing, error) {
 	if !Enabled(getenv) {
 		return nil, nil
@@ -95,7 +98,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 		return nil, errors.Join(fmt.Errorf("tracing: resource: %w", err), exp.Shutdown(ctx))
 	}
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		log.Warn("tracing: export failed", "err", err)
+		log.Warn("tracing failed", "err", err)
 	}))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(scrubber{sdktrace.NewBatchSpanProcessor(exp)}),
 		sdktrace.WithResource(res))
@@ -103,9 +106,9 @@ func FromEnv(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 }
 
 // New returns tracing that hands every ended span to exp at once (no
-// batching; other libraries' spans scrubbed as with [FromEnv]), samples every span whose parent does not say otherwise, and
-// reads W3C traceparent and baggage headers. Tests use it with an
-// in-memory exporter.
+// batching; other libraries' spans scrubbed as with [FromEnv]), samples
+// every span whose parent does not say otherwise, and reads W3C traceparent
+// and baggage headers. Tests use it with an in-memory exporter.
 func New(exp sdktrace.SpanExporter) *Tracing {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(scrubber{sdktrace.NewSimpleSpanProcessor(exp)}),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))

@@ -83,6 +83,7 @@ func TestFromEnv_Errors(t *testing.T) {
 		"unknown exporter":   {"OTEL_TRACES_EXPORTER": "carrier-pigeon"},
 		"unknown protocol":   {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL": "smoke-signals"},
 		"unknown propagator": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_PROPAGATORS": "telepathy"},
+		"malformed resource": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1", "OTEL_RESOURCE_ATTRIBUTES": "no-equals-sign"},
 	}
 	for name, vars := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -343,7 +344,28 @@ func TestFromEnv_UnreachableCollector(t *testing.T) {
 	if err := tr.Shutdown(t.Context()); err != nil {
 		t.Errorf("Shutdown = %v, want nil", err)
 	}
-	if !strings.Contains(logs.String(), `"level":"WARN","msg":"tracing: export failed"`) {
+	if !strings.Contains(logs.String(), `"level":"WARN","msg":"tracing failed"`) {
 		t.Errorf("no warning logged: %s", logs.String())
+	}
+}
+
+// TestFromEnv_UnknownSampler: the SDK falls back to its default sampler for
+// a sampler it does not know, and says so in the log.
+func TestFromEnv_UnknownSampler(t *testing.T) {
+	rc := otlptest.NewReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rc.URL)
+	t.Setenv("OTEL_TRACES_SAMPLER", "coin_flip")
+	var logs bytes.Buffer
+	tr, err := telemetry.FromEnv(t.Context(), os.Getenv, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end := tr.StartRequest(t.Context(), httptest.NewRequest(http.MethodGet, "/", nil), "id")
+	end("/", http.StatusOK)
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"tracing failed"`) || len(rc.Spans()) != 1 {
+		t.Errorf("unknown sampler: %d spans exported, log %s; want 1 (default sampler) and a warning", len(rc.Spans()), logs.String())
 	}
 }
