@@ -47,8 +47,10 @@ func checkDilution(t *testing.T) {
 		c := start(t, pgtest.Fresh(t), r.n, r.extra...)
 		time.Sleep(2500 * time.Millisecond) // two heartbeats: every instance sees the others
 		traj[i] = c.scenario(t)
+		rt := c.routes()
 		c.stopAll()
-		report(t, "dilution (%s): %s", r.name, summary(traj[i]))
+		report(t, "dilution (%s): %s; risk events judged by their owner %d, forwarded to it %d, judged away from it %d",
+			r.name, summary(traj[i]), rt["local"]+rt["served"], rt["forwarded"], rt["degraded"])
 	}
 	maxDiff, mean, flips := compare(traj[0], traj[1])
 	offDiff, offMean, offFlips := compare(traj[0], traj[2])

@@ -204,7 +204,11 @@ func checkDatabaseRestart(t *testing.T, db string) {
 
 // members returns the live cluster members nd sees, from its metrics (-1
 // if it does not answer).
-func (c *cluster) members(nd *node) int {
+func (c *cluster) members(nd *node) int { return c.metric(nd, "vigil_cluster_members") }
+
+// metric returns the value of the sample named (with its labels) in nd's
+// metrics, -1 if there is none.
+func (c *cluster) metric(nd *node, sample string) int {
 	res, err := c.http.Get(nd.srv.URL + "/metrics")
 	if err != nil {
 		return -1
@@ -212,12 +216,22 @@ func (c *cluster) members(nd *node) int {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "vigil_cluster_members "); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err == nil {
-				return n
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				return int(f)
 			}
 		}
 	}
 	return -1
+}
+
+// routes sums the cluster's risk events by route over the instances.
+func (c *cluster) routes() map[string]int {
+	out := map[string]int{}
+	for _, nd := range c.nodes {
+		for _, r := range []string{"local", "forwarded", "degraded", "served"} {
+			out[r] += max(0, c.metric(nd, `vigil_cluster_risk_events_total{route="`+r+`"}`))
+		}
+	}
+	return out
 }
