@@ -92,31 +92,27 @@ func (s signer) checkRequest(header, path string, body []byte, now time.Time) (p
 // sender then judges locally) until old nonces expire.
 const maxNonces = 1 << 20
 
-// nonces remembers the nonces of accepted requests for 2×Skew.
+// nonces remembers the nonces of accepted requests in two generations,
+// each 2×Skew long: a nonce is remembered at least 2×Skew, longer than a
+// request's time stays acceptable, and forgetting costs no sweep.
 type nonces struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-	next time.Time // when to sweep
+	mu        sync.Mutex
+	cur, prev map[string]struct{}
+	rotate    time.Time // when cur becomes prev
 }
 
 // fresh records nonce at now and reports whether it was new.
 func (n *nonces) fresh(nonce string, now time.Time) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.seen == nil {
-		n.seen = map[string]time.Time{}
+	if n.cur == nil || !now.Before(n.rotate) {
+		n.prev, n.cur, n.rotate = n.cur, map[string]struct{}{}, now.Add(2*Skew)
 	}
-	if now.After(n.next) {
-		for k, exp := range n.seen {
-			if now.After(exp) {
-				delete(n.seen, k)
-			}
-		}
-		n.next = now.Add(Skew)
-	}
-	if _, dup := n.seen[nonce]; dup || len(n.seen) >= maxNonces {
+	_, inCur := n.cur[nonce]
+	_, inPrev := n.prev[nonce]
+	if inCur || inPrev || len(n.cur)+len(n.prev) >= maxNonces {
 		return false
 	}
-	n.seen[nonce] = now.Add(2 * Skew)
+	n.cur[nonce] = struct{}{}
 	return true
 }

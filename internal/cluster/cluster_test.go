@@ -353,3 +353,19 @@ func TestWrapLocalSeesWhatThisInstanceJudges(t *testing.T) {
 		t.Fatal("the wrapped router lost the engine's policy")
 	}
 }
+
+func TestNoncesRememberLongerThanTheSkew(t *testing.T) {
+	var n nonces
+	t0 := time.Unix(1000, 0)
+	if !n.fresh("x", t0) {
+		t.Fatal("a new nonce refused")
+	}
+	for _, d := range []time.Duration{time.Second, 2*Skew - time.Millisecond, 2 * Skew, 3 * Skew} {
+		if n.fresh("x", t0.Add(d)) {
+			t.Fatalf("nonce accepted again %s later", d)
+		}
+	}
+	if !n.fresh("x", t0.Add(5*Skew)) {
+		t.Fatal("a nonce long expired is still remembered")
+	}
+}

@@ -325,6 +325,35 @@ func TestDefaultIssuer(t *testing.T) {
 	}
 }
 
+func TestClusterAddress(t *testing.T) {
+	tests := []struct{ set, listen, host, want string }{
+		{"", "127.0.0.1:8441", "node-a", "http://127.0.0.1:8441"},
+		{"", "0.0.0.0:8080", "node-a", "http://node-a:8080"},
+		{"", ":8080", "node-a", "http://node-a:8080"},
+		{"", "[::]:8080", "", "http://127.0.0.1:8080"},
+		{"https://10.0.3.17:9443", "0.0.0.0:8080", "node-a", "https://10.0.3.17:9443"},
+	}
+	for _, tt := range tests {
+		s := config.Defaults()
+		s.ClusterURL = tt.set
+		if got := s.ClusterAddress(tt.listen, tt.host); got != tt.want {
+			t.Errorf("ClusterAddress(%q, %q) with cluster_url %q = %q, want %q", tt.listen, tt.host, tt.set, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"10.0.3.17:8080", "ftp://x", "http://x/?a=b"} {
+		s := config.Defaults()
+		s.ClusterURL = bad
+		if err := s.Validate(); err == nil {
+			t.Errorf("cluster_url %q accepted", bad)
+		}
+	}
+	s := config.Defaults()
+	s.ClusterURL = config.ClusterOff
+	if err := s.Validate(); err != nil {
+		t.Errorf("cluster_url off refused: %v", err)
+	}
+}
+
 func TestLoadLimits(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := config.Load(filepath.Join(dir, "missing.yaml")); !errors.Is(err, os.ErrNotExist) {

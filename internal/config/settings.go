@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -251,7 +252,7 @@ func validateClusterURL(s string) error { return validateIssuerURL(s) }
 
 // ClusterAddress returns the URL the other instances reach an instance
 // listening on listen at: s.ClusterURL when set, otherwise http://listen
-// with an unspecified host replaced by hostname.
+// with an unspecified host replaced by hostname (or 127.0.0.1 without one).
 func (s Settings) ClusterAddress(listen, hostname string) string {
 	if s.ClusterURL != "" {
 		return s.ClusterURL
@@ -260,8 +261,8 @@ func (s Settings) ClusterAddress(listen, hostname string) string {
 	if err != nil {
 		return "http://" + listen
 	}
-	if ip := net.ParseIP(host); (host == "" || (ip != nil && ip.IsUnspecified())) && hostname != "" {
-		host = hostname
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = cmp.Or(hostname, "127.0.0.1")
 	}
 	return "http://" + net.JoinHostPort(host, port)
 }

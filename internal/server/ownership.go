@@ -131,9 +131,11 @@ func (in *Instance) membersChanged(prev, next []cluster.Member) {
 		return func(id string) bool { return cluster.OwnerIn(ms, id).ID == self }
 	}
 	was, is := owned(prev), owned(next)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	in.journal.share(ctx, func(id string) bool { return was(id) && !is(id) }, in.log)
+	in.wg.Go(func() { // off the heartbeat's goroutine
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		in.journal.share(ctx, func(id string) bool { return was(id) && !is(id) }, in.log)
+	})
 	in.wg.Go(func() {
 		t := time.NewTimer(adoptAfter)
 		defer t.Stop()
