@@ -57,8 +57,14 @@ func (p *policySwitch) Observe(ev risk.Event) risk.Decision {
 		return d
 	}
 	d := p.Risk.Observe(ev)
-	d.ReportOnly = p.reportOnly.Load()
+	d.ReportOnly = p.reportOnly.Load() && !stateUnavailable(d) // a cluster owner may have denied so
 	return d
+}
+
+// stateUnavailable reports whether d denies because the session's durable
+// state could not be read (the [unavailable] decision).
+func stateUnavailable(d risk.Decision) bool {
+	return len(d.Reasons) == 1 && d.Reasons[0].Code == risk.ReasonStateUnavailable
 }
 
 func (p *policySwitch) configured() risk.Policy {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-auth/vigil/internal/cluster"
 	"github.com/vigil-auth/vigil/internal/config"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage/postgres"
 )
 
@@ -61,7 +62,7 @@ func (in *Instance) joinCluster(ctx context.Context, pg *postgres.Store, s confi
 	if err := in.ring.Beat(ctx); err != nil {
 		return fmt.Errorf("cluster: first heartbeat: %w", err)
 	}
-	in.router = cluster.NewRouter(in.risk, in.ring, in.peerKey, in.log, in.now)
+	in.router = cluster.NewRouter(in.ownersEngine(), in.ring, in.peerKey, in.log, in.now)
 	in.log.Info("joined the cluster; each client's risk is judged by its owner", "id", self.ID, "url", self.URL,
 		"members", len(in.ring.Members()))
 	return nil
@@ -244,3 +245,32 @@ func (c *leaseCache) holds(ctx context.Context, job string) bool {
 	c.mu.Unlock()
 	return held
 }
+
+// ownersEngine is the engine behind the router: the events it judges, its
+// own clients' and those forwarded by others, first load their session's
+// durable state, as the report-only switch does on a single instance.
+func (in *Instance) ownersEngine() cluster.Judge {
+	rh := newRehydrator(in.risk, in.store, in.log)
+	if rh == nil {
+		return in.risk
+	}
+	return rehydrating{Risk: in.risk, rh: rh}
+}
+
+// rehydrating loads a session's durable state before the engine judges
+// its event; a session whose state cannot be read is denied.
+type rehydrating struct {
+	Risk
+	rh *rehydrator
+}
+
+// Observe implements cluster.Judge.
+func (r rehydrating) Observe(ev risk.Event) risk.Decision {
+	if d, ok := r.rh.ensure(ev); !ok {
+		return d
+	}
+	return r.Risk.Observe(ev)
+}
+
+// Policy returns the engine's policy.
+func (r rehydrating) Policy() risk.Policy { return r.rh.eng.Policy() }
