@@ -292,6 +292,33 @@ func (x *evaluation) toolVolume(k uint64) {
 		x.growTo(dSessionVolume, (ptsVolumeBase+ptsToolPerDoubling*log2f(r))*x.mat,
 			strconv.Itoa(int(n))+" calls of "+x.ev.Tool+" in the session (usual at most "+strconv.Itoa(int(usual))+")")
 	}
+	x.riskyToolCount(k, int(n), usual)
+}
+
+// riskyToolCount weighs the count of a tool that destroys, exports, spends
+// or administers by how likely the client's clean sessions make it: a
+// Poisson count with twice the mean its history suggests (the most one
+// session made of it, times the share of sessions that used it), so that a
+// few calls more of a tool the client calls once in a while already speak
+// (a cost loop that has only begun), while tools it calls in bulk every
+// session are left to the ratio above.
+func (x *evaluation) riskyToolCount(k uint64, n int, usual float32) {
+	if x.verbs&riskyVerbs == 0 || usual <= 0 || !x.mature() {
+		return
+	}
+	cnt, _ := lookupTier(x.base.Tools, k)
+	lam := 2 * float64(usual) * float64(min(1, cnt/max(x.base.Sessions, 1)))
+	if lam <= 0 || float64(n) <= 2*lam {
+		return
+	}
+	tail := 1e-9
+	if float64(n) < 4*lam+50 {
+		tail = poissonTail(n, lam)
+	}
+	if db := -10 * float32(math.Log10(tail)); db > ptsVolumeBase {
+		x.growTo(dSessionVolume, min(db, x.e.caps[dSessionVolume])*x.mat,
+			strconv.Itoa(n)+" calls of "+x.ev.Tool+" in the session (usual at most "+strconv.Itoa(int(usual))+", in a share of sessions)")
+	}
 }
 
 // novelty is the evidence that a value never seen (key k not normal in
