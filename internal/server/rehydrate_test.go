@@ -106,4 +106,18 @@ func TestRehydrateOnFirstEvent(t *testing.T) {
 	if st, _ := eng.SessionState("escalated"); len(st.Facts) != 1 {
 		t.Errorf("facts after a refused Rehydrate: %+v", st.Facts)
 	}
+
+	// idle past the policy's idle end: ended, then evicted; the next event
+	// brings the durable facts back
+	later := at.Add(3 * time.Hour)
+	eng.Sweep(later)
+	eng.Sweep(later)
+	if eng.Holds("escalated") {
+		t.Fatal("an idle, ended session was not evicted")
+	}
+	p.Observe(risk.Event{Op: risk.OpIntrospect, At: later, SessionID: "escalated", ClientID: "job",
+		Audience: "api", Resource: risk.ResourceProfile{Sensitivity: 1}})
+	if st, _ := eng.SessionState("escalated"); len(st.Facts) != 1 || st.Facts[0].Code != risk.FactEscalationAttempt {
+		t.Errorf("facts after eviction and the next event: %+v", st.Facts)
+	}
 }
