@@ -149,7 +149,7 @@ type pair struct {
 	now    time.Time
 }
 
-func newPair(t *testing.T) *pair {
+func newPair(t testing.TB) *pair {
 	p := &pair{now: time.Unix(1700000000, 0), ja: &judge{d: risk.Decision{Score: 1}},
 		jb: &judge{d: risk.Decision{Score: 42, Action: risk.StepUp, Reasons: []risk.Reason{{Code: "x", Points: 3}}, MaxTTL: time.Minute}}}
 	clock := func() time.Time { return p.now }
@@ -170,7 +170,7 @@ func newPair(t *testing.T) *pair {
 }
 
 // clientOwnedBy returns a client id that id owns among ms.
-func clientOwnedBy(t *testing.T, r *Ring, id string) string {
+func clientOwnedBy(t testing.TB, r *Ring, id string) string {
 	for i := range 1000 {
 		c := fmt.Sprintf("c%d", i)
 		if o, _ := r.Owner(c); o.ID == id {
