@@ -327,12 +327,15 @@ func (m *Memory) meet(k uint64, at int64) {
 	m.Met[oldest] = Met{Key: k, At: at}
 }
 
-// recentMet is how many values the client met for the first time
-// recently, each weighted by how recently (halving every hl ns).
+// recentMet is how many values the client met for the first time in the
+// window that a count halving every hl ns spans (hl/ln 2), the window
+// Opened counts sessions over.
 func (m *Memory) recentMet(at int64, hl float64) float32 {
 	var n float32
 	for _, e := range m.Met {
-		n += float32(math.Exp2(-float64(max(at-e.At, 0)) / hl))
+		if float64(at-e.At) < hl/math.Ln2 {
+			n++
+		}
 	}
 	return n
 }
