@@ -22,6 +22,10 @@
 // collapse, so resources and issuers can also be addressed on the
 // collection path with a query parameter: /admin/resources?audience=URL
 // and /admin/issuers?issuer=URL.
+//
+// openapi.json in this package describes every route (OpenAPI 3.1); the
+// API serves it at GET /admin/openapi.json, the one path under /admin/
+// that needs no credential.
 package admin
 
 import (
@@ -120,7 +124,8 @@ func (a *API) Credentials() Credentials { return a.creds }
 
 // Mount registers the admin routes on r. Each route dispatches its methods
 // itself (405 with Allow otherwise), and every path under /admin/ requires
-// an admin credential, including paths that do not exist.
+// an admin credential, including paths that do not exist, except the API's
+// own description at OpenAPIPath.
 func (a *API) Mount(r *web.Router) {
 	if len(a.creds) == 0 {
 		return
@@ -128,6 +133,7 @@ func (a *API) Mount(r *web.Router) {
 	for _, rt := range a.routes() {
 		r.Handle(rt.path, a.auth(rt.methods))
 	}
+	r.Handle(OpenAPIPath, a.describe())
 	r.Handle("/admin", a.auth(nil))
 	r.Handle("/admin/{rest:.*}", a.auth(nil))
 }

@@ -46,5 +46,15 @@ func (a *API) reload(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, storeErr(err, "configuration"))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out.orEmpty())
+}
+
+// orEmpty answers every list as a JSON array, never null.
+func (o ReloadOutput) orEmpty() ReloadOutput {
+	for _, l := range []*[]string{&o.Disabled, &o.Removed, &o.TerminatedSessions, &o.RestartRequired} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	return o
 }

@@ -100,6 +100,19 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.m.ServeHTTP(w, r) // templates, 404 and 405
 }
 
+// Walk calls fn with the path template and methods (nil: any method) of
+// every route, in registration order, and stops at fn's first error.
+func (rt *Router) Walk(fn func(path string, methods []string) error) error {
+	return rt.m.Walk(func(r *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		path, err := r.GetPathTemplate()
+		if err != nil {
+			return nil // a route without a path (none are registered here)
+		}
+		methods, _ := r.GetMethods()
+		return fn(path, methods)
+	})
+}
+
 // Var returns the path variable name of r ("" if absent).
 func Var(r *http.Request, name string) string { return mux.Vars(r)[name] }
 

@@ -1,0 +1,60 @@
+package apicheck_test
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/vigil-auth/vigil/internal/admin/apicheck"
+)
+
+type inner struct {
+	A string `json:"a"`
+	B int    `json:"b,omitempty"`
+}
+
+type outer struct {
+	inner
+	C       bool   `json:"c"`
+	Skipped string `json:"-"`
+	Plain   string
+	private string
+}
+
+const doc = `{"components": {"schemas": {
+  "Outer": {"type": "object", "properties": {"a": {}, "b": {}, "c": {}, "Plain": {}}},
+  "Short": {"type": "object", "properties": {"a": {}, "b": {}}},
+  "Long":  {"type": "object", "properties": {"a": {}, "b": {}, "c": {}, "Plain": {}, "d": false}},
+  "Empty": {"type": "object"}
+}}}`
+
+func TestFields(t *testing.T) {
+	got := apicheck.Fields(reflect.TypeFor[*outer]())
+	if want := []string{"Plain", "a", "b", "c"}; !slices.Equal(got, want) {
+		t.Errorf("Fields = %v, want %v", got, want)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	d, err := apicheck.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		schema string
+		want   int
+	}{
+		{"Outer", 0},
+		{"Short", 2}, // the type has c and Plain, the schema does not
+		{"Long", 1},  // the schema has d, the type does not
+		{"Empty", 1}, // no properties to compare with
+		{"Missing", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.schema, func(t *testing.T) {
+			if got := d.Compare(tt.schema, outer{}); len(got) != tt.want {
+				t.Errorf("Compare(%s) = %q, want %d differences", tt.schema, got, tt.want)
+			}
+		})
+	}
+}
