@@ -37,17 +37,7 @@ func clientCommands() []command {
 }
 
 func clientTable(e *cli, b []byte) error {
-	var ans struct {
-		Clients []struct {
-			ID         string   `json:"id"`
-			Kind       string   `json:"kind"`
-			GrantTypes []string `json:"grant_types"`
-			Scopes     []string `json:"scopes"`
-			Audiences  []string `json:"audiences"`
-			Introspect []string `json:"introspect"`
-			Disabled   bool     `json:"disabled"`
-		} `json:"clients"`
-	}
+	var ans clientList
 	if err := json.Unmarshal(b, &ans); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/vigil-auth/vigil/internal/admin"
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/storage"
@@ -45,9 +44,7 @@ func listKeys(ctx context.Context, e *cli, args []string) error {
 }
 
 func keyTable(e *cli, b []byte) error {
-	var ans struct {
-		Keys []admin.KeyOutput `json:"keys"`
-	}
+	var ans keyList
 	if err := json.Unmarshal(b, &ans); err != nil {
 		return err
 	}

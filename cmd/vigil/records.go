@@ -301,27 +301,22 @@ func (e *cli) newTable() *tabwriter.Writer {
 	return tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 }
 
+var resourceFields = []field{
+	{"sensitivity", "sensitivity", "1 (routine read) to 4 (secrets, credentials, admin)", fInt},
+	{"tenant", "tenant", "tenant the resource belongs to", fString},
+	{"tactic", "tactic", "what calling it usually means: discovery, collection, credential_access, ...", fString},
+	{"max-ttl", "max_ttl", "cap on token lifetimes for this audience, e.g. 10m", fString},
+}
+
 func resourceCommands() []command {
 	rc := recordCmd{noun: "resource", plural: "resources", key: "audience",
 		path: queryPath("resources", "audience"), table: resourceTable,
-		fields: []field{
-			{"sensitivity", "sensitivity", "1 (routine read) to 4 (secrets, credentials, admin)", fInt},
-			{"tenant", "tenant", "tenant the resource belongs to", fString},
-			{"tactic", "tactic", "what calling it usually means: discovery, collection, credential_access, ...", fString},
-			{"max-ttl", "max_ttl", "cap on token lifetimes for this audience, e.g. 10m", fString},
-		}}
+		fields: resourceFields}
 	return rc.crud()
 }
 
 func resourceTable(e *cli, b []byte) error {
-	var ans struct {
-		Resources []struct {
-			Audience    string `json:"audience"`
-			Sensitivity int    `json:"sensitivity"`
-			Tenant      string `json:"tenant"`
-			Tactic      string `json:"tactic"`
-		} `json:"resources"`
-	}
+	var ans resourceList
 	if err := json.Unmarshal(b, &ans); err != nil {
 		return err
 	}
@@ -333,30 +328,23 @@ func resourceTable(e *cli, b []byte) error {
 	return tw.Flush()
 }
 
+var issuerFields = []field{
+	{"jwks-uri", "jwks_uri", "https URL of the issuer's JWK Set", fString},
+	{"audience", "audience", "audience its tokens must carry", fString},
+	{"algorithms", "algorithms", "accepted signature algorithms", fList},
+	{"scopes", "scopes", "scopes its tokens may be exchanged for", fList},
+	{"audiences", "audiences", "audiences its tokens may be exchanged for", fList},
+}
+
 func issuerCommands() []command {
 	rc := recordCmd{noun: "issuer", plural: "issuers", key: "issuer",
 		path: queryPath("issuers", "issuer"), table: issuerTable,
-		fields: []field{
-			{"jwks-uri", "jwks_uri", "https URL of the issuer's JWK Set", fString},
-			{"audience", "audience", "audience its tokens must carry", fString},
-			{"algorithms", "algorithms", "accepted signature algorithms", fList},
-			{"scopes", "scopes", "scopes its tokens may be exchanged for", fList},
-			{"audiences", "audiences", "audiences its tokens may be exchanged for", fList},
-		}}
+		fields: issuerFields}
 	return rc.crud()
 }
 
 func issuerTable(e *cli, b []byte) error {
-	var ans struct {
-		Issuers []struct {
-			Issuer   string `json:"issuer"`
-			Audience string `json:"audience"`
-			Subjects []struct {
-				Subject  string `json:"subject"`
-				ClientID string `json:"client_id"`
-			} `json:"subjects"`
-		} `json:"issuers"`
-	}
+	var ans issuerList
 	if err := json.Unmarshal(b, &ans); err != nil {
 		return err
 	}

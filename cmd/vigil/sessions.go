@@ -62,9 +62,7 @@ func listSessions(ctx context.Context, e *cli, args []string) error {
 }
 
 func sessionTable(e *cli, b []byte) error {
-	var ans struct {
-		Sessions []admin.SessionOutput `json:"sessions"`
-	}
+	var ans sessionList
 	if err := json.Unmarshal(b, &ans); err != nil {
 		return err
 	}
@@ -227,7 +225,7 @@ func terminateSession(ctx context.Context, e *cli, args []string) error {
 	}
 	var body []byte
 	if *reason != "" {
-		body, _ = json.Marshal(map[string]string{"reason": *reason})
+		body, _ = json.Marshal(terminateBody{Reason: *reason})
 	}
 	b, err := c.call(ctx, "POST", sessionPath(pos[0])+"/terminate", body)
 	if err != nil || af.json {

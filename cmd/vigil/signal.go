@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/vigil-auth/vigil/internal/admin"
 )
 
 // signalCommands are "vigil signal …".
@@ -34,7 +36,7 @@ func sendSignal(ctx context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{"sid": *sid, "client_id": *client, "type": *typ, "level": *level, "reason": *reason})
+	body, _ := json.Marshal(admin.SignalInput{SessionID: *sid, ClientID: *client, Type: *typ, Level: *level, Reason: *reason})
 	b, err := c.call(ctx, "POST", "/admin/signals", body)
 	return orPrint(err, e.stdout, b)
 }
