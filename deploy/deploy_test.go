@@ -27,6 +27,7 @@ func exported(t *testing.T) map[string]bool {
 	r.WatchCommitTime(counts{})
 	r.WatchKeyAge(time.Now, time.Now)
 	r.WatchFeedLag(func() time.Duration { return 0 })
+	r.WatchLiveSessions([]string{"none", "high"}, func(string) int { return 1 })
 	r.ObserveRequest("/oauth2/token", 200, time.Millisecond)
 	r.TokenIssued("client_credentials", "access_token")
 	r.Introspected("active")

@@ -41,6 +41,7 @@ type Engine struct {
 	now          func() time.Time
 
 	sessions [shards]sessionShard
+	live     liveCounts
 	clients  [shards]clientShard
 	peers    [shards]peerShard
 }
@@ -165,6 +166,9 @@ func (e *Engine) Observe(ev Event) Decision {
 	x := evaluation{e: e, s: s, c: c, ev: &ev, at: at, base: c.base.Load()}
 	d := x.run()
 	e.remember(c, x.memo, at)
+	if !s.ended {
+		e.live.count(hd.h, liveIndex(d.Level))
+	}
 	if ev.Op == OpRevoke || d.Action == Terminate {
 		e.end(hd, c, at, ev.Op == OpRevoke)
 	} else {

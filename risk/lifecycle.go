@@ -16,6 +16,7 @@ func (e *Engine) end(hd *held, c *client, at int64, learn bool) {
 		return
 	}
 	s.ended = true
+	e.live.count(hd.h, 0)
 	var sum *summary
 	if learn && e.clean(s) {
 		sum = s.summarize(at)

@@ -188,6 +188,7 @@ func (hd *held) put() {
 // free removes hd's session from its shard and releases hd.
 func (e *Engine) free(hd *held) {
 	if hd.h != nil {
+		e.live.count(hd.h, 0)
 		sh := hd.sh
 		sh.mu.Lock()
 		if r, ok := sh.index[hd.key]; ok && r == hd.r {

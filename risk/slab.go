@@ -31,6 +31,7 @@ type head struct {
 	blob     ref          // the encoded state's slot in class cls
 	n        uint32       // encoded length
 	cls      uint8        // size class + 1; 0: no state yet
+	lvl      uint8        // the level it is counted under in Engine.live (live.go)
 	used     bool
 }
 

@@ -86,6 +86,15 @@ func (r *Router) Policy() risk.Policy {
 	return risk.DefaultPolicy()
 }
 
+// LiveSessions returns the local engine's count of live sessions at level
+// l: the sessions this instance judges (0 for an engine that keeps none).
+func (r *Router) LiveSessions(l risk.Level) int {
+	if lc, ok := r.engine.(interface{ LiveSessions(risk.Level) int }); ok {
+		return lc.LiveSessions(l)
+	}
+	return 0
+}
+
 // WrapLocal replaces the local engine with wrap(engine), for a wrapper
 // that must see every decision made for the clients this instance owns
 // (and only those). Call it before the router is used.

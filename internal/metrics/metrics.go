@@ -109,6 +109,18 @@ func (r *Registry) WatchFeedLag(lag func() time.Duration) {
 	}, func() float64 { return lag().Seconds() }))
 }
 
+// WatchLiveSessions exports vigil_risk_live_sessions{level}: for each of
+// levels, count(level) read at each scrape. count must be cheap (the risk
+// engine keeps the counts; it never scans). Call it at most once.
+func (r *Registry) WatchLiveSessions(levels []string, count func(level string) int) {
+	for _, l := range levels {
+		r.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_risk_live_sessions", Help: "Sessions the risk engine holds open, by the level of their latest decision.",
+			ConstLabels: prometheus.Labels{"level": l},
+		}, func() float64 { return float64(count(l)) }))
+	}
+}
+
 // ClusterCounts is what a cluster member reports at each scrape: the live
 // members it sees, and its risk events by route (local, forwarded,
 // degraded, served).

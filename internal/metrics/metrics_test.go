@@ -101,6 +101,9 @@ func TestOperatorMetrics(t *testing.T) {
 	r.WatchCommitTime(fc)
 	fc.d = 1500 * time.Millisecond
 	r.WatchFeedLag(func() time.Duration { return 2 * time.Second })
+	live := map[string]int{"none": 7, "high": 2}
+	r.WatchLiveSessions([]string{"none", "low", "high"}, func(l string) int { return live[l] })
+	live["high"] = 3 // read at the scrape, not at registration
 	out := scrape(t, r)
 	for _, want := range []string{
 		`vigil_build_info{commit=`,
@@ -109,6 +112,9 @@ func TestOperatorMetrics(t *testing.T) {
 		"vigil_signing_key_age_seconds 5400\n",
 		"vigil_storage_commit_seconds_total 1.5\n",
 		"vigil_feed_lag_seconds 2\n",
+		`vigil_risk_live_sessions{level="none"} 7`,
+		`vigil_risk_live_sessions{level="low"} 0`,
+		`vigil_risk_live_sessions{level="high"} 3`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q", want)

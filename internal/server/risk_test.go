@@ -31,10 +31,15 @@ func TestRiskMetrics(t *testing.T) {
 		`vigil_risk_decisions_total{action="allow",level="none",op="exchange"} 1`,
 		`vigil_risk_decision_duration_seconds_count{op="token"} 1`,
 		`vigil_risk_decision_duration_seconds_count{op="exchange"} 1`,
+		`vigil_risk_live_sessions{level="none"} `,
+		`vigil_risk_live_sessions{level="critical"} 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+	if strings.Contains(out, `vigil_risk_live_sessions{level="none"} 0`) {
+		t.Errorf("no live session counted at level none after two allowed decisions")
 	}
 }
 

@@ -24,7 +24,9 @@ import (
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/introspect"
 	"github.com/vigil-auth/vigil/keys"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
+	"github.com/vigil-auth/vigil/storage/postgres"
 )
 
 // Config is the server's configuration.
@@ -162,6 +164,10 @@ func (s *Server) build() error {
 		s.metrics.WatchCommitTime(ct)
 	}
 	s.metrics.WatchKeyAge(s.d.Keys.ActiveKeyCreated, s.d.Now)
+	s.watchLiveSessions()
+	if pg, ok := s.d.Store.(*postgres.Store); ok {
+		s.metrics.WatchFeedLag(pg.Feed().Lag)
+	}
 	if p, ok := s.d.Peer.(*cluster.Router); ok {
 		s.metrics.WatchCluster(func() (int, map[string]int64) {
 			st := p.Stats()
@@ -243,4 +249,24 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Close() error {
 	s.closeSignals()
 	return s.shutdownTracing()
+}
+
+// liveCounter counts the sessions a risk engine holds open by level;
+// *risk.Engine and the cluster router implement it.
+type liveCounter interface {
+	LiveSessions(risk.Level) int
+}
+
+// watchLiveSessions exports vigil_risk_live_sessions{level} when the risk
+// engine counts its live sessions.
+func (s *Server) watchLiveSessions() {
+	lc, ok := s.d.Risk.(liveCounter)
+	if !ok {
+		return
+	}
+	var levels []string
+	for _, l := range risk.Levels() {
+		levels = append(levels, string(l))
+	}
+	s.metrics.WatchLiveSessions(levels, func(l string) int { return lc.LiveSessions(risk.Level(l)) })
 }

@@ -124,6 +124,12 @@ func (f *Feed) Subscribe(fn func(Change)) {
 // Fresh reports whether the last good poll started at most FreshFor ago.
 func (f *Feed) Fresh() bool { return f.freshSince(f.mark()) }
 
+// Lag returns how long ago the last good poll started: every change
+// committed before then has reached this node's caches and subscribers. It
+// stays about PollEvery while the feed is followed and grows while polls
+// fail or stall.
+func (f *Feed) Lag() time.Duration { return time.Since(time.Unix(0, f.mark())) }
+
 // mark returns when the last good poll started (unix ns); every change it
 // read has been dropped from the caches by the time mark returns it.
 func (f *Feed) mark() int64 { return f.lastGood.Load() }

@@ -98,6 +98,9 @@ func TestStaleFeedReadsThrough(t *testing.T) {
 	if !a.Feed().Fresh() {
 		t.Fatal("a running feed is not fresh")
 	}
+	if lag := a.Feed().Lag(); lag < 0 || lag > time.Second {
+		t.Fatalf("a running feed lags %v", lag)
+	}
 	// A change that bypasses the feed: only a read-through can see it.
 	if _, err := a.pool.Exec(t.Context(), `UPDATE clients SET doc = $1 WHERE id = 'c1'`,
 		[]byte(`{"id":"c1","kind":"service","disabled":true}`)); err != nil {
@@ -109,6 +112,9 @@ func TestStaleFeedReadsThrough(t *testing.T) {
 	a.feed.stop()
 	if !waitFor(time.Second, func() bool { return !a.Feed().Fresh() }) {
 		t.Fatal("a stopped feed stays fresh")
+	}
+	if lag := a.Feed().Lag(); lag <= FreshFor {
+		t.Fatalf("a stale feed lags only %v", lag)
 	}
 	if c, err := a.GetClient(context.Background(), "c1"); err != nil || !c.Disabled {
 		t.Fatalf("with a stale feed GetClient = %+v, %v; want the database's record", c, err)
