@@ -2,14 +2,19 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/cluster"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/storage/postgres"
+	"github.com/vigil-auth/vigil/storage/postgres/pgtest"
 )
 
 // fakeLeaser grants job to holder "me" while free is set, and counts asks.
@@ -91,4 +96,90 @@ func TestOwnersEngineRehydratesAndItsDenialStays(t *testing.T) {
 	if d := p.Observe(ev); d.Action != risk.Deny || d.ReportOnly {
 		t.Fatalf("the owner's denial for unreadable state became %s (report-only %v)", d.Action, d.ReportOnly)
 	}
+}
+
+// static is a cluster directory whose members are fixed.
+type static []cluster.Member
+
+func (s static) Heartbeat(context.Context, string, string, time.Duration) ([]cluster.Member, error) {
+	return s, nil
+}
+func (static) Leave(context.Context, string) error { return nil }
+
+// TestMembersChangedHandsClientsOver: when a member joins, an instance
+// writes at once the rows of the clients it gives up; when a member
+// leaves, the instance that takes its clients over reads their rows.
+func TestMembersChangedHandsClientsOver(t *testing.T) {
+	ctx := t.Context()
+	pg, err := postgres.Open(ctx, pgtest.Fresh(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	a, b, c := cluster.Member{ID: "a"}, cluster.Member{ID: "b"}, cluster.Member{ID: "c"}
+	// clients: one b keeps when c joins, one b gives c, one that is a's
+	// until a leaves and then b's.
+	var keep, give, inherit string
+	for i := 0; keep == "" || give == "" || inherit == ""; i++ {
+		id := fmt.Sprintf("client-%d", i)
+		two, three := cluster.OwnerIn([]cluster.Member{a, b}, id), cluster.OwnerIn([]cluster.Member{a, b, c}, id)
+		switch {
+		case two == b && three == b && keep == "":
+			keep = id
+		case two == b && three == c && give == "":
+			give = id
+		case two == a && cluster.OwnerIn([]cluster.Member{b}, id) == b && inherit == "":
+			inherit = id
+		}
+	}
+	eng, _, _ := NewRiskEngine(risk.DefaultPolicy())
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, id := range []string{keep, give} {
+		eng.Observe(risk.Event{Op: risk.OpToken, At: at, SessionID: id + "-s", ClientID: id})
+	}
+	done := make(chan struct{})
+	defer close(done)
+	in := &Instance{State: &State{store: pg}, risk: eng, log: slog.New(slog.DiscardHandler), now: time.Now, done: done,
+		journal: &riskJournal{eng: eng, clients: pg}}
+	in.ring = cluster.NewRing(b, static{a, b}, nil, time.Now, nil)
+	in.membersChanged([]cluster.Member{a, b}, []cluster.Member{a, b, c})
+	in.wg.Wait()
+	rows, err := pg.ClientState(ctx)
+	if err != nil || len(rows) != 1 || rows[give] == nil {
+		t.Fatalf("rows written when c joined: %d %v; want only %s's, the client given to c", len(rows), err, give)
+	}
+
+	other, _, _ := NewRiskEngine(risk.DefaultPolicy())
+	err = other.Restore(risk.Snapshot{Version: risk.SnapshotVersion, Clients: []risk.ClientSnapshot{{ClientID: inherit,
+		Memory: risk.Memory{Peak: 17}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.SaveClientState(ctx, snapshotRows(t, other)); err != nil { // what a wrote as its owner
+		t.Fatal(err)
+	}
+	in.membersChanged([]cluster.Member{a, b}, []cluster.Member{b})
+	in.wg.Wait()
+	var got *risk.ClientSnapshot
+	for _, cs := range eng.Snapshot().Clients {
+		if cs.ClientID == inherit {
+			got = &cs
+		}
+	}
+	if got == nil || got.Memory.Peak != 17 {
+		t.Fatalf("the client inherited from a: %+v; want the memory a wrote", got)
+	}
+}
+
+// snapshotRows encodes every client of eng as its row.
+func snapshotRows(t *testing.T, eng *risk.Engine) map[string][]byte {
+	rows := map[string][]byte{}
+	for _, cs := range eng.Snapshot().Clients {
+		b, err := json.Marshal(cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[cs.ClientID] = b
+	}
+	return rows
 }
