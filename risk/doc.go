@@ -105,5 +105,14 @@
 // actors with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work
 // there normal), a 168-bucket hour-of-week histogram, and per-session
-// call, tenant and rate figures. It stays under 8 KiB; a live session stays under 2 KiB.
+// call, tenant and rate figures. It stays under 8 KiB.
+//
+// # Live sessions
+//
+// Between events a session is kept encoded (a few hundred bytes, no
+// pointer the garbage collector scans) and decoded only while an event is
+// judged; a live session costs at most 512 bytes of heap. Sessions idle past
+// Baseline.IdleEnd are ended (learning from the clean ones) and then evicted
+// by Sweep; a server loads a session's durable facts back with
+// [Engine.Rehydrate] on its next event, and after a restart on its first.
 package risk

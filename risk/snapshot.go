@@ -12,7 +12,8 @@ const SnapshotVersion = 1
 
 // Snapshot is a compact, JSON-encodable copy of every client's learned
 // baseline and short-term memory, for journaling. Live sessions are not
-// included: their durable facts come back through RestoreFacts.
+// included: their durable facts come back through Rehydrate, on each
+// session's first event.
 type Snapshot struct {
 	Version int              `json:"version"`
 	Clients []ClientSnapshot `json:"clients"`

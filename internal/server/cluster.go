@@ -74,8 +74,13 @@ func (in *Instance) reloadKeys() {
 	}
 }
 
-// restoreFacts gives the engine the session's recorded facts.
+// restoreFacts gives the engine the session's recorded facts. A session
+// the engine does not hold is left alone: its first event here loads them
+// (rehydrate.go), so instances do not each hold every changed session.
 func (in *Instance) restoreFacts(eng *risk.Engine, sid string) {
+	if !eng.Holds(sid) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := in.store.GetSession(ctx, sid)
