@@ -369,3 +369,25 @@ func TestNoncesRememberLongerThanTheSkew(t *testing.T) {
 		t.Fatal("a nonce long expired is still remembered")
 	}
 }
+
+// TestDecisionTravelsWhole fails when risk.Decision gains a field the
+// owner's answer loses.
+func TestDecisionTravelsWhole(t *testing.T) {
+	want := risk.Decision{Score: 73, Suspicion: 0.7312345678901234, Impact: 0.25, Level: risk.LevelHigh, Action: risk.StepUp,
+		MaxTTL: 90 * time.Second, NoRefresh: true, Reasons: []risk.Reason{{Code: "a", Points: 12, Evidence: "e"}},
+		NewFacts: []risk.Reason{{Code: risk.FactPoPMismatch, Points: 100}}, Challenge: &risk.Challenge{Methods: []string{risk.MethodClientAssertion}, Attempt: 2},
+		ReportOnly: true, Tier: 3, SensitiveTouched: true}
+	v := reflect.ValueOf(want)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("the test leaves Decision.%s empty: set it so the round trip covers it", v.Type().Field(i).Name)
+		}
+	}
+	p := newPair(t)
+	p.jb.d = want
+	ev := fullEvent()
+	ev.ClientID = clientOwnedBy(t, p.a.ring, "b")
+	if got := p.a.Observe(ev); !reflect.DeepEqual(got, want) {
+		t.Fatalf("the owner's decision changed on the way:\n got %+v\nwant %+v", got, want)
+	}
+}
