@@ -16,7 +16,7 @@ func TestOpenAPI_WireTypesMatchSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	types := map[string]any{
-		"Client":            ClientOutput{},
+		"ClientRecord":      ClientOutput{},
 		"ClientInput":       ClientInput{},
 		"Schedule":          storage.Schedule{},
 		"AssertionCompat":   storage.AssertionCompat{},

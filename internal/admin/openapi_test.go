@@ -302,3 +302,31 @@ func TestOpenAPI_ValidatorCatchesDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPI_NoBooleanSchemas keeps the description readable by client
+// generators: JSON Schema allows true and false as schemas, but several
+// generators (ogen among them) refuse them; {"not": {}} says "never" to
+// every tool.
+func TestOpenAPI_NoBooleanSchemas(t *testing.T) {
+	var doc any
+	if err := json.Unmarshal(admin.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				if _, isBool := c.(bool); isBool && (strings.HasSuffix(path, "/properties") || k == "items" || k == "not") {
+					t.Errorf("%s/%s is a boolean schema", path, k)
+				}
+				walk(path+"/"+k, c)
+			}
+		case []any:
+			for i, c := range x {
+				walk(fmt.Sprintf("%s/%d", path, i), c)
+			}
+		}
+	}
+	walk("", doc)
+}

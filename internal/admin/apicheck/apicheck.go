@@ -32,8 +32,8 @@ func Parse(b []byte) (*Doc, error) {
 }
 
 // Properties returns the sorted property names of the named object schema.
-// A property whose schema is false (never present) is listed too: a Go
-// field may carry it, provided it is always omitted.
+// A property whose schema forbids it ({"not": {}}: never present) is
+// listed too: a Go field may carry it, provided it is always omitted.
 func (d *Doc) Properties(name string) ([]string, error) {
 	raw, ok := d.schemas[name]
 	if !ok {

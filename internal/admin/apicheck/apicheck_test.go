@@ -24,7 +24,7 @@ type outer struct {
 const doc = `{"components": {"schemas": {
   "Outer": {"type": "object", "properties": {"a": {}, "b": {}, "c": {}, "Plain": {}}},
   "Short": {"type": "object", "properties": {"a": {}, "b": {}}},
-  "Long":  {"type": "object", "properties": {"a": {}, "b": {}, "c": {}, "Plain": {}, "d": false}},
+  "Long":  {"type": "object", "properties": {"a": {}, "b": {}, "c": {}, "Plain": {}, "d": {"not": {}}}},
   "Empty": {"type": "object"}
 }}}`
 
