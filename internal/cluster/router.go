@@ -53,16 +53,17 @@ type Stats struct {
 // owner's decision; it judges locally what it owns, and what it cannot
 // forward. It is safe for concurrent use.
 type Router struct {
-	local  Judge
-	engine Judge // local before WrapLocal: the engine whose policy is in force
-	ring   *Ring
-	sign   signer
-	http   *http.Client
-	log    *slog.Logger
-	now    func() time.Time
-	seen   nonces
-	down   sync.Map // member id → time.Time until which it is skipped
-	stats  struct{ local, forwarded, degraded, served atomic.Int64 }
+	local   Judge
+	engine  Judge         // local before WrapLocal: the engine whose policy is in force
+	timeout time.Duration // how long a forward waits: Timeout
+	ring    *Ring
+	sign    signer
+	http    *http.Client
+	log     *slog.Logger
+	now     func() time.Time
+	seen    nonces
+	down    sync.Map // member id → time.Time until which it is skipped
+	stats   struct{ local, forwarded, degraded, served atomic.Int64 }
 }
 
 // NewRouter returns a router judging with local, owners from ring, peer
@@ -72,9 +73,9 @@ func NewRouter(local Judge, ring *Ring, key []byte, log *slog.Logger, now func()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: Timeout}
-	return &Router{local: local, engine: local, ring: ring, sign: signer{key: key}, log: log, now: now,
-		http: &http.Client{Transport: tr, Timeout: Timeout,
+	tr := &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	return &Router{local: local, engine: local, ring: ring, sign: signer{key: key}, log: log, now: now, timeout: Timeout,
+		http: &http.Client{Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -162,7 +163,7 @@ func (r *Router) forward(owner Member, ev risk.Event) (risk.Decision, error) {
 	if err != nil {
 		return risk.Decision{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(owner.URL, "/")+PathObserve, bytes.NewReader(body))
 	if err != nil {
