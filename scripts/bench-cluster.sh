@@ -12,6 +12,11 @@
 #     a transaction is one), which includes the change feed's polls;
 #   - Vigil's own database reads and write transactions per request (its
 #     storage counters, from each bench's report).
+# Three instances run twice: as configured by default, where each client's
+# risk is judged by its owner (an event for a client owned elsewhere is
+# forwarded; the benches' clients are spread over the three), and with
+# --cluster-url off (pg3-local), where each instance judges what it
+# receives, as behind a load balancer with client affinity.
 # The benches run with --keep: the servers are thrown away, and removing the
 # bench's clients would end every session of the run one at a time (minutes
 # per instance; it is why three instances once overran their time budget).
@@ -76,10 +81,11 @@ waitlog() {
 	done
 }
 
-# one LABEL N STORE SCENARIO: N fresh instances on STORE ("bolt" or
-# "postgres"), one bench each for SCENARIO, then the figures.
+# one LABEL N STORE SCENARIO [SERVE-FLAGS...]: N fresh instances on STORE
+# ("bolt" or "postgres"), one bench each for SCENARIO, then the figures.
 one() {
 	local label=$1 n=$2 store=$3 scen=$4 db="" url=bolt
+	shift 4
 	if [ "$store" = postgres ]; then
 		db="vigil_bench_$RANDOM$RANDOM"
 		psql "$base" -qc "CREATE DATABASE $db" >/dev/null
@@ -89,7 +95,7 @@ one() {
 	local ports=() i
 	for i in $(seq 1 "$n"); do
 		local port=$((18600 + i)) data; data=$(mktemp -d)
-		$bin serve --listen "127.0.0.1:$port" --data "$data" --store "$url" --log-level error &
+		$bin serve --listen "127.0.0.1:$port" --data "$data" --store "$url" --log-level error "$@" &
 		pids+=($!) ports+=("$port")
 	done
 	for p in "${ports[@]}"; do ready "127.0.0.1:$p"; done
@@ -150,6 +156,7 @@ for r in $(seq 1 "$runs"); do
 		one bolt 1 bolt "$scen"
 		one pg1 1 postgres "$scen"
 		one pg3 3 postgres "$scen"
+		one pg3-local 3 postgres "$scen" --cluster-url off
 	done
 	echo "bench-cluster: run $r done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
