@@ -24,6 +24,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s} runs=${2:-1} warmup=2s
+# Each instance's pool: 8 connections keep three instances well inside a
+# shared server's max_connections; two cores run fewer transactions at once.
+pool=${BENCH_POOL:-8}
 scenarios=(introspect client_credentials exchange)
 bin=bin/vigil
 out=bin/bench-cluster
@@ -35,7 +38,7 @@ stop() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	pids=()
-	for d in "${dbs[@]}"; do psql "$base" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null || true; done
+	for d in "${dbs[@]}"; do q "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null || true; done
 	dbs=()
 }
 trap stop EXIT
@@ -51,7 +54,15 @@ ticks() {
 	done
 }
 
-# sample FILE DB: the time, the vigil processes' and the database backends'
+# q SQL: one value from the server, retried while it refuses connections.
+q() {
+	local i
+	for i in $(seq 1 50); do psql "$base" -qtAc "$1" 2>/dev/null && return 0; sleep 0.1; done
+	echo "bench-cluster: PostgreSQL did not answer: $1" >&2
+	return 1
+}
+
+# sample DB FILE: the time, the vigil processes' and the database backends'
 # CPU ticks, and the database's transactions so far.
 sample() {
 	local db=$1 file=$2
@@ -59,8 +70,8 @@ sample() {
 		echo "at $(date +%s.%N)"
 		echo "vigil $(ticks "${pids[@]}" | tr '\n' ' ')"
 		if [ -n "$db" ]; then
-			echo "pg $(ticks $(psql "$base" -qtAc "SELECT pid FROM pg_stat_activity WHERE datname = '$db'") | tr '\n' ' ')"
-			echo "xacts $(psql "$base" -qtAc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'")"
+			echo "pg $(ticks $(q "SELECT pid FROM pg_stat_activity WHERE datname = '$db'") | tr '\n' ' ')"
+			echo "xacts $(q "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$db'")"
 		fi
 	} >"$file"
 }
@@ -88,9 +99,9 @@ one() {
 	shift 4
 	if [ "$store" = postgres ]; then
 		db="vigil_bench_$RANDOM$RANDOM"
-		psql "$base" -qc "CREATE DATABASE $db" >/dev/null
+		q "CREATE DATABASE $db" >/dev/null
 		dbs+=("$db")
-		url="${base%/*}/$db?sslmode=disable"
+		url="${base%/*}/$db?sslmode=disable&pool_max_conns=$pool"
 	fi
 	local ports=() i
 	for i in $(seq 1 "$n"); do
