@@ -160,14 +160,26 @@ print(line, flush=True)
 PY
 }
 
+# try ARGS...: one ARGS..., again (up to three times) when it fails, as
+# when the shared database server restarts under it.
+try() {
+	local i
+	for i in 1 2 3; do
+		(trap stop EXIT; one "$@") &
+		wait $! && return 0
+		echo "bench-cluster: $1 $4 failed (attempt $i)" >&2
+	done
+	return 1
+}
+
 make -s build
 echo "bench-cluster: $(git rev-parse --short HEAD), $dur per scenario, $runs run(s), load $(cut -d' ' -f1-3 /proc/loadavg) at start"
 for r in $(seq 1 "$runs"); do
 	for scen in "${scenarios[@]}"; do
-		one bolt 1 bolt "$scen"
-		one pg1 1 postgres "$scen"
-		one pg3 3 postgres "$scen"
-		one pg3-local 3 postgres "$scen" --cluster-url off
+		try bolt 1 bolt "$scen"
+		try pg1 1 postgres "$scen"
+		try pg3 3 postgres "$scen"
+		try pg3-local 3 postgres "$scen" --cluster-url off
 	done
 	echo "bench-cluster: run $r done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
