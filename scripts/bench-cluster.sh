@@ -2,9 +2,10 @@
 # Benchmarks Vigil on bbolt, on PostgreSQL with one instance, and on
 # PostgreSQL with three instances sharing one database. Each scenario runs on
 # fresh servers (a fresh data directory, a fresh database) with one
-# `vigil bench` per instance, all started at once; the figures come from the
-# window in which every bench is measuring (after the last one's warm-up,
-# until the first one stops):
+# `vigil bench` per instance; once every bench has prepared its scenario
+# they start together (--start-file), and the figures come from the window
+# in which every bench is measuring (after the last one's warm-up, until the
+# first one stops):
 #   - requests/s per instance;
 #   - Vigil CPU per request (utime+stime of the vigil processes);
 #   - PostgreSQL CPU per request (the backends connected to the database);
@@ -79,16 +80,19 @@ sample() {
 # waitlog PATTERN LOG...: until every log has a line matching PATTERN
 # (ANY=1: until one has); fails when a bench (pids in bp) has ended first.
 waitlog() {
-	local pat=$1; shift
+	local pat=$1 dead=0; shift
 	while :; do
 		local n=0 l p
 		for l in "$@"; do grep -q "$pat" "$l" 2>/dev/null && n=$((n + 1)); done
 		if [ "${ANY:-0}" = 1 ] && [ "$n" -gt 0 ]; then return 0; fi
 		[ "$n" -eq $# ] && return 0
-		for p in "${bp[@]}"; do
-			kill -0 "$p" 2>/dev/null || { echo "bench-cluster: a bench ended early:" >&2; cat "$@" >&2; return 1; }
-		done
-		sleep 0.05
+		if [ "$dead" = 1 ]; then # looked again after a bench ended: it ended early
+			echo "bench-cluster: a bench ended early:" >&2
+			cat "$@" >&2
+			return 1
+		fi
+		for p in "${bp[@]}"; do kill -0 "$p" 2>/dev/null || dead=1; done
+		[ "$dead" = 1 ] || sleep 0.05
 	done
 }
 
@@ -112,11 +116,14 @@ one() {
 	for p in "${ports[@]}"; do ready "127.0.0.1:$p"; done
 	local tag="$out/$label-$scen" logs=()
 	bp=() i=0
+	rm -f "$tag.start"
 	for p in "${ports[@]}"; do
 		$bin bench --addr "http://127.0.0.1:$p" --scenarios "$scen" --duration "$dur" --warmup "$warmup" \
-			--connections 16 --keep --json --out "$tag-$i" >/dev/null 2>"$tag-$i.log" &
+			--connections 16 --keep --start-file "$tag.start" --json --out "$tag-$i" >/dev/null 2>"$tag-$i.log" &
 		bp+=($!) logs+=("$tag-$i.log"); i=$((i + 1))
 	done
+	waitlog "$scen: prepared" "${logs[@]}"
+	touch "$tag.start"
 	waitlog "$scen: running" "${logs[@]}"
 	sleep "${warmup%s}"
 	sample "$db" "$tag.a"

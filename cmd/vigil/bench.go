@@ -23,6 +23,7 @@ var benchScenarios = []string{"ceiling", "introspect", "client_credentials", "ex
 // benchOptions are bench's flags.
 type benchOptions struct {
 	addr, token, data, ceilingURL, out string
+	startFile                          string
 	mix, audience, scope               string
 	agents, rs, scenarios              listValue
 	spawn, reportOnly, json, insecure  bool
@@ -62,6 +63,8 @@ func parseBench(args []string, e *cli) (benchOptions, error) {
 	fs.StringVar(&o.out, "out", "", "also write the report to OUT.txt and OUT.json")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification")
+	fs.StringVar(&o.startFile, "start-file", "", "after preparing each scenario, wait until this file exists before starting it "+
+		"(several benches against several servers then measure at the same time)")
 	fs.BoolVar(&o.keep, "keep", false, "leave the bench's own clients registered when done, for a server that is thrown away "+
 		"(removing them ends every session the run opened, one at a time)")
 	pos, err := parse(fs, args)
@@ -235,7 +238,26 @@ func (o *benchOptions) suite(t *loadgen.Target, env *loadgen.Env, e *cli) (*load
 		}
 	}
 	s.Info.Ceiling = o.ceilingURL
+	if o.startFile != "" {
+		s.Ready = func(ctx context.Context, _ string) error { return waitForFile(ctx, o.startFile) }
+	}
 	return s, nil
+}
+
+// waitForFile returns once path exists, or with ctx's error.
+func waitForFile(ctx context.Context, path string) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func (o *benchOptions) entry(name string, t *loadgen.Target, env *loadgen.Env, probe loadgen.Probe) (loadgen.Entry, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/server/servertest"
@@ -109,4 +110,34 @@ func benchClients(t *testing.T, addr string) int {
 		t.Fatalf("GET /admin/clients: %d %s", resp.StatusCode, body)
 	}
 	return strings.Count(string(body), `"bench-`)
+}
+
+// TestBenchStartFile: with --start-file a prepared scenario waits for the
+// file before it starts.
+func TestBenchStartFile(t *testing.T) {
+	addr := fullServer(t)
+	start := filepath.Join(t.TempDir(), "start")
+	done := make(chan string, 1)
+	go func() {
+		out, _, _ := vigil(t, map[string]string{"VIGIL_ADMIN_TOKEN": testAdminToken}, "bench", "--addr", addr,
+			"--scenarios", "client_credentials", "--duration", "100ms", "--warmup", "0s", "--connections", "1",
+			"--clients", "1", "--keep", "--json", "--start-file", start)
+		done <- out
+	}()
+	select {
+	case out := <-done:
+		t.Fatalf("the bench finished before the start file existed:\n%s", out)
+	case <-time.After(time.Second):
+	}
+	if err := os.WriteFile(start, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case out := <-done:
+		if !strings.Contains(out, `"ok"`) {
+			t.Errorf("report after the start file: %s", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bench did not start once the file existed")
+	}
 }

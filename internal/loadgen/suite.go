@@ -27,6 +27,11 @@ type Suite struct {
 	Progress io.Writer
 	// Info is copied into the report.
 	Info Info
+	// Ready, when set, is called once a scenario is prepared and returns
+	// when its warm-up may start: several load generators driving several
+	// servers use it to measure at the same time. An error fails the
+	// scenario.
+	Ready func(ctx context.Context, scenario string) error
 }
 
 // Info describes the run for the report.
@@ -75,6 +80,13 @@ func (s *Suite) runOne(ctx context.Context, e Entry, load Load) ScenarioResult {
 	if err := sc.prepare(ctx, p); err != nil {
 		s.progress("%s: preparation failed: %v", sc.Name(), err)
 		return ScenarioResult{Name: sc.Name(), Description: sc.Describe(), Error: err.Error()}
+	}
+	if s.Ready != nil {
+		s.progress("%s: prepared", sc.Name())
+		if err := s.Ready(ctx, sc.Name()); err != nil {
+			s.progress("%s: not started: %v", sc.Name(), err)
+			return ScenarioResult{Name: sc.Name(), Description: sc.Describe(), Error: err.Error()}
+		}
 	}
 	s.progress("%s: running %s (+%s warmup)", sc.Name(), load.Duration, load.Warmup)
 	samples := s.watch(ctx, e.Probe, load)
