@@ -53,9 +53,11 @@ func TestSuiteAgainstVigil(t *testing.T) {
 		Pause: 10 * time.Millisecond,
 		Entries: []loadgen.Entry{
 			{Scenario: &loadgen.CeilingScenario{Target: ctg, Path: "/introspect", RS: env.RS[0]}, Target: ctg},
-			// A small pool (14 probes with the default mix), so that even a slow
-			// run cycles through every kind of token at least once.
-			{Scenario: &loadgen.IntrospectScenario{Env: env, Mix: loadgen.DefaultMix, Tokens: 12}, Target: tg, Probe: probe},
+			// A small pool (41 probes with the default mix: one unknown), so that
+			// even a slow run cycles through every kind of token at least once,
+			// and a fast one presents too few unknown tokens to meet the scanning
+			// throttle (300, then one per 200 ms) within the run.
+			{Scenario: &loadgen.IntrospectScenario{Env: env, Mix: loadgen.DefaultMix, Tokens: 40}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.TokenScenario{Env: env}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.ExchangeScenario{Env: env, Sessions: 50}, Target: tg, Probe: probe},
 			{Scenario: &loadgen.AgentScenario{Env: env, Calls: 2, Checks: 2}, Target: tg, Probe: probe},
