@@ -263,14 +263,19 @@ func (in *Instance) Close() error {
 // maintain rotates the signing key when it is due, saves the risk journal
 // and removes expired records, every maintenanceEvery, until ctx is done.
 func (in *Instance) maintain(ctx context.Context) {
-	t := time.NewTicker(maintenanceEvery)
+	every(ctx, maintenanceEvery, in.maintenancePass)
+}
+
+// every calls fn each period until ctx is done.
+func every(ctx context.Context, period time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			in.maintenancePass(ctx)
+			fn(ctx)
 		}
 	}
 }

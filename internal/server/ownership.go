@@ -94,16 +94,7 @@ func (in *Instance) runCluster(ctx context.Context) {
 		return
 	}
 	in.wg.Go(func() {
-		t := time.NewTicker(shareEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				in.journal.share(ctx, in.owns, in.log)
-			}
-		}
+		every(ctx, shareEvery, func(ctx context.Context) { in.journal.share(ctx, in.owns, in.log) })
 	})
 }
 
