@@ -345,3 +345,33 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Clone returns a deep copy of t (see [Client.Clone]).
+func (t Token) Clone() Token {
+	t.Scopes = cloneSlice(t.Scopes)
+	t.Audiences = cloneSlice(t.Audiences)
+	t.Actors = cloneSlice(t.Actors)
+	t.MayAct = cloneSlice(t.MayAct)
+	return t
+}
+
+// Clone returns a deep copy of s (see [Client.Clone]).
+func (s Session) Clone() Session {
+	s.Facts = cloneSlice(s.Facts)
+	return s
+}
+
+// Clone returns a deep copy of i (see [Client.Clone]).
+func (i Issuer) Clone() Issuer {
+	i.JWKS = cloneSlice(i.JWKS)
+	i.Algorithms = cloneSlice(i.Algorithms)
+	i.Subjects = cloneSlice(i.Subjects)
+	i.Scopes = cloneSlice(i.Scopes)
+	i.Audiences = cloneSlice(i.Audiences)
+	if i.SSF != nil {
+		s := *i.SSF
+		s.Events = cloneSlice(s.Events)
+		i.SSF = &s
+	}
+	return i
+}

@@ -88,33 +88,6 @@ func cloneSlice[S ~[]E, E any](s S) S {
 
 func cloneResource(r storage.Resource) storage.Resource { return r }
 
-func cloneIssuer(i storage.Issuer) storage.Issuer {
-	i.JWKS = cloneSlice(i.JWKS)
-	i.Algorithms = cloneSlice(i.Algorithms)
-	i.Subjects = cloneSlice(i.Subjects)
-	i.Scopes = cloneSlice(i.Scopes)
-	i.Audiences = cloneSlice(i.Audiences)
-	if i.SSF != nil {
-		s := *i.SSF
-		s.Events = cloneSlice(s.Events)
-		i.SSF = &s
-	}
-	return i
-}
-
-func cloneSession(s storage.Session) storage.Session {
-	s.Facts = cloneSlice(s.Facts)
-	return s
-}
-
-func cloneToken(t storage.Token) storage.Token {
-	t.Scopes = cloneSlice(t.Scopes)
-	t.Audiences = cloneSlice(t.Audiences)
-	t.Actors = cloneSlice(t.Actors)
-	t.MayAct = cloneSlice(t.MayAct)
-	return t
-}
-
 func cloneEvent(e storage.Event) storage.Event {
 	e.Reasons = cloneSlice(e.Reasons)
 	return e

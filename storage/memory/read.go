@@ -29,17 +29,17 @@ func (t *tx) ListResources(ctx context.Context) ([]storage.Resource, error) {
 
 // GetIssuer implements storage.Reader.
 func (t *tx) GetIssuer(ctx context.Context, issuer string) (storage.Issuer, error) {
-	return get(ctx, t, &t.issuers, cloneIssuer, "issuer", issuer)
+	return get(ctx, t, &t.issuers, storage.Issuer.Clone, "issuer", issuer)
 }
 
 // ListIssuers implements storage.Reader.
 func (t *tx) ListIssuers(ctx context.Context) ([]storage.Issuer, error) {
-	return list(ctx, t, &t.issuers, cloneIssuer)
+	return list(ctx, t, &t.issuers, storage.Issuer.Clone)
 }
 
 // GetSession implements storage.Reader.
 func (t *tx) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	return get(ctx, t, &t.sessions, cloneSession, "session", id)
+	return get(ctx, t, &t.sessions, storage.Session.Clone, "session", id)
 }
 
 // ListSessions implements storage.Reader.
@@ -55,14 +55,14 @@ func (t *tx) ListSessions(ctx context.Context, f storage.SessionFilter) ([]stora
 	})
 	out = limit(sorted(out, newestFirst), f.Limit)
 	for i := range out {
-		out[i] = cloneSession(out[i])
+		out[i] = out[i].Clone()
 	}
 	return out, nil
 }
 
 // GetToken implements storage.Reader.
 func (t *tx) GetToken(ctx context.Context, id string) (storage.Token, error) {
-	return get(ctx, t, &t.tokens, cloneToken, "token", id)
+	return get(ctx, t, &t.tokens, storage.Token.Clone, "token", id)
 }
 
 // ListSessionTokens implements storage.Reader.
@@ -73,7 +73,7 @@ func (t *tx) ListSessionTokens(ctx context.Context, sid string) ([]storage.Token
 	var out []storage.Token
 	add := func(id string) {
 		if tok, ok := t.tokens.get(id); ok && tok.SessionID == sid {
-			out = append(out, cloneToken(tok))
+			out = append(out, tok.Clone())
 		}
 	}
 	for id := range t.d.sessionTokens[sid] {

@@ -30,7 +30,7 @@ func (t *tx) DeleteResource(ctx context.Context, audience string) error {
 
 // PutIssuer implements storage.Writer.
 func (t *tx) PutIssuer(ctx context.Context, i storage.Issuer) error {
-	return put(ctx, t, &t.issuers, cloneIssuer, "issuer", i.Issuer, i)
+	return put(ctx, t, &t.issuers, storage.Issuer.Clone, "issuer", i.Issuer, i)
 }
 
 // DeleteIssuer implements storage.Writer.
@@ -46,7 +46,7 @@ func (t *tx) CreateSession(ctx context.Context, s storage.Session) error {
 	if _, ok := t.sessions.get(s.ID); ok {
 		return fmt.Errorf("memory: session %q: %w", s.ID, storage.ErrAlreadyExists)
 	}
-	return put(ctx, t, &t.sessions, cloneSession, "session", s.ID, s)
+	return put(ctx, t, &t.sessions, storage.Session.Clone, "session", s.ID, s)
 }
 
 // PutSession implements storage.Writer.
@@ -57,7 +57,7 @@ func (t *tx) PutSession(ctx context.Context, s storage.Session) error {
 	if _, ok := t.sessions.get(s.ID); !ok {
 		return notFound("session", s.ID)
 	}
-	return put(ctx, t, &t.sessions, cloneSession, "session", s.ID, s)
+	return put(ctx, t, &t.sessions, storage.Session.Clone, "session", s.ID, s)
 }
 
 // CreateToken implements storage.Writer. A token naming a session that does
@@ -72,7 +72,7 @@ func (t *tx) CreateToken(ctx context.Context, tok storage.Token) error {
 	if err := t.sessionExists(tok.SessionID); err != nil {
 		return err
 	}
-	return put(ctx, t, &t.tokens, cloneToken, "token", tok.ID, tok)
+	return put(ctx, t, &t.tokens, storage.Token.Clone, "token", tok.ID, tok)
 }
 
 // PutToken implements storage.Writer. Moving a token to a session that does
@@ -90,7 +90,7 @@ func (t *tx) PutToken(ctx context.Context, tok storage.Token) error {
 			return err
 		}
 	}
-	return put(ctx, t, &t.tokens, cloneToken, "token", tok.ID, tok)
+	return put(ctx, t, &t.tokens, storage.Token.Clone, "token", tok.ID, tok)
 }
 
 // sessionExists returns storage.ErrNotFound unless sid is "" or a session.

@@ -1,12 +1,8 @@
 package postgres
 
 import (
-	"encoding/json"
-	"slices"
 	"sync"
 	"time"
-
-	"github.com/vigil-auth/vigil/storage"
 )
 
 // Bounds of the two caches. A full cache drops an eighth of its entries,
@@ -109,31 +105,4 @@ func (c *cache) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.m)
-}
-
-func cloneIssuer(i storage.Issuer) storage.Issuer {
-	i.JWKS = json.RawMessage(slices.Clone([]byte(i.JWKS)))
-	i.Algorithms = slices.Clone(i.Algorithms)
-	i.Subjects = slices.Clone(i.Subjects)
-	i.Scopes = slices.Clone(i.Scopes)
-	i.Audiences = slices.Clone(i.Audiences)
-	if i.SSF != nil {
-		ssf := *i.SSF
-		ssf.Events = slices.Clone(ssf.Events)
-		i.SSF = &ssf
-	}
-	return i
-}
-
-func cloneToken(t storage.Token) storage.Token {
-	t.Scopes = slices.Clone(t.Scopes)
-	t.Audiences = slices.Clone(t.Audiences)
-	t.Actors = slices.Clone(t.Actors)
-	t.MayAct = slices.Clone(t.MayAct)
-	return t
-}
-
-func cloneSession(s storage.Session) storage.Session {
-	s.Facts = slices.Clone(s.Facts)
-	return s
 }

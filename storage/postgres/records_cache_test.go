@@ -216,8 +216,8 @@ func TestOnlyExtends(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &writer{sessions: map[string]storage.Session{"s1": cloneSession(read)}}
-			s := cloneSession(read)
+			w := &writer{sessions: map[string]storage.Session{"s1": read.Clone()}}
+			s := read.Clone()
 			tt.change(&s)
 			doc := mustJSON(t, s)
 			if got := w.onlyExtends(s, doc); got != tt.want {

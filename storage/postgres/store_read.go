@@ -71,7 +71,7 @@ func (s *Store) ListResources(ctx context.Context) ([]storage.Resource, error) {
 // GetIssuer implements storage.Reader, from the cache while the feed is fresh.
 func (s *Store) GetIssuer(ctx context.Context, issuer string) (storage.Issuer, error) {
 	i, err := cached(ctx, s, KindIssuer, issuer, func(r reader) (storage.Issuer, error) { return r.GetIssuer(ctx, issuer) })
-	return cloneIssuer(i), err
+	return i.Clone(), err
 }
 
 // ListIssuers implements storage.Reader.
@@ -87,14 +87,14 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 		return storage.Session{}, err
 	}
 	if v, ok := s.fromCache(s.records, KindSession, id); ok {
-		return cloneSession(v.(storage.Session)), nil
+		return v.(storage.Session).Clone(), nil
 	}
 	fresh := s.feed.Fresh()
 	gen := s.records.generation()
 	s.counts.reads.Add(1)
 	sess, err := reader{q: s.pool}.GetSession(ctx, id)
 	if err == nil && fresh {
-		s.records.put(KindSession, id, cloneSession(sess), sess.ExpiresAt, gen)
+		s.records.put(KindSession, id, sess.Clone(), sess.ExpiresAt, gen)
 	}
 	return sess, err
 }
@@ -114,14 +114,14 @@ func (s *Store) GetToken(ctx context.Context, id string) (storage.Token, error) 
 		return storage.Token{}, err
 	}
 	if v, ok := s.fromCache(s.records, KindToken, id); ok {
-		return cloneToken(v.(storage.Token)), nil
+		return v.(storage.Token).Clone(), nil
 	}
 	fresh := s.feed.Fresh()
 	gen := s.records.generation()
 	s.counts.reads.Add(1)
 	t, sess, err := reader{q: s.pool}.tokenAndSession(ctx, id, fresh)
 	if err == nil && fresh && t.Kind == storage.AccessToken {
-		s.records.put(KindToken, id, cloneToken(t), t.ExpiresAt, gen)
+		s.records.put(KindToken, id, t.Clone(), t.ExpiresAt, gen)
 		if sess != nil {
 			s.records.put(KindSession, sess.ID, *sess, sess.ExpiresAt, gen)
 		}

@@ -148,7 +148,7 @@ func (w *writer) GetSession(ctx context.Context, id string) (storage.Session, er
 		if w.sessions == nil {
 			w.sessions = map[string]storage.Session{}
 		}
-		w.sessions[id] = cloneSession(sess)
+		w.sessions[id] = sess.Clone()
 	}
 	return sess, err
 }
