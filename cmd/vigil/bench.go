@@ -406,11 +406,12 @@ func benchEnv() []string {
 // benchScale opens many sessions on a fresh server, reads its memory,
 // restarts it and times its return.
 func benchScale(ctx context.Context, args []string, e *cli) error {
-	fs := e.newFlagSet("bench scale", "bench scale [--sessions N] [--connections N] [--out FILE]")
+	fs := e.newFlagSet("bench scale", "bench scale [--sessions N] [--connections N] [--out FILE] [--keep DIR]")
 	n := fs.Int("sessions", 1_000_000, "sessions to open")
 	conns := fs.Int("connections", 32, "concurrent connections")
 	clients := fs.Int("clients", 16, "agent clients to spread the sessions over")
 	out := fs.String("out", "", "also write the report to OUT.txt and OUT.json")
+	keep := fs.String("keep", "", "run the server in DIR (created; must not exist) and keep its data there for inspection (vigil db stats)")
 	pos, err := parse(fs, args)
 	if err == nil {
 		err = wantArgs(fs, pos, 0)
@@ -422,11 +423,16 @@ func benchScale(ctx context.Context, args []string, e *cli) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vigil-scale-")
+	var dir string
+	if *keep != "" {
+		dir, err = *keep, os.Mkdir(*keep, 0o700)
+	} else {
+		dir, err = os.MkdirTemp("", "vigil-scale-")
+		defer os.RemoveAll(dir)
+	}
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
 	rep, err := runScale(ctx, exe, dir, *n, *conns, *clients, e)
 	if err != nil {
 		return err

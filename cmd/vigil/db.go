@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
+	"github.com/vigil-auth/vigil/storage/bolt"
 )
 
 func dbCommands() []command {
@@ -17,6 +19,7 @@ func dbCommands() []command {
 		{"backup", "FILE", "write a consistent copy of the running server's database to FILE (admin API), and check it", dbBackup},
 		{"restore", "FILE [--data DIR]", "with the server stopped: replace the database by the backup FILE; every session of the backup ends", dbRestore},
 		{"check", "[FILE] [--data DIR]", "with the server stopped: run the consistency check of a database file (default: the data directory's)", dbCheck},
+		{"stats", "[FILE] [--data DIR]", "with the server stopped: print the space each bucket of a database file takes (keys, bytes, pages)", dbStats},
 	}
 }
 
@@ -118,4 +121,50 @@ func dbCheck(_ context.Context, e *cli, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: ok\n", path)
 	return nil
+}
+
+func dbStats(_ context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("db stats", "db stats [FILE] [flags]")
+	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData), server.DBFile)
+	if len(pos) > 1 {
+		return wantArgs(fs, pos, 1)
+	}
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	if _, err := os.Stat(path); err != nil {
+		return err
+	}
+	store, err := bolt.Open(path)
+	if err != nil {
+		return err
+	}
+	st, err := store.Stats()
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "bucket\tkeys\tkey bytes\tvalue bytes\tleaf pages\tbranch pages\tleaf fill\tMiB\t")
+	var total int64
+	for _, b := range st.Buckets {
+		fill := 0.0
+		if b.LeafPages > 0 {
+			fill = 100 * float64(b.LeafInuse) / float64(int64(b.LeafPages)*int64(st.PageSize))
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f%%\t%.1f\t\n", b.Name, b.Keys, b.KeyBytes, b.ValueBytes,
+			b.LeafPages, b.BranchPages, fill, float64(b.Bytes)/(1<<20))
+		total += b.Bytes
+	}
+	fmt.Fprintf(w, "all buckets\t\t\t\t\t\t\t%.1f\t\n", float64(total)/(1<<20))
+	fmt.Fprintf(w, "free pages\t%d\t\t\t\t\t\t%.1f\t\n", st.FreePages, float64(int64(st.FreePages)*int64(st.PageSize))/(1<<20))
+	fmt.Fprintf(w, "file\t\t\t\t\t\t\t%.1f\t\n", float64(st.FileBytes)/(1<<20))
+	return w.Flush()
 }
