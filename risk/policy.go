@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // Duration is a time.Duration that reads and writes as a Go duration string
@@ -205,10 +207,10 @@ func DefaultPolicy() Policy {
 		Suspicion:     SuspicionPolicy{Prior: -30, NewPrior: -26, MatureAfter: Duration(7 * 24 * time.Hour), MatureCalls: 50, Overlap: 0.3},
 		SensitiveTier: 3,
 		TTL: TTLs{
-			Low:       Duration(15 * time.Minute),
-			Medium:    Duration(5 * time.Minute),
-			High:      Duration(time.Minute),
-			Sensitive: Duration(5 * time.Minute),
+			Low:       Duration(limits.RiskLowTTL),
+			Medium:    Duration(limits.RiskMediumTTL),
+			High:      Duration(limits.RiskHighTTL),
+			Sensitive: Duration(limits.RiskSensitiveTTL),
 		},
 		Detectors: dets,
 		Facts:     defaultFacts(),

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // Limits enforced by the Validate methods.
@@ -18,11 +20,11 @@ const (
 	// MaxNameLength is the longest audience, scope, purpose, tenant or issuer.
 	MaxNameLength = 512
 	// MaxAccessTokenTTL bounds access and exchanged token lifetimes.
-	MaxAccessTokenTTL = 24 * time.Hour
+	MaxAccessTokenTTL = limits.MaxAccessTokenTTL
 	// MaxRefreshTokenTTL bounds refresh token lifetimes.
-	MaxRefreshTokenTTL = 90 * 24 * time.Hour
+	MaxRefreshTokenTTL = limits.MaxRefreshTokenTTL
 	// MaxCompatAssertionLifetime bounds a client's assertion_compat.max_lifetime.
-	MaxCompatAssertionLifetime = time.Hour
+	MaxCompatAssertionLifetime = limits.CompatAssertionLifetime
 )
 
 // Kinds lists every client kind, in the order they are documented.

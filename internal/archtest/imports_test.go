@@ -13,11 +13,11 @@ const mod = "github.com/vigil-auth/vigil/"
 // allowed maps a package (relative to the module) to the module packages it
 // may import directly; packages not listed may import anything but cmd.
 var allowed = map[string][]string{
-	"storage":            {},
+	"storage":            {"internal/limits"},
 	"storage/memory":     {"storage"},
 	"storage/bolt":       {"storage"},
 	"storage/postgres":   {"storage"},
-	"risk":               {},
+	"risk":               {"internal/limits"},
 	"risk/rules":         {"risk"},
 	"keys":               {"storage", "internal/limits"},
 	"internal/limits":    {},

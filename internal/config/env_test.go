@@ -131,3 +131,37 @@ func TestChanged(t *testing.T) {
 		t.Fatalf("Changed = %s", got)
 	}
 }
+
+// TestREADMESettingsDefaults keeps the README's settings table to the
+// defaults the code applies (which take the token lifetimes and bounds
+// from internal/limits): every row naming a setting shows its default.
+func TestREADMESettingsDefaults(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := config.Defaults()
+	known := map[string]bool{}
+	for _, f := range config.Fields {
+		known[f.Key] = true
+	}
+	rows := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		key := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		def := strings.TrimSpace(cells[2])
+		if !known[key] || !strings.HasPrefix(def, "`") {
+			continue
+		}
+		rows++
+		if want := "`" + d.Value(key) + "`"; def != want {
+			t.Errorf("README: %s defaults to %s, the code to %s", key, def, want)
+		}
+	}
+	if rows < 5 {
+		t.Errorf("found %d settings rows in the README, want the settings table", rows)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -20,11 +21,11 @@ import (
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultData            = "./vigil-data"
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 24 * time.Hour
-	DefaultExchangeTTL     = 5 * time.Minute
-	DefaultMaxChainDepth   = 3
-	DefaultRefreshGrace    = 10 * time.Second
+	DefaultAccessTokenTTL  = limits.AccessTokenTTL
+	DefaultRefreshTokenTTL = limits.RefreshTokenTTL
+	DefaultExchangeTTL     = limits.ExchangeTTL
+	DefaultMaxChainDepth   = limits.MaxChainDepth
+	DefaultRefreshGrace    = limits.RefreshGrace
 	DefaultKeyAlg          = "ES256"
 	DefaultKeyRotateAfter  = 30 * 24 * time.Hour
 	DefaultLogLevel        = "info"
@@ -32,8 +33,8 @@ const (
 
 // Bounds on settings.
 const (
-	MaxChainDepthLimit = 10
-	MaxRefreshGrace    = 5 * time.Minute
+	MaxChainDepthLimit = limits.MaxChainDepthLimit
+	MaxRefreshGrace    = limits.MaxRefreshGrace
 )
 
 // Settings are the server-wide settings after defaults, the file, the

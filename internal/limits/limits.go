@@ -1,6 +1,7 @@
 // Package limits is the one source of the protocol limits Vigil enforces and
 // documents: how far ahead a client assertion may expire, the clock skew it
-// allows, the default lifetimes, and the sizes of what it reads. The code
+// allows, the default lifetimes and their bounds, the risk engine's default
+// lifetime caps, and the sizes of what it reads. The code
 // uses these values, and docs/LIMITS.md and the README's summary are
 // generated from [Table], so the documentation cannot drift from behaviour.
 package limits
@@ -33,6 +34,26 @@ const (
 	RefreshGrace    = 10 * time.Second
 )
 
+// Bounds on the lifetimes a registration or setting may ask for.
+const (
+	// MaxAccessTokenTTL bounds a client's access_token_ttl and exchange_ttl.
+	MaxAccessTokenTTL = 24 * time.Hour
+	// MaxRefreshTokenTTL bounds a client's refresh_token_ttl and a resource's max_ttl.
+	MaxRefreshTokenTTL = 90 * 24 * time.Hour
+	// MaxRefreshGrace bounds the refresh_grace setting.
+	MaxRefreshGrace = 5 * time.Minute
+)
+
+// Default caps the risk engine puts on the lifetime of tokens issued while
+// a session's risk level is raised, or after it touched a sensitive
+// resource (the policy's ttl section may change them).
+const (
+	RiskLowTTL       = 15 * time.Minute
+	RiskMediumTTL    = 5 * time.Minute
+	RiskHighTTL      = time.Minute
+	RiskSensitiveTTL = 5 * time.Minute
+)
+
 // Sizes of untrusted input, in bytes (or counts where named).
 const (
 	TokenSize          = 16 << 10  // a presented token or external subject JWT
@@ -63,11 +84,18 @@ func Table() []Limit {
 		{"clock leeway", dur(ClockLeeway),
 			"skew allowed on `exp`, `nbf` and `iat` of client assertions and external subject tokens"},
 		{"client assertion size", size(AssertionSize), "a larger one is refused before parsing"},
-		{"access token lifetime", dur(AccessTokenTTL), "default (`access_token_ttl`); the client's registration may set another"},
-		{"refresh token lifetime", dur(RefreshTokenTTL), "default (`refresh_token_ttl`)"},
+		{"access token lifetime", dur(AccessTokenTTL),
+			"default (`access_token_ttl`); the setting and a client's own are at most " + dur(MaxAccessTokenTTL)},
+		{"refresh token lifetime", dur(RefreshTokenTTL),
+			"default (`refresh_token_ttl`); the setting, a client's own and a resource's `max_ttl` are at most " + dur(MaxRefreshTokenTTL)},
 		{"exchanged token lifetime", dur(ExchangeTTL),
-			"default per tool call (`exchange_ttl`), never longer than the subject's remaining life or the resource's `max_ttl`"},
-		{"refresh grace", dur(RefreshGrace), "default (`refresh_grace`): a rotated refresh token presented again within it is a lost response, not theft"},
+			"default per tool call (`exchange_ttl`, at most " + dur(MaxAccessTokenTTL) + "), never longer than the subject's remaining life or the resource's `max_ttl`"},
+		{"refresh grace", dur(RefreshGrace),
+			"default (`refresh_grace`, at most " + dur(MaxRefreshGrace) + "): a rotated refresh token presented again within it is a lost response, not theft"},
+		{"lifetime at raised risk", fmt.Sprintf("%s (low), %s (medium), %s (high)", dur(RiskLowTTL), dur(RiskMediumTTL), dur(RiskHighTTL)),
+			"at most, for tokens issued while the session's risk level is raised (policy `ttl.low`, `ttl.medium`, `ttl.high`)"},
+		{"lifetime after sensitive work", dur(RiskSensitiveTTL),
+			"at most, for every token of a session (and derived from it) once it touched a sensitive resource, with no refresh (policy `ttl.sensitive`)"},
 		{"actor chain depth", fmt.Sprint(MaxChainDepth), fmt.Sprintf("default (`max_chain_depth`, at most %d; 0 allows no delegation)", MaxChainDepthLimit)},
 		{"presented token size", size(TokenSize), "a longer token is refused before any JOSE parsing"},
 		{"OAuth form body", size(FormBody), fmt.Sprintf("at most %d parameters, each value at most %s; more is `invalid_request`", FormFields, size(FormValue))},
@@ -89,6 +117,8 @@ func Markdown() string {
 
 func dur(d time.Duration) string {
 	switch {
+	case d > 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
 	case d%time.Hour == 0:
 		return plural(int(d/time.Hour), "hour")
 	case d%time.Minute == 0:
