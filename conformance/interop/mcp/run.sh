@@ -7,7 +7,9 @@
 #   - the examples module's Go tests against them (the official MCP Go
 #     SDK's client, the example agent, the tool server's checks), and
 #   - `npm ci && node --test` here (the official MCP TypeScript SDK).
-# Needs go, node (20+), npm and curl. Exits with the first failure.
+# Needs go, node (18+; 20+ recommended), npm and curl; with CI=true and as
+# root, node, npm and curl are installed from Debian's packages when
+# missing. Exits with the first failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +41,35 @@ fail() {
 	logs
 	exit 1
 }
+
+# apt_install installs Debian packages with CI=true and as root (waiting out
+# another apt or dpkg run, retrying a failed download); elsewhere it says
+# what to install and stops.
+apt_install() {
+	if [[ "${CI:-}" != "true" || "$(id -u)" != "0" ]]; then
+		echo "run.sh: needs $* (apt-get install $*)" >&2
+		exit 1
+	fi
+	echo "run.sh: installing $* from Debian's packages" >&2
+	local i
+	for i in 1 2 3 4 5; do
+		if apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
+			return 0
+		fi
+		sleep $((i * 10))
+	done
+	echo "run.sh: could not install $*" >&2
+	exit 1
+}
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	if command -v node >/dev/null; then
+		fail "node is installed without npm: install npm alongside this node"
+	fi
+	apt_install nodejs npm
+fi
+command -v curl >/dev/null || apt_install curl
 
 free_port() {
 	node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close() })'

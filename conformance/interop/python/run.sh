@@ -2,22 +2,39 @@
 # Runs the Python Authlib interoperability tests against a freshly built
 # Vigil serving conformance/vigil.yaml (scripts/with-server.sh), or against
 # VIGIL_URL when it is set. Uses Debian's python3 with python3-authlib and
-# python3-requests; with CI=true and as root it installs them when missing.
+# python3-requests; with CI=true and as root it installs them (and curl)
+# when missing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 py=/usr/bin/python3
 
-if ! "$py" -c 'import authlib, requests' 2>/dev/null; then
-	if [[ "${CI:-}" == "true" && "$(id -u)" == "0" ]]; then
-		apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-authlib python3-requests >/dev/null
-	else
-		echo "run.sh: needs Debian's python3-authlib and python3-requests (apt-get install python3-authlib python3-requests)" >&2
+# apt_install installs Debian packages with CI=true and as root (waiting out
+# another apt or dpkg run, retrying a failed download); elsewhere it says
+# what to install and stops.
+apt_install() {
+	if [[ "${CI:-}" != "true" || "$(id -u)" != "0" ]]; then
+		echo "run.sh: needs $* (apt-get install $*)" >&2
 		exit 1
 	fi
+	echo "run.sh: installing $* from Debian's packages" >&2
+	local i
+	for i in 1 2 3 4 5; do
+		if apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
+			return 0
+		fi
+		sleep $((i * 10))
+	done
+	echo "run.sh: could not install $*" >&2
+	exit 1
+}
+
+if ! "$py" -c 'import authlib, requests' 2>/dev/null; then
+	apt_install python3 python3-authlib python3-requests
 fi
+command -v curl >/dev/null || apt_install curl # scripts/with-server.sh waits with it
 echo "authlib $("$py" -c 'import authlib; print(authlib.__version__)')"
 
 # Authlib refuses plain-http endpoints unless told they are a test's loopback.

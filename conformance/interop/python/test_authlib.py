@@ -9,6 +9,8 @@ revocation, JWT access tokens verified against the JWKS, and error codes
 surfacing as OAuthError.
 """
 
+import base64
+import hashlib
 import json
 import os
 import time
@@ -170,7 +172,8 @@ class Exchange(unittest.TestCase):
                 TOKEN, grant_type=EXCHANGE, subject_token=subject["access_token"],
                 subject_token_type=ACCESS_TOKEN, actor_token=other["access_token"],
                 actor_token_type=ACCESS_TOKEN, audience=RS1)
-        self.assertIn(ctx.exception.error, ("invalid_request", "invalid_grant", "access_denied"))
+        # RFC 8693 §2.2.2: an actor the subject does not allow is a bad request.
+        self.assertEqual(ctx.exception.error, "invalid_request")
 
 
 class IntrospectionAndRevocation(unittest.TestCase):
@@ -185,15 +188,30 @@ class IntrospectionAndRevocation(unittest.TestCase):
         # RFC 7662 §2.2: jti is the token's own identifier.
         self.assertEqual(info["jti"], claims["jti"])
 
-    def test_jwt_introspection_answer(self):
-        tok = cc("conf-agent", scope="tickets.read", audience=RS1)["access_token"]
-        resp = introspect(tok, Accept="application/token-introspection+jwt")
+    def jwt_introspection(self, token):
+        resp = introspect(token, Accept="application/token-introspection+jwt")
         self.assertTrue(resp.headers["Content-Type"].startswith("application/token-introspection+jwt"))
         claims = jwt.decode(resp.text, jwks(), claims_options={
             "iss": {"essential": True, "value": ISSUER}, "aud": {"essential": True, "value": "conf-rs1"}})
         claims.validate()
         self.assertEqual(claims.header["typ"], "token-introspection+jwt")
-        self.assertTrue(claims["token_introspection"]["active"])
+        return claims["token_introspection"]
+
+    def test_jwt_introspection_answer(self):
+        tok = cc("conf-agent", scope="tickets.read", audience=RS1)["access_token"]
+        answer = self.jwt_introspection(tok)
+        self.assertTrue(answer["active"])
+        # An opaque token's jti is stable, the same in both answers, and
+        # not the token's storage key (its SHA-256).
+        self.assertEqual(answer["jti"], introspect(tok).json()["jti"])
+        self.assertEqual(answer["jti"], self.jwt_introspection(tok)["jti"])
+        key = base64.urlsafe_b64encode(hashlib.sha256(tok.encode()).digest()).rstrip(b"=").decode()
+        self.assertNotIn(answer["jti"], key)
+
+    def test_jwt_introspection_answer_names_the_jwts_jti(self):
+        tok = cc("conf-jwt", scope="tickets.read")["access_token"]
+        claims = jwt.decode(tok, jwks())
+        self.assertEqual(self.jwt_introspection(tok)["jti"], claims["jti"])
 
     def test_revocation(self):
         s = session("conf-agent")
