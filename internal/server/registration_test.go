@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/server/servertest"
@@ -141,4 +144,147 @@ func assertion(t *testing.T, key *ecdsa.PrivateKey, id, aud string) string {
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
 	return input + "." + b64.EncodeToString(sig)
+}
+
+// registerSecretClient registers a client_secret_basic client with the
+// metadata members in extra (JSON object members, without braces).
+func registerSecretClient(t *testing.T, srv *servertest.Server, extra string) (id, secret string) {
+	t.Helper()
+	_, it := do(t, http.MethodPost, srv.URL+"/admin/initial-access-tokens", "Bearer "+regAdminToken, "application/json",
+		`{"max_uses":1,"expires_in":"10m"}`)
+	body := `{"client_name":"learner","token_endpoint_auth_method":"client_secret_basic"`
+	if extra != "" {
+		body += "," + extra
+	}
+	code, reg := do(t, http.MethodPost, srv.URL+register.Path, "Bearer "+it["token"].(string), "application/json", body+"}")
+	if code != http.StatusCreated {
+		t.Fatalf("register: %d %v", code, reg)
+	}
+	return reg["client_id"].(string), reg["client_secret"].(string)
+}
+
+// TestRFC7591_RegisteredClientStartsLearningFromItsDeclarations: a newly
+// registered client has no history, so the risk engine weighs what it
+// learns from a client's past only lightly (learning mode) and trusts what
+// the client declared at registration. Two new clients use their tokens
+// from an address they were not issued at: the one that declared its
+// networks, and is outside them, is stopped; the one that declared none is
+// let through.
+func TestRFC7591_RegisteredClientStartsLearningFromItsDeclarations(t *testing.T) {
+	const aud = "https://tools.example/mcp"
+	srv := startWithRegistration(t, &register.Policy{Kinds: []string{"service"}, Scopes: []string{"tickets:read"},
+		Audiences: []string{aud}, AuthMethods: []string{"client_secret_basic"}})
+	const rsSecret = "learn-rs-secret-0123456789abcdefghijklmnop"
+	if code, body := do(t, http.MethodPost, srv.URL+"/admin/clients", "Bearer "+regAdminToken, "application/json",
+		`{"id":"learn-rs","kind":"resource_server","secret":"`+rsSecret+`","introspect":["`+aud+`"]}`); code != http.StatusCreated {
+		t.Fatalf("resource server: %d %v", code, body)
+	}
+	if code, body := do(t, http.MethodPost, srv.URL+"/admin/resources", "Bearer "+regAdminToken, "application/json",
+		`{"audience":"`+aud+`","sensitivity":1}`); code != http.StatusCreated {
+		t.Fatalf("resource: %d %v", code, body)
+	}
+	introspect := func(t *testing.T, id, secret, ip string) map[string]any {
+		t.Helper()
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"tickets:read"}, "resource": {aud}}
+		code, tok := do(t, http.MethodPost, srv.URL+"/oauth2/token", basic(id, secret), "application/x-www-form-urlencoded", form.Encode())
+		if code != http.StatusOK {
+			t.Fatalf("token for %s: %d %v", id, code, tok)
+		}
+		form = url.Values{"token": {tok["access_token"].(string)}, "tool": {"tickets.get"}, "ip": {ip}}
+		code, got := do(t, http.MethodPost, srv.URL+"/oauth2/introspect", basic("learn-rs", rsSecret),
+			"application/x-www-form-urlencoded", form.Encode())
+		if code != http.StatusOK {
+			t.Fatalf("introspect: %d %v", code, got)
+		}
+		return got
+	}
+	action := func(got map[string]any) string {
+		if got["active"] != true {
+			return "inactive"
+		}
+		r, _ := got["risk"].(map[string]any)
+		a, _ := r["action"].(string)
+		return a
+	}
+
+	declared, declaredSecret := registerSecretClient(t, srv, `"networks":["127.0.0.0/8"],"purposes":["ticket triage"]`)
+	if got := introspect(t, declared, declaredSecret, "127.0.0.1"); action(got) != "allow" {
+		t.Errorf("a call inside the declared networks: %v", got)
+	}
+	declared2, declaredSecret2 := registerSecretClient(t, srv, `"networks":["127.0.0.0/8"]`)
+	got := introspect(t, declared2, declaredSecret2, "203.0.113.9")
+	if a := action(got); a == "allow" {
+		t.Errorf("a call outside the declared networks was allowed: %v", got)
+	}
+	if b, _ := json.Marshal(got); action(got) != "inactive" && !strings.Contains(string(b), "net.new_network") {
+		t.Errorf("the refusal does not name the network: %s", b)
+	}
+	undeclared, undeclaredSecret := registerSecretClient(t, srv, "")
+	if got := introspect(t, undeclared, undeclaredSecret, "203.0.113.9"); action(got) != "allow" {
+		t.Errorf("a new client without declared networks, from a new network: %v", got)
+	}
+}
+
+func basic(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+// TestRFC7591_JWKSURIFetchedUnderTheCacheLimits: a client registered
+// with a jwks_uri has it fetched once at registration, through the JWKS
+// cache that verifies assertions (the same client, size limit and cache):
+// a document past the size limit, or one that does not answer, is
+// invalid_client_metadata; a good one serves the client's assertions
+// without another fetch.
+func TestRFC7591_JWKSURIFetchedUnderTheCacheLimits(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, _ := key.PublicKey.Bytes()
+	jwks := `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","use":"sig","x":"` + b64.EncodeToString(raw[1:33]) +
+		`","y":"` + b64.EncodeToString(raw[33:]) + `"}]}`
+	var fetches atomic.Int32
+	keysrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/jwks.json":
+			fetches.Add(1)
+			w.Header().Set("Content-Type", "application/jwk-set+json")
+			_, _ = io.WriteString(w, jwks)
+		case "/huge.json":
+			// A valid key set padded past the limit of a fetched JWK Set.
+			_, _ = io.WriteString(w, `{"pad":"`+strings.Repeat("x", limits.JWKSDocument)+`",`+jwks[1:])
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(keysrv.Close)
+	s := servertest.Settings()
+	s.Registration = &register.Policy{Scopes: []string{"tickets:read"}, Audiences: []string{"https://tools.example/mcp"}}
+	srv := servertest.Start(t, s, server.WithGetenv(servertest.Env(regAdminToken)), server.WithHTTPClient(keysrv.Client()))
+
+	reg := func(uri string) (int, map[string]any) {
+		_, it := do(t, http.MethodPost, srv.URL+"/admin/initial-access-tokens", "Bearer "+regAdminToken, "application/json",
+			`{"max_uses":1,"expires_in":"10m"}`)
+		return do(t, http.MethodPost, srv.URL+register.Path, "Bearer "+it["token"].(string), "application/json",
+			`{"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"`+uri+`"}`)
+	}
+	for _, path := range []string{"/huge.json", "/missing.json"} {
+		if code, body := reg(keysrv.URL + path); code != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+			t.Errorf("jwks_uri %s: %d %v", path, code, body)
+		}
+	}
+	code, body := reg(keysrv.URL + "/jwks.json")
+	id, _ := body["client_id"].(string)
+	if code != http.StatusCreated || body["jwks_uri"] != keysrv.URL+"/jwks.json" {
+		t.Fatalf("register with a jwks_uri: %d %v", code, body)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d fetches at registration, want 1", n)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion":      {assertion(t, key, id, srv.URL)}}
+	if code, tok := do(t, http.MethodPost, srv.URL+"/oauth2/token", "", "application/x-www-form-urlencoded", form.Encode()); code != http.StatusOK {
+		t.Fatalf("token by an assertion verified with the jwks_uri's key: %d %v", code, tok)
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d fetches after the first assertion, want 1 (the cached set)", n)
+	}
 }

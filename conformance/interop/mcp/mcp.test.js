@@ -55,10 +55,23 @@ async function terminateAll (clientId) {
   return body.sessions.length
 }
 
-async function connect (provider) {
+// connect connects the SDK's client through a fetch that records every
+// exchange (method, URL, status, WWW-Authenticate) in seen, so the tests
+// can check what the SDK itself met.
+async function connect (provider, seen = []) {
+  const recording = async (input, init) => {
+    const res = await fetch(input, init)
+    seen.push({ method: init?.method ?? 'GET', url: String(input), status: res.status, challenge: res.headers.get('www-authenticate') })
+    return res
+  }
   const client = new Client({ name: 'ts-sdk-interop', version: '1.0.0' })
-  await client.connect(new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: provider }))
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpURL), { authProvider: provider, fetch: recording }))
   return client
+}
+
+const metadataURL = () => {
+  const u = new URL(mcpURL)
+  return `${u.origin}/.well-known/oauth-protected-resource${u.pathname}`
 }
 
 const text = (res) => res.content.filter((c) => c.type === 'text').map((c) => c.text).join(' ')
@@ -76,8 +89,19 @@ async function rawCall (token) {
 // SDK holds is refused with a 401 pointing at the metadata, and the SDK
 // authorizes again (a new session) and goes on.
 async function exercise (provider, clientId) {
-  const client = await connect(provider)
+  const seen = []
+  const client = await connect(provider, seen)
   try {
+    // Discovery, as the SDK did it: a 401 naming the resource metadata,
+    // the metadata, Vigil's RFC 8414 metadata, then the token endpoint.
+    const first = seen.findIndex((e) => e.url === mcpURL && e.status === 401)
+    assert.ok(first >= 0, 'the SDK met a 401 first')
+    assert.match(seen[first].challenge, new RegExp(`resource_metadata="${metadataURL()}"`))
+    const after = seen.slice(first).map((e) => `${e.status} ${e.url}`)
+    assert.ok(after.includes(`200 ${metadataURL()}`), `the SDK read the resource metadata: ${after}`)
+    assert.ok(after.includes(`200 ${issuer}/.well-known/oauth-authorization-server`), `the SDK read Vigil's metadata: ${after}`)
+    assert.ok(after.includes(`200 ${issuer}/oauth2/token`), `the SDK got a token: ${after}`)
+
     const { tools } = await client.listTools()
     assert.deepEqual(tools.map((t) => t.name).sort(), ['tickets.comment', 'tickets.delete', 'tickets.escalate', 'tickets.get'])
     const got = await client.callTool({ name: 'tickets.get', arguments: { id: 'T-1' } })
@@ -93,9 +117,16 @@ async function exercise (provider, clientId) {
     assert.match(challenge, /error="invalid_token"/)
     assert.match(challenge, /resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp"/)
 
+    // The SDK's own next call meets the same refusal, then authorizes anew.
+    const mark = seen.length
     const again = await client.callTool({ name: 'tickets.get', arguments: { id: 'T-1' } })
     assert.match(text(again), new RegExp(`from ${clientId}`))
     assert.notEqual(provider.tokens().access_token, old, 'the SDK got a new token')
+    const met = seen.slice(mark)
+    const refusal = met.find((e) => e.url === mcpURL && e.status === 401)
+    assert.ok(refusal, `the SDK's call after the termination was refused: ${met.map((e) => `${e.status} ${e.url}`)}`)
+    assert.match(refusal.challenge, /error="invalid_token"/)
+    assert.ok(met.some((e) => e.url === `${issuer}/oauth2/token` && e.status === 200), 'the SDK opened a new session')
   } finally {
     await client.close()
   }
@@ -120,11 +151,18 @@ test('refused once the client is deleted', async () => {
     grant_types: ['client_credentials'], scopes: ['tickets:read', 'tickets:write'], audiences: [mcpURL] }
   assert.equal((await admin('POST', '/admin/clients', spec)).status, 201)
   const provider = new ClientCredentialsProvider({ clientId: spec.id, clientSecret: spec.secret, expectedIssuer: issuer })
-  const client = await connect(provider)
+  const seen = []
+  const client = await connect(provider, seen)
   try {
     await client.callTool({ name: 'tickets.get', arguments: { id: 'T-2' } })
     assert.equal((await admin('DELETE', `/admin/clients/${spec.id}`)).status, 200)
+    const mark = seen.length
     await assert.rejects(client.callTool({ name: 'tickets.get', arguments: { id: 'T-2' } }))
+    // The tool server refused the deleted client's token, and Vigil
+    // refused the SDK's attempt to authorize again.
+    const met = seen.slice(mark)
+    assert.ok(met.some((e) => e.url === mcpURL && e.status === 401), `tool server: ${met.map((e) => `${e.status} ${e.url}`)}`)
+    assert.ok(met.some((e) => e.url === `${issuer}/oauth2/token` && e.status === 401), `token endpoint: ${met.map((e) => `${e.status} ${e.url}`)}`)
   } finally {
     await client.close().catch(() => {})
   }
