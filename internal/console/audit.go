@@ -63,10 +63,10 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 		return v.Encode()
 	}
 	if page > 1 {
-		data["Prev"] = link(page - 1)
+		data["Prev"] = pageLink("/audit", link(page-1))
 	}
 	if end < len(rows) {
-		data["Next"] = link(page + 1)
+		data["Next"] = pageLink("/audit", link(page+1))
 	}
 	c.render(w, r, http.StatusOK, "audit", s, data, titled("Audit log"), nav("audit"))
 }

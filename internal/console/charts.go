@@ -69,13 +69,19 @@ func scoreChart(evs []storage.Event, th risk.Thresholds) template.HTML {
 	}
 	svgOpen(&b, "score-chart", w, h, "Risk score (suspicion) over time", desc)
 	fmt.Fprintf(&b, `<rect class="plot" x="%d" y="%d" width="%d" height="%d"/>`, left, top, w-left-right, h-top-bottom)
-	for _, tl := range []struct {
+	lines := []struct {
 		name string
 		v    int
-	}{{"low", th.Low}, {"medium", th.Medium}, {"high", th.High}, {"critical", th.Critical}} {
+	}{{"critical", th.Critical}, {"high", th.High}, {"medium", th.Medium}, {"low", th.Low}}
+	ys := make([]float64, len(lines))
+	for i, tl := range lines {
+		ys[i] = y(tl.v)
+	}
+	labelY := thresholdLabels(ys)
+	for i, tl := range lines {
 		yy := y(tl.v)
 		fmt.Fprintf(&b, `<line class="threshold th-%s" x1="%d" x2="%d" y1="%.1f" y2="%.1f"/>`, tl.name, left, w-right, yy, yy)
-		fmt.Fprintf(&b, `<text class="th-label" x="%d" y="%.1f">%s ≥ %d</text>`, w-right+4, yy+4, tl.name, tl.v)
+		fmt.Fprintf(&b, `<text class="th-label" x="%d" y="%.1f">%s ≥ %d</text>`, w-right+4, labelY[i]+4, tl.name, tl.v)
 	}
 	for _, v := range []int{0, maxY / 2, maxY} {
 		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%d</text>`, left-6, y(v)+4, v)
@@ -101,6 +107,25 @@ func scoreChart(evs []storage.Event, th risk.Thresholds) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) //nolint:gosec // every text above is escaped
+}
+
+// labelGap is the least vertical distance, in pixels, between two
+// threshold labels of the score chart.
+const labelGap = 11
+
+// thresholdLabels places the labels of lines at ys (top to bottom, each y
+// at or below the one before): each at its line, pushed down just enough
+// to keep labelGap below the label above it, so that close thresholds
+// (high 99, critical 100) stay readable.
+func thresholdLabels(ys []float64) []float64 {
+	out := make([]float64, 0, len(ys))
+	for _, v := range ys {
+		if n := len(out); n > 0 && v < out[n-1]+labelGap {
+			v = out[n-1] + labelGap
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func levelClassOf(l string) string {

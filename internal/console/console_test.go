@@ -54,13 +54,42 @@ func (p *policy) ReportOnly() bool             { p.mu.Lock(); defer p.mu.Unlock(
 func (p *policy) SetReportOnly(on bool)        { p.mu.Lock(); defer p.mu.Unlock(); p.on = on }
 func (p *policy) Check([]byte) (string, error) { return "policy ok", nil }
 
+// revoker revokes single tokens in the store, as authz does.
+type revoker struct{ store storage.Store }
+
+func (f revoker) RevokeToken(ctx context.Context, id string) error {
+	return f.store.Update(ctx, func(w storage.Writer) error {
+		tok, err := w.GetToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		tok.RevokedAt = t0
+		return w.PutToken(ctx, tok)
+	})
+}
+
+// signaler records the signals it receives.
+type signaler struct {
+	mu  sync.Mutex
+	got []risk.Signal
+	sid []string
+}
+
+func (f *signaler) Signal(_ context.Context, sid, _ string, sig risk.Signal) (map[string]risk.Decision, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.got, f.sid = append(f.got, sig), append(f.sid, sid)
+	return map[string]risk.Decision{sid: {Level: "high", Score: 99, Action: "step_up"}}, nil
+}
+
 type env struct {
-	t     testing.TB
-	srv   *httptest.Server
-	store *memory.Store
-	pol   *policy
-	now   time.Time
-	mu    sync.Mutex
+	t       testing.TB
+	srv     *httptest.Server
+	store   *memory.Store
+	pol     *policy
+	signals *signaler
+	now     time.Time
+	mu      sync.Mutex
 }
 
 func (e *env) clock() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
@@ -69,14 +98,20 @@ func (e *env) advance(d time.Duration) { e.mu.Lock(); defer e.mu.Unlock(); e.now
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvConfig(t, console.Config{IdleTimeout: 10 * time.Minute})
+}
+
+func newEnvConfig(t *testing.T, cfg console.Config) *env {
+	t.Helper()
 	h, err := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: memory.New(), pol: &policy{}, now: t0}
+	e := &env{t: t, store: memory.New(), pol: &policy{}, signals: &signaler{}, now: t0}
 	api := admin.New(adminToken, admin.Deps{Store: e.store, Hasher: h, Sessions: terminator{e.store}, Policy: e.pol, Now: e.clock,
+		Tokens: revoker{e.store}, Signals: e.signals,
 		Credentials: admin.Credentials{admin.TokenCredential("auditor", admin.RoleReadOnly, readOnlyToken)}})
-	c, err := console.New(console.Config{IdleTimeout: 10 * time.Minute}, console.Deps{Store: e.store, Admin: api.Internal(),
+	c, err := console.New(cfg, console.Deps{Store: e.store, Admin: api.Internal(),
 		Auth: api.Credentials(), Policy: e.pol, Now: e.clock})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,10 @@
 package console
 
 import (
+	"math"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +121,31 @@ func TestScoreChart(t *testing.T) {
 	empty := string(scoreChart(nil, th))
 	if !strings.Contains(empty, "No judged events yet.") {
 		t.Error("an empty timeline draws no notice")
+	}
+}
+
+func TestThresholdLabelsDoNotOverlap(t *testing.T) {
+	// The default policy's high (99) and critical (100) lines are a few
+	// pixels apart: their labels are spread, the others stay at their line.
+	got := thresholdLabels([]float64{31.8, 33.8, 60, 120})
+	want := []float64{31.8, 31.8 + labelGap, 60, 120}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Fatalf("labels at %v, want %v", got, want)
+		}
+	}
+	svg := string(scoreChart(nil, risk.Thresholds{Low: 50, Medium: 90, High: 99, Critical: 100}))
+	var ys []float64
+	for _, m := range regexp.MustCompile(`class="th-label" x="\d+" y="([0-9.]+)"`).FindAllStringSubmatch(svg, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		ys = append(ys, v)
+	}
+	if len(ys) != 4 {
+		t.Fatalf("%d threshold labels, want 4", len(ys))
+	}
+	for i := 1; i < len(ys); i++ {
+		if ys[i]-ys[i-1] < labelGap {
+			t.Errorf("labels %d and %d are %.1f px apart, want at least %d", i-1, i, ys[i]-ys[i-1], labelGap)
+		}
 	}
 }

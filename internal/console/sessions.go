@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -215,13 +216,20 @@ func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session
 	data["Rows"], data["Total"], data["Scanned"], data["Capped"] = rows[start:end], total, len(ss), len(ss) == scanLimit
 	data["First"], data["Last"] = start+1, end
 	if f.Page > 1 {
-		data["Prev"] = f.query(f.Page - 1)
+		data["Prev"] = pageLink("/sessions", f.query(f.Page-1))
 	}
 	if end < total {
-		data["Next"] = f.query(f.Page + 1)
+		data["Next"] = pageLink("/sessions", f.query(f.Page+1))
 	}
-	data["Self"] = f.query(f.Page)
 	c.render(w, r, http.StatusOK, "sessions", s, data, titled("Sessions"), nav("sessions"))
+}
+
+// pageLink is the console path with query q, as a link for the pages: a
+// query string put after a "?" in a template would be escaped whole (its
+// "=" and "&" too), so the pages get the whole link, built here from
+// url.Values.Encode.
+func pageLink(path, q string) template.URL {
+	return template.URL(Prefix + path + "?" + q) //nolint:gosec // a console path and an encoded query
 }
 
 // actionNames are the actions a decision can take.
@@ -233,6 +241,18 @@ type tokenNode struct {
 	Depth    int
 	Live     bool
 	Children int
+	// Via says how the token came from its parent: "exchange" (the parent
+	// was the subject token of a token exchange), "refresh" (the parent is
+	// the refresh token whose use minted it) or "" (no parent here).
+	Via string
+}
+
+// derivation says how t came from its parent p.
+func derivation(t, p storage.Token) string {
+	if p.Kind == storage.RefreshToken && t.FamilyID != "" && t.FamilyID == p.FamilyID {
+		return "refresh"
+	}
+	return "exchange"
 }
 
 // tokenTree orders a session's tokens depth-first from their roots (tokens
@@ -252,18 +272,18 @@ func tokenTree(toks []storage.Token, now time.Time) []tokenNode {
 		}
 	}
 	var out []tokenNode
-	var walk func(t storage.Token, depth int)
-	walk = func(t storage.Token, depth int) {
+	var walk func(t storage.Token, via string, depth int)
+	walk = func(t storage.Token, via string, depth int) {
 		if depth > 32 {
 			return
 		}
-		out = append(out, tokenNode{Token: t, Depth: depth, Live: t.Active(now), Children: len(byParent[t.ID])})
+		out = append(out, tokenNode{Token: t, Depth: depth, Live: t.Active(now), Children: len(byParent[t.ID]), Via: via})
 		for _, ch := range byParent[t.ID] {
-			walk(ch, depth+1)
+			walk(ch, derivation(ch, t), depth+1)
 		}
 	}
 	for _, t := range roots {
-		walk(t, 0)
+		walk(t, "", 0)
 	}
 	return out
 }

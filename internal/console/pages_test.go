@@ -1,0 +1,390 @@
+package console_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/internal/console"
+	"github.com/vigil-auth/vigil/storage"
+)
+
+func TestSessionCookieIsSecureBehindTLS(t *testing.T) {
+	e := newEnvConfig(t, console.Config{Secure: true})
+	b := e.browser()
+	lp := b.get("/console/login")
+	for _, v := range lp.header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "vigil_console_login=") && !strings.Contains(v, "Secure") {
+			t.Errorf("login cookie %q is not Secure", v)
+		}
+	}
+	res := b.post("/console/login", url.Values{"csrf": {csrfOf(t, lp)}, "token": {adminToken}})
+	found := false
+	for _, v := range res.header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "vigil_console=") {
+			found = true
+			for _, want := range []string{"Secure", "HttpOnly", "SameSite=Strict"} {
+				if !strings.Contains(v, want) {
+					t.Errorf("session cookie %q lacks %s", v, want)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("sign-in set no session cookie (status %d)", res.status)
+	}
+}
+
+// seedTokens gives ses_1 a token tree: an access token, exchanged for a
+// DPoP-bound one acting for agent-1, and a refresh token whose use minted
+// a second access token.
+func (e *env) seedTokens() {
+	e.t.Helper()
+	ctx := e.t.Context()
+	exp := t0.Add(time.Hour)
+	toks := []storage.Token{
+		{ID: "tok_root", Kind: storage.AccessToken, Format: "opaque", ClientID: "agent-1", Subject: "user-1", SessionID: "ses_1",
+			Scopes: []string{"tickets:read"}, MayAct: []string{"agent-1"}, IssuedAt: t0, ExpiresAt: exp},
+		{ID: "tok_exchanged", Kind: storage.AccessToken, Format: "jwt", ClientID: "agent-1", Subject: "user-1", SessionID: "ses_1",
+			ParentID: "tok_root", Audiences: []string{"https://tickets.example"}, Actors: []string{"agent-1", "planner-7"},
+			JKT: "dpop-thumbprint-0123456789", IssuedAt: t0, ExpiresAt: exp},
+		{ID: "tok_refresh", Kind: storage.RefreshToken, Format: "opaque", ClientID: "agent-1", Subject: "user-1", SessionID: "ses_1",
+			FamilyID: "fam_1", IssuedAt: t0, ExpiresAt: exp},
+		{ID: "tok_refreshed", Kind: storage.AccessToken, Format: "opaque", ClientID: "agent-1", Subject: "user-1", SessionID: "ses_1",
+			ParentID: "tok_refresh", FamilyID: "fam_1", IssuedAt: t0, ExpiresAt: exp},
+	}
+	err := e.store.Update(ctx, func(w storage.Writer) error {
+		for _, tok := range toks {
+			if err := w.CreateToken(ctx, tok); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// treeItem returns the token tree's entry of the token with id.
+func treeItem(t *testing.T, body, id string) string {
+	t.Helper()
+	tree := body[strings.Index(body, `id="token-tree"`):]
+	for _, li := range strings.Split(tree, "<li ")[1:] {
+		if strings.Contains(li, `title="`+id+`"`) && strings.Index(li, `title="`+id+`"`) < strings.Index(li, "</div>") {
+			return li
+		}
+	}
+	t.Fatalf("no token %s in the tree", id)
+	return ""
+}
+
+func TestTokenTreeShowsParentsExchangesActorsAndDPoP(t *testing.T) {
+	e := newEnv(t)
+	e.seedTokens()
+	b := e.browser()
+	b.signIn(adminToken)
+	p := b.get("/console/sessions/ses_1")
+	if p.status != http.StatusOK {
+		t.Fatalf("session page: status %d", p.status)
+	}
+	tests := []struct {
+		id    string
+		depth string
+		want  []string
+		not   []string
+	}{
+		{"tok_root", "depth-0", []string{"may act: agent-1", "bearer"}, []string{"exchanged from", "refreshed from"}},
+		{"tok_exchanged", "depth-1", []string{"exchanged from", `title="tok_root"`, "act chain: agent-1 → planner-7",
+			"DPoP-bound: <span class=\"mono\">dpop-thumbprint-0123456789</span>", "audiences: https://tickets.example"}, []string{"bearer"}},
+		{"tok_refresh", "depth-0", []string{"refresh_token", "refresh family"}, []string{"exchanged from"}},
+		{"tok_refreshed", "depth-1", []string{"refreshed from", `title="tok_refresh"`}, []string{"exchanged from"}},
+	}
+	for _, tt := range tests {
+		li := treeItem(t, p.body, tt.id)
+		if !strings.HasPrefix(li, `class="`+tt.depth+`"`) {
+			t.Errorf("%s: not at %s: %.60s", tt.id, tt.depth, li)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(li, w) {
+				t.Errorf("%s lacks %q", tt.id, w)
+			}
+		}
+		for _, w := range tt.not {
+			if strings.Contains(li, w) {
+				t.Errorf("%s shows %q", tt.id, w)
+			}
+		}
+	}
+	// Each child follows its parent.
+	if strings.Index(p.body, `title="tok_exchanged"`) < strings.Index(p.body, `title="tok_root"`) {
+		t.Error("the exchanged token is listed before its parent")
+	}
+}
+
+func TestRevokeOneTokenThroughTheConsole(t *testing.T) {
+	e := newEnv(t)
+	e.seedTokens()
+	b := e.browser()
+	csrf := b.signIn(adminToken)
+	res := b.post("/console/sessions/ses_1/revoke", url.Values{"csrf": {csrf}, "token": {"tok_exchanged"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/console/sessions/ses_1?done=revoked" {
+		t.Fatalf("revoke: status %d location %q body %s", res.status, res.header.Get("Location"), res.body)
+	}
+	for id, revoked := range map[string]bool{"tok_exchanged": true, "tok_root": false, "tok_refresh": false} {
+		tok, err := e.store.GetToken(t.Context(), id)
+		if err != nil || tok.RevokedAt.IsZero() != !revoked {
+			t.Errorf("token %s: revoked at %v (%v); want revoked %v", id, tok.RevokedAt, err, revoked)
+		}
+	}
+	e.assertActive("ses_1")
+	recs, _ := e.store.ListAudit(t.Context(), storage.AuditFilter{SessionID: "ses_1"})
+	if n := len(recs); n == 0 || recs[n-1].Actor != "admin" || recs[n-1].Outcome != "revoked" || !strings.Contains(recs[n-1].Detail, "tok_exchanged") {
+		t.Fatalf("audit = %+v; want the revocation of tok_exchanged by admin", recs)
+	}
+	p := b.get("/console/sessions/ses_1?done=revoked")
+	if li := treeItem(t, p.body, "tok_exchanged"); !strings.Contains(li, ">revoked<") || strings.Contains(li, "Revoke access_token") {
+		t.Errorf("the revoked token is not shown revoked, or still offers revocation")
+	}
+	if res := b.post("/console/sessions/ses_1/revoke", url.Values{"csrf": {csrf}, "token": {"tok_missing"}}); res.status != http.StatusNotFound ||
+		!strings.Contains(res.body, `id="page-error"`) {
+		t.Errorf("revoking an unknown token: status %d; want the API's 404 shown on the page", res.status)
+	}
+}
+
+func TestSendASignalThroughTheConsole(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	csrf := b.signIn(adminToken)
+	res := b.post("/console/sessions/ses_1/signal", url.Values{"csrf": {csrf}, "type": {"risk-level-change"}, "level": {"high"},
+		"reason": {"vendor alert"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/console/sessions/ses_1?done=signal" {
+		t.Fatalf("signal: status %d location %q body %s", res.status, res.header.Get("Location"), res.body)
+	}
+	e.signals.mu.Lock()
+	got, sids := e.signals.got, e.signals.sid
+	e.signals.mu.Unlock()
+	if len(got) != 1 || got[0].Type != "risk-level-change" || got[0].Level != "high" || sids[0] != "ses_1" {
+		t.Fatalf("signals received = %+v for %v", got, sids)
+	}
+	recs, _ := e.store.ListAudit(t.Context(), storage.AuditFilter{SessionID: "ses_1"})
+	if n := len(recs); n == 0 || recs[n-1].Actor != "admin" || recs[n-1].Outcome != "signal risk-level-change" || recs[n-1].Reason != "vendor alert" {
+		t.Fatalf("audit = %+v; want the signal by admin", recs)
+	}
+	// The API's validation holds: an unknown type is refused and said so.
+	res = b.post("/console/sessions/ses_1/signal", url.Values{"csrf": {csrf}, "type": {"made-up"}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, `id="page-error"`) {
+		t.Fatalf("unknown signal type: status %d; want the API's 400 shown", res.status)
+	}
+	if len(e.signals.got) != 1 {
+		t.Fatal("a refused signal reached the engine")
+	}
+}
+
+// seedServiceSessions adds n sessions of a service client, one a minute
+// from t0+1h, every third one denied once.
+func (e *env) seedServiceSessions(n int) {
+	e.t.Helper()
+	ctx := e.t.Context()
+	err := e.store.Update(ctx, func(w storage.Writer) error {
+		if err := w.PutClient(ctx, storage.Client{ID: "svc-1", Kind: storage.KindService}); err != nil {
+			return err
+		}
+		for i := range n {
+			at := t0.Add(time.Hour + time.Duration(i)*time.Minute)
+			sid := fmt.Sprintf("ses_svc_%02d", i)
+			if err := w.CreateSession(ctx, storage.Session{ID: sid, ClientID: "svc-1", Subject: "svc-1",
+				CreatedAt: at, ExpiresAt: at.Add(2 * time.Hour), Status: storage.SessionActive}); err != nil {
+				return err
+			}
+			ev := storage.Event{SessionID: sid, At: at, Type: "token", ClientID: "svc-1", Level: "none", Action: "allow"}
+			if i%3 == 0 {
+				ev.Score, ev.Level, ev.Action = 60, "medium", "deny"
+				ev.Reasons = []storage.Reason{{Code: "net.new_network", Points: 5, Evidence: "198.51.100.7 is new"}}
+			}
+			if err := w.AppendEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+var sessionLink = regexp.MustCompile(`<a href="/console/sessions/(ses_[A-Za-z0-9_]+)" class="mono"`)
+
+func listed(body string) []string {
+	var out []string
+	for _, m := range sessionLink.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func TestSessionListFiltersAndPages(t *testing.T) {
+	e := newEnv(t)
+	e.advance(3 * time.Hour)
+	e.seedServiceSessions(30)
+	b := e.browser()
+	b.signIn(adminToken)
+	tests := []struct {
+		query string
+		n     int
+		first string // the newest listed, "" for none
+	}{
+		{"", 25, "ses_svc_29"},
+		{"page=2", 6, "ses_svc_04"},
+		{"kind=agent", 1, "ses_1"},
+		{"kind=service", 25, "ses_svc_29"},
+		{"client=svc-1&action=deny", 10, "ses_svc_27"},
+		{"action=deny&level=medium&page=1", 10, "ses_svc_27"},
+		{"level=high", 1, "ses_1"},
+		{"from=" + url.QueryEscape(t0.Add(time.Hour+10*time.Minute).Format("2006-01-02T15:04")) +
+			"&to=" + url.QueryEscape(t0.Add(time.Hour+14*time.Minute).Format(time.RFC3339)), 5, "ses_svc_14"},
+		{"q=198.51.100.7", 10, "ses_svc_27"},
+		{"q=ses_svc_07", 1, "ses_svc_07"},
+		{"status=terminated", 0, ""},
+		{"kind=service&q=escalation", 0, ""},
+	}
+	for _, tt := range tests {
+		p := b.get("/console/sessions?" + tt.query)
+		if p.status != http.StatusOK {
+			t.Errorf("%s: status %d", tt.query, p.status)
+			continue
+		}
+		got := listed(p.body)
+		if len(got) != tt.n || (tt.first != "" && got[0] != tt.first) {
+			t.Errorf("%s: listed %d %v; want %d, newest %s", tt.query, len(got), got, tt.n, tt.first)
+		}
+	}
+	p := b.get("/console/sessions")
+	if !strings.Contains(p.body, `rel="next" href="/console/sessions?page=2"`) {
+		t.Error("the first page has no link to the second")
+	}
+	p = b.get("/console/sessions?page=2")
+	if !strings.Contains(p.body, `rel="prev"`) || strings.Contains(p.body, `rel="next"`) {
+		t.Error("the last page links back and not forward")
+	}
+	// The filters keep their values and paging keeps the filters.
+	p = b.get("/console/sessions?kind=service")
+	if !strings.Contains(p.body, `href="/console/sessions?kind=service&amp;page=2"`) {
+		t.Error("the next page of a filtered list drops the filter")
+	}
+	if p := b.get("/console/sessions?from=yesterday"); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="page-error"`) {
+		t.Errorf("a malformed time: status %d; want 400 with the error shown", p.status)
+	}
+	// The auto-refresh checkbox is there, checked when asked for.
+	if p := b.get("/console/sessions?refresh=1"); !regexp.MustCompile(`name="refresh" type="checkbox" value="1" checked data-autorefresh="\d+"`).MatchString(p.body) {
+		t.Error("refresh=1 does not check the auto-refresh box")
+	}
+}
+
+func TestAuditLogNewestFirstWithFilters(t *testing.T) {
+	e := newEnv(t)
+	e.seedTokens()
+	b := e.browser()
+	csrf := b.signIn(adminToken)
+	e.advance(time.Minute)
+	b.post("/console/sessions/ses_1/signal", url.Values{"csrf": {csrf}, "type": {"credential-change"}})
+	e.advance(time.Minute)
+	b.post("/console/sessions/ses_1/revoke", url.Values{"csrf": {csrf}, "token": {"tok_root"}})
+	e.advance(time.Minute)
+	b.post("/console/sessions/ses_1/terminate", url.Values{"csrf": {csrf}, "reason": {"done"}})
+	ro := e.browser()
+	ro.signIn(readOnlyToken)
+
+	outcomes := regexp.MustCompile(`<td class="actor">([^<]*)</td><td>[^<]*</td>\s*<td>(?:<a[^>]*>[^<]*</a>)?</td>\s*<td>([^<]*)</td>`)
+	rows := func(q string) [][2]string {
+		p := ro.get("/console/audit?" + q)
+		if p.status != http.StatusOK {
+			t.Fatalf("audit %s: status %d", q, p.status)
+		}
+		var out [][2]string
+		for _, m := range outcomes.FindAllStringSubmatch(p.body, -1) {
+			out = append(out, [2]string{m[1], m[2]})
+		}
+		return out
+	}
+	all := rows("sid=ses_1&type=admin")
+	want := [][2]string{{"admin", "terminated"}, {"admin", "revoked"}, {"admin", "signal credential-change"}}
+	if fmt.Sprint(all) != fmt.Sprint(want) {
+		t.Fatalf("admin records of ses_1, newest first = %v; want %v", all, want)
+	}
+	if got := rows("sid=ses_1&actor=auditor"); len(got) != 0 {
+		t.Errorf("actor=auditor lists %v; the read-only administrator did nothing", got)
+	}
+	if got := rows("sid=ses_1&q=signal"); len(got) != 1 || got[0][1] != "signal credential-change" {
+		t.Errorf("q=signal lists %v", got)
+	}
+	if got := rows("client=nobody"); len(got) != 0 {
+		t.Errorf("client=nobody lists %v", got)
+	}
+}
+
+func TestOverviewCharts(t *testing.T) {
+	e := newEnv(t)
+	e.seedServiceSessions(6) // two denied (medium), four allowed (none), from t0+1h
+	e.advance(time.Hour + 10*time.Minute)
+	b := e.browser()
+	csrf := b.signIn(adminToken)
+	b.post("/console/sessions/ses_svc_05/terminate", url.Values{"csrf": {csrf}, "reason": {"test"}})
+	p := b.get("/console/overview")
+	if p.status != http.StatusOK {
+		t.Fatalf("overview: status %d", p.status)
+	}
+	for _, want := range []string{
+		`id="live-by-level"`, `id="decisions"`, `id="top-reasons"`, `id="terminations"`,
+		// live: five service sessions (ses_svc_00 and 03 medium); ses_1 has expired
+		"<title>none: 3</title>", "<title>medium: 2</title>", "<title>high: 0</title>",
+		"<title>net.new_network: 2</title>", "<title>scope.escalation_attempt: 3</title>",
+		// decisions over the last 30 minutes (ses_1's are older)
+		"allow 4, step_up 0, deny 2, terminate 0",
+		`href="/console/sessions/ses_svc_05"`,
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("overview lacks %s", want)
+		}
+	}
+}
+
+func TestAuditLogPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	err := e.store.Update(ctx, func(w storage.Writer) error {
+		for i := range 60 {
+			rec := storage.AuditRecord{At: t0.Add(time.Duration(i) * time.Second), Type: "issue", ClientID: "agent-1",
+				Outcome: "issued", Detail: fmt.Sprintf("record-%02d", i)}
+			if err := w.AppendAudit(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Minute)
+	b := e.browser()
+	b.signIn(adminToken)
+	detail := regexp.MustCompile(`<td>(record-\d\d)</td></tr>`)
+	p := b.get("/console/audit?type=issue")
+	rows := detail.FindAllStringSubmatch(p.body, -1)
+	if len(rows) != 50 || rows[0][1] != "record-59" || rows[49][1] != "record-10" {
+		t.Fatalf("first page: %d rows from %v; want 50, record-59 first", len(rows), rows[:min(len(rows), 1)])
+	}
+	next := regexp.MustCompile(`rel="next" href="([^"]+)"`).FindStringSubmatch(p.body)
+	if next == nil {
+		t.Fatal("no link to older records")
+	}
+	p = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	rows = detail.FindAllStringSubmatch(p.body, -1)
+	if len(rows) != 10 || rows[0][1] != "record-09" || !strings.Contains(p.body, `rel="prev"`) {
+		t.Fatalf("second page (%s): %d rows; want the 10 oldest", next[1], len(rows))
+	}
+}
