@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
@@ -33,7 +34,7 @@ type ProofVerifier interface {
 
 // nonceWindow is how long one server nonce is current; the previous window's
 // nonce is still accepted.
-const nonceWindow = 5 * time.Minute
+const nonceWindow = limits.DPoPNonceWindow
 
 // Nonce returns the current server nonce (RFC 9449 §8): a MAC of the time
 // window, so any instance with the same key can check it without state.

@@ -13,15 +13,16 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	josejson "github.com/go-jose/go-jose/v4/json"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/storage"
 )
 
 // DPoP defaults (RFC 9449 §11.1 leaves the window to the server).
 const (
 	// DefaultDPoPMaxAge is how far in the past a proof's iat may be.
-	DefaultDPoPMaxAge = 60 * time.Second
+	DefaultDPoPMaxAge = limits.DPoPProofAge
 	// DefaultDPoPMaxFuture is how far in the future a proof's iat may be.
-	DefaultDPoPMaxFuture = 15 * time.Second
+	DefaultDPoPMaxFuture = limits.DPoPProofFuture
 	// maxJTILen bounds the jti of a proof.
 	maxJTILen = 256
 )

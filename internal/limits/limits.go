@@ -26,6 +26,17 @@ const (
 	AssertionSize = 8 << 10
 )
 
+// DPoP proofs (RFC 9449).
+const (
+	// DPoPProofAge is how far in the past a proof's iat may be.
+	DPoPProofAge = 60 * time.Second
+	// DPoPProofFuture is how far in the future a proof's iat may be.
+	DPoPProofFuture = 15 * time.Second
+	// DPoPNonceWindow is how long one server nonce is current; the previous
+	// window's nonce is still accepted.
+	DPoPNonceWindow = 5 * time.Minute
+)
+
 // Default token lifetimes; a client's or resource's registration may shorten them.
 const (
 	AccessTokenTTL  = 15 * time.Minute
@@ -63,6 +74,8 @@ const (
 	AdminBody          = 64 << 10  // an admin API request body
 	HeaderBytes        = 16 << 10  // request headers
 	JWKSDocument       = 256 << 10 // a fetched JWK Set
+	RegistrationBody   = 64 << 10  // a dynamic client registration request
+	StatementSize      = 16 << 10  // a software statement
 	MaxChainDepth      = 3         // default longest RFC 8693 actor chain
 	MaxChainDepthLimit = 10        // the most max_chain_depth may be set to
 )
@@ -82,8 +95,11 @@ func Table() []Limit {
 		{"client assertion `aud`", "the issuer, exactly, one value",
 			"anything else is refused (`assertion_compat.token_endpoint_audience` also accepts the token endpoint URL per client)"},
 		{"clock leeway", dur(ClockLeeway),
-			"skew allowed on `exp`, `nbf` and `iat` of client assertions and external subject tokens"},
+			"skew allowed on `exp`, `nbf` and `iat` of client assertions, software statements and external subject tokens"},
 		{"client assertion size", size(AssertionSize), "a larger one is refused before parsing"},
+		{"DPoP proof `iat`", fmt.Sprintf("%s old, %s ahead at most", dur(DPoPProofAge), dur(DPoPProofFuture)),
+			"an older or later proof is refused (`invalid_dpop_proof`); each proof's `jti` is single use"},
+		{"DPoP server nonce", dur(DPoPNonceWindow), fmt.Sprintf("a nonce is current for %s and still accepted for the %s after (`dpop_nonce`)", dur(DPoPNonceWindow), dur(DPoPNonceWindow))},
 		{"access token lifetime", dur(AccessTokenTTL),
 			"default (`access_token_ttl`); the setting and a client's own are at most " + dur(MaxAccessTokenTTL)},
 		{"refresh token lifetime", dur(RefreshTokenTTL),
@@ -101,7 +117,9 @@ func Table() []Limit {
 		{"OAuth form body", size(FormBody), fmt.Sprintf("at most %d parameters, each value at most %s; more is `invalid_request`", FormFields, size(FormValue))},
 		{"admin request body", size(AdminBody), "a larger body is refused with 413"},
 		{"request headers", size(HeaderBytes), "larger headers are refused with 431"},
-		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused"},
+		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused (also at registration)"},
+		{"registration request", size(RegistrationBody),
+			fmt.Sprintf("a larger RFC 7591/7592 body is `invalid_client_metadata`; a software statement at most %s", size(StatementSize))},
 	}
 }
 

@@ -36,6 +36,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/web"
@@ -59,7 +60,7 @@ const (
 )
 
 // MaxBodySize is the largest registration request read, in bytes.
-const MaxBodySize = 64 << 10
+const MaxBodySize = limits.RegistrationBody
 
 // Policy bounds what dynamic registration may create. Empty lists take
 // the defaults of [Policy.WithDefaults].

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/web"
@@ -313,7 +314,9 @@ func TestRFC7591_2_3_SoftwareStatement(t *testing.T) {
 	}{
 		"bad signature": {stmt + "bad", e.v.claims},
 		"expired":       {stmt + "good", map[string]any{"iss": "https://publisher.example", "exp": t0.Add(-time.Hour).Unix()}},
-		"future iat":    {stmt + "good", map[string]any{"iss": "https://publisher.example", "iat": t0.Add(time.Hour).Unix()}},
+		"expired past the clock leeway": {stmt + "good", map[string]any{"iss": "https://publisher.example",
+			"exp": t0.Add(-limits.ClockLeeway - time.Second).Unix()}},
+		"future iat": {stmt + "good", map[string]any{"iss": "https://publisher.example", "iat": t0.Add(time.Hour).Unix()}},
 	} {
 		e.v.claims = tc.claims
 		w := e.do("POST", register.Path, e.initial(t, "viat_"+strings.ReplaceAll(name, " ", ""), nil),

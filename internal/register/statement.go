@@ -9,15 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/storage"
 )
 
 // maxStatement bounds a software statement before any parsing.
-const maxStatement = 16 << 10
+const maxStatement = limits.StatementSize
 
-// statementLeeway tolerates clock skew on a statement's time claims.
-const statementLeeway = time.Minute
+// statementLeeway tolerates clock skew on a statement's time claims, as on
+// client assertions'.
+const statementLeeway = limits.ClockLeeway
 
 // jwtClaims are the registered claims of a statement; they are not client
 // metadata and never overlay it.
