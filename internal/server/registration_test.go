@@ -288,3 +288,92 @@ func TestRFC7591_JWKSURIFetchedUnderTheCacheLimits(t *testing.T) {
 		t.Errorf("%d fetches after the first assertion, want 1 (the cached set)", n)
 	}
 }
+
+// signES256 signs claims as a compact JWS with key.
+func signES256(t *testing.T, key *ecdsa.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "JWT", "kid": kid})
+	c, _ := json.Marshal(claims)
+	input := b64.EncodeToString(h) + "." + b64.EncodeToString(c)
+	sum := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64.EncodeToString(sig)
+}
+
+func publicJWKS(key *ecdsa.PrivateKey, kid string) string {
+	raw, _ := key.PublicKey.Bytes()
+	return `{"keys":[{"kty":"EC","crv":"P-256","kid":"` + kid + `","alg":"ES256","use":"sig","x":"` +
+		b64.EncodeToString(raw[1:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}]}`
+}
+
+// TestRFC7591_2_3_SoftwareStatementSignedByTrustedIssuer: a software
+// statement signed by a trusted issuer the policy names is verified with
+// that issuer's keys, and its metadata takes precedence over the
+// request's; one signed by another key, or from an issuer the policy does
+// not name, is refused.
+func TestRFC7591_2_3_SoftwareStatementSignedByTrustedIssuer(t *testing.T) {
+	const publisher = "https://publisher.example"
+	pub, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forger, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	srv := startWithRegistration(t, &register.Policy{Scopes: []string{"tickets:read", "tickets:write"},
+		Audiences: []string{"https://tools.example/mcp"}, AuthMethods: []string{"private_key_jwt", "client_secret_basic"},
+		StatementIssuers: []string{publisher}, RequireStatement: true})
+	admin := "Bearer " + regAdminToken
+	for _, iss := range []struct{ issuer, jwks string }{{publisher, publicJWKS(pub, "pub-1")},
+		{"https://other-publisher.example", publicJWKS(forger, "other-1")}} {
+		if code, body := do(t, http.MethodPost, srv.URL+"/admin/issuers", admin, "application/json",
+			`{"issuer":"`+iss.issuer+`","jwks":`+iss.jwks+`,"audience":"vigil","subjects":[{"subject":"svc","client_id":"svc"}]}`); code != http.StatusCreated {
+			t.Fatalf("trusted issuer %s: %d %v", iss.issuer, code, body)
+		}
+	}
+	now := time.Now()
+	claims := func(iss string) map[string]any {
+		return map[string]any{"iss": iss, "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+			"software_id": "vetted-agent-kit", "client_name": "Vetted Agent", "scope": "tickets:read"}
+	}
+	submit := func(stmt string) (int, map[string]any) {
+		_, it := do(t, http.MethodPost, srv.URL+"/admin/initial-access-tokens", admin, "application/json",
+			`{"max_uses":1,"expires_in":"10m"}`)
+		body := `{"client_name":"my own name","scope":"tickets:write","token_endpoint_auth_method":"client_secret_basic"`
+		if stmt != "" {
+			body += `,"software_statement":"` + stmt + `"`
+		}
+		return do(t, http.MethodPost, srv.URL+register.Path, "Bearer "+it["token"].(string), "application/json", body+"}")
+	}
+	code, reg := submit(signES256(t, pub, "pub-1", claims(publisher)))
+	if code != http.StatusCreated || reg["software_id"] != "vetted-agent-kit" || reg["client_name"] != "Vetted Agent" ||
+		reg["scope"] != "tickets:read" {
+		t.Fatalf("a statement signed by the trusted issuer: %d %v", code, reg)
+	}
+	for name, tc := range map[string]struct {
+		stmt string
+		want string
+	}{
+		"no statement":                  {"", "unapproved_software_statement"},
+		"signed by another key":         {signES256(t, forger, "pub-1", claims(publisher)), "invalid_software_statement"},
+		"trusted, but not named":        {signES256(t, forger, "other-1", claims("https://other-publisher.example")), "unapproved_software_statement"},
+		"from an unknown issuer":        {signES256(t, pub, "pub-1", claims("https://stranger.example")), "unapproved_software_statement"},
+		"payload changed after signing": {tamper(signES256(t, pub, "pub-1", claims(publisher))), "invalid_software_statement"},
+	} {
+		if code, body := submit(tc.stmt); code != http.StatusBadRequest || body["error"] != tc.want {
+			t.Errorf("%s: %d %v, want 400 %s", name, code, body, tc.want)
+		}
+	}
+}
+
+// tamper widens the scope in a signed JWT's payload, keeping the signature.
+func tamper(jws string) string {
+	parts := strings.Split(jws, ".")
+	payload, _ := b64.DecodeString(parts[1])
+	var c map[string]any
+	_ = json.Unmarshal(payload, &c)
+	c["scope"] = "tickets:read tickets:write"
+	b, _ := json.Marshal(c)
+	return parts[0] + "." + b64.EncodeToString(b) + "." + parts[2]
+}
