@@ -46,6 +46,7 @@ func badRequest(format string, a ...any) error {
 var (
 	errNoStream     = &apiError{http.StatusNotFound, "not_found", "no such stream"}
 	errUnauthorized = &apiError{http.StatusUnauthorized, "invalid_token", "a bearer access token with scope " + Scope + " is required"}
+	errNoScope      = &apiError{http.StatusForbidden, "insufficient_scope", "the access token lacks scope " + Scope}
 )
 
 // writeErr renders err; anything but an apiError is a 503 or 500.
@@ -59,10 +60,17 @@ func (t *Transmitter) writeErr(w http.ResponseWriter, r *http.Request, err error
 		t.log.ErrorContext(r.Context(), "ssf: request failed", "err", err)
 		ae = &apiError{status, "server_error", "the request could not be completed"}
 	}
-	if ae.status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", scope="`+Scope+`"`)
+	if ae.status == http.StatusUnauthorized || ae == errNoScope {
+		w.Header().Set("WWW-Authenticate", `Bearer error="`+ae.code+`", scope="`+Scope+`"`)
 	}
 	writeJSON(w, ae.status, map[string]string{"error": ae.code, "error_description": ae.description})
+}
+
+// writeEmpty answers status with no body (SSF 1.0 §8.1: 204, or the add
+// subject endpoint's empty 200).
+func writeEmpty(w http.ResponseWriter, status int) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -102,7 +110,7 @@ func (t *Transmitter) receiver(r *http.Request) (string, error) {
 		return "", err
 	}
 	now := t.now()
-	if tok.Kind != storage.AccessToken || !tok.Active(now) || tok.JKT != "" || !slices.Contains(tok.Scopes, Scope) {
+	if tok.Kind != storage.AccessToken || !tok.Active(now) || tok.JKT != "" {
 		return "", errUnauthorized
 	}
 	sess, err := t.store.GetSession(ctx, tok.SessionID)
@@ -112,6 +120,9 @@ func (t *Transmitter) receiver(r *http.Request) (string, error) {
 	c, err := t.store.GetClient(ctx, tok.ClientID)
 	if err != nil || c.Disabled {
 		return "", errUnauthorized
+	}
+	if !slices.Contains(tok.Scopes, Scope) {
+		return "", errNoScope
 	}
 	return c.ID, nil
 }
@@ -142,7 +153,6 @@ func (t *Transmitter) Configuration(w http.ResponseWriter, _ *http.Request) {
 		"add_subject_endpoint":       iss + PathAddSubject,
 		"remove_subject_endpoint":    iss + PathRemoveSubject,
 		"verification_endpoint":      iss + PathVerify,
-		"critical_subject_members":   []string{},
 		"authorization_schemes":      []map[string]string{{"spec_urn": "urn:ietf:rfc:6749"}},
 		"default_subjects":           "ALL",
 	})

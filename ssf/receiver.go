@@ -2,6 +2,7 @@ package ssf
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -111,7 +112,8 @@ func (rc *Receiver) Push(w http.ResponseWriter, r *http.Request) {
 		writeSETError(w, refuse(ErrInvalidRequest, "unreadable body"))
 		return
 	}
-	err = rc.Accept(r.Context(), strings.TrimSpace(string(body)))
+	auth := r.Header.Get("Authorization")
+	err = rc.accept(r.Context(), strings.TrimSpace(string(body)), &auth)
 	var se *SETError
 	switch {
 	case errors.As(err, &se):
@@ -132,7 +134,13 @@ func writeSETError(w http.ResponseWriter, e *SETError) {
 // Accept validates raw and applies its event. A refusal is a *SETError and
 // changes nothing; any other error is the store's.
 func (rc *Receiver) Accept(ctx context.Context, raw string) error {
-	iss, c, err := rc.validate(ctx, raw)
+	return rc.accept(ctx, raw, nil)
+}
+
+// accept is Accept; auth, when not nil, is the Authorization header a
+// pushed SET came with.
+func (rc *Receiver) accept(ctx context.Context, raw string, auth *string) error {
+	iss, c, err := rc.validate(ctx, raw, auth)
 	if err != nil {
 		return err
 	}
@@ -156,7 +164,7 @@ func (rc *Receiver) Accept(ctx context.Context, raw string) error {
 // validate checks everything but replay: size, signature with the issuer's
 // keys, typ, iss, aud, iat freshness, exp, jti, one event of a type the
 // issuer may send.
-func (rc *Receiver) validate(ctx context.Context, raw string) (storage.Issuer, inbound, error) {
+func (rc *Receiver) validate(ctx context.Context, raw string, auth *string) (storage.Issuer, inbound, error) {
 	var c inbound
 	if raw == "" || len(raw) > keys.MaxTokenSize {
 		return storage.Issuer{}, c, refuse(ErrInvalidRequest, "the body is not a SET")
@@ -171,6 +179,10 @@ func (rc *Receiver) validate(ctx context.Context, raw string) (storage.Issuer, i
 	}
 	if err != nil {
 		return iss, c, err
+	}
+	if want := iss.SSF.PushAuthorization; auth != nil && want != "" &&
+		subtle.ConstantTimeCompare([]byte(*auth), []byte(want)) != 1 {
+		return iss, c, refuse(ErrAuthentication, "the push does not carry the issuer's authorization")
 	}
 	typ, err := rc.verify.VerifySET(ctx, raw, iss, &c)
 	if err != nil {
@@ -208,7 +220,7 @@ func (rc *Receiver) checkClaims(iss storage.Issuer, c inbound) error {
 	}
 	uri, _ := onlyEvent(c.Events)
 	if len(iss.SSF.Events) > 0 && !slices.Contains(iss.SSF.Events, uri) && uri != EventVerification {
-		return refuse(ErrInvalidRequest, "event type %.200q is not accepted from this issuer", uri)
+		return refuse(ErrAccessDenied, "event type %.200q is not accepted from this issuer", uri)
 	}
 	return nil
 }

@@ -232,6 +232,17 @@ func TestReceiverRefuses(t *testing.T) {
 			return sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil, revoked, with("events",
 				map[string]any{EventSessionRevoked: map[string]any{}, EventCredentialChange: map[string]any{}})))
 		}, ErrInvalidRequest},
+		{"pushed without the issuer's authorization", ContentTypeSET, func(t *testing.T, e *rcvEnv) string {
+			e.editIssuer(t, func(s *storage.IssuerSSF) { s.PushAuthorization = "Bearer from-idp" })
+			return sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil, revoked, nil))
+		}, ErrAuthentication},
+		{"an event type the issuer may not send", ContentTypeSET, func(t *testing.T, e *rcvEnv) string {
+			e.editIssuer(t, func(s *storage.IssuerSSF) { s.Events = []string{EventCredentialChange} })
+			return sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil, revoked, nil))
+		}, ErrAccessDenied},
+		{"sub instead of sub_id", ContentTypeSET, func(t *testing.T, e *rcvEnv) string {
+			return sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil, nil, func(c map[string]any) { delete(c, "sub_id"); c["sub"] = "svc-a" }))
+		}, ErrInvalidRequest},
 		{"replayed", ContentTypeSET, func(t *testing.T, e *rcvEnv) string {
 			set := sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil, revoked, nil))
 			if w := push(e.rc, ContentTypeSET, set); w.Code != http.StatusAccepted {
@@ -257,6 +268,39 @@ func TestReceiverRefuses(t *testing.T) {
 				t.Errorf("session status = %s", s.Status)
 			}
 		})
+	}
+}
+
+// editIssuer changes the IdP's SSF settings in the store.
+func (e *rcvEnv) editIssuer(t *testing.T, edit func(*storage.IssuerSSF)) {
+	t.Helper()
+	err := e.store.Update(t.Context(), func(w storage.Writer) error {
+		iss, err := w.GetIssuer(t.Context(), idp)
+		if err != nil {
+			return err
+		}
+		edit(iss.SSF)
+		return w.PutIssuer(t.Context(), iss)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReceiverPushAuthorization: an issuer with push_authorization has its
+// pushes accepted with that Authorization header.
+func TestReceiverPushAuthorization(t *testing.T) {
+	e := newRcvEnv(t)
+	e.editIssuer(t, func(s *storage.IssuerSSF) { s.PushAuthorization = "Bearer from-idp" })
+	set := sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil,
+		&Subject{Format: FormatComplex, Session: &Subject{Format: FormatOpaque, ID: "ext-1"}}, nil))
+	r := httptest.NewRequest(http.MethodPost, PathEvents, strings.NewReader(set))
+	r.Header.Set("Content-Type", ContentTypeSET)
+	r.Header.Set("Authorization", "Bearer from-idp")
+	w := httptest.NewRecorder()
+	e.rc.Push(w, r)
+	if w.Code != http.StatusAccepted || strings.Join(e.sig.list(), ",") != "ext-1||session-revoked|" {
+		t.Fatalf("push = %d %s, signals %v", w.Code, w.Body, e.sig.list())
 	}
 }
 

@@ -126,10 +126,10 @@ func (t *Transmitter) subjectChange(w http.ResponseWriter, r *http.Request, add 
 		return
 	}
 	if add {
-		w.WriteHeader(http.StatusOK)
+		writeEmpty(w, http.StatusOK)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeEmpty(w, http.StatusNoContent)
 }
 
 // maxSubjects bounds the subjects listed on one stream.
@@ -196,7 +196,7 @@ func (t *Transmitter) Verify(w http.ResponseWriter, r *http.Request) {
 		t.writeErr(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeEmpty(w, http.StatusNoContent)
 }
 
 func (t *Transmitter) verify(ctx context.Context, client string, in verifyBody) error {

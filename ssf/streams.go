@@ -223,6 +223,14 @@ func (t *Transmitter) updateStream(w http.ResponseWriter, r *http.Request, clien
 		return err
 	}
 	st, err := t.changeStream(r.Context(), client, in.StreamID, func(st *storage.Stream) error {
+		// Transmitter-supplied members may be sent back, but must match
+		// their values before the update (SSF 1.0 §8.1.1.3, §8.1.1.4).
+		if in.EventsDelivered != nil && !sameSet(in.EventsDelivered, st.EventsDelivered) {
+			return badRequest("events_delivered does not match the stream's")
+		}
+		if in.EventsSupported != nil && !sameSet(in.EventsSupported, Transmitted) {
+			return badRequest("events_supported does not match the transmitter's")
+		}
 		return t.apply(st, in, r.Method == http.MethodPut)
 	})
 	if err != nil {
@@ -272,6 +280,14 @@ func (t *Transmitter) deleteStream(w http.ResponseWriter, r *http.Request, clien
 		return err
 	}
 	t.kick.signal()
-	w.WriteHeader(http.StatusNoContent)
+	writeEmpty(w, http.StatusNoContent)
 	return nil
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
 }

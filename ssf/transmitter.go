@@ -153,10 +153,20 @@ func (t *Transmitter) RiskLevelChanged(ctx context.Context, w storage.Writer, se
 	if previous != "" {
 		p["previous_level"] = previous
 	}
-	if reason != "" {
-		p["risk_reason"] = reason
-	}
+	p["risk_reason"] = cmpOr(reason, "none")
 	return t.emit(ctx, w, t.sessionEvent(EventRiskLevelChange, sess, p, at))
+}
+
+// ClientRiskLevelChanged queues CAEP risk-level-change for client clientID
+// inside w: the highest level of its sessions moved from previous to
+// current. The principal is USER: the client is the subject its tokens
+// name (their sub), as in the user member of a session's subject.
+func (t *Transmitter) ClientRiskLevelChanged(ctx context.Context, w storage.Writer, clientID, previous, current, reason string) error {
+	at := t.now()
+	p := map[string]any{"event_timestamp": unix(at), "principal": "USER", "current_level": current,
+		"previous_level": previous, "risk_reason": cmpOr(reason, "none")}
+	return t.emit(ctx, w, event{uri: EventRiskLevelChange, subject: clientSubject(t.cfg.Issuer, clientID),
+		keys: []string{clientKey(clientID)}, payload: p, at: at})
 }
 
 // AssuranceRaised queues CAEP assurance-level-change for session sess

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,10 @@ func newEnv(t *testing.T, store storage.Store) *env {
 				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
 				return err
 			}
+		}
+		if err := w.CreateToken(t.Context(), storage.Token{ID: "id:rp-noscope", Kind: storage.AccessToken, ClientID: "rp",
+			SessionID: "rp-session", Scopes: []string{"tickets.read"}, IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			return err
 		}
 		return w.CreateToken(t.Context(), storage.Token{ID: "id:rp-token", Kind: storage.AccessToken, ClientID: "rp",
 			SessionID: "rp-session", Scopes: []string{Scope}, IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)})
@@ -300,6 +305,11 @@ func TestManagementRefusals(t *testing.T) {
 	}{
 		{"no token", http.MethodGet, PathStreams, "", "", e.tx.Streams, 401},
 		{"unknown token", http.MethodGet, PathStreams, "", "Bearer nope", e.tx.Streams, 401},
+		{"token without the scope", http.MethodGet, PathStreams, "", "Bearer rp-noscope", e.tx.Streams, 403},
+		{"events_delivered changed", http.MethodPatch, PathStreams, `{"stream_id":"` + st.StreamID + `","events_delivered":["` + EventSessionRevoked + `"]}`, "Bearer rp-token", e.tx.Streams, 400},
+		{"events_delivered sent back unchanged", http.MethodPatch, PathStreams, `{"stream_id":"` + st.StreamID + `","events_delivered":` + mustList(Transmitted) + `,"description":"x"}`, "Bearer rp-token", e.tx.Streams, 200},
+		{"aud changed", http.MethodPatch, PathStreams, `{"stream_id":"` + st.StreamID + `","aud":"someone-else"}`, "Bearer rp-token", e.tx.Streams, 400},
+		{"remove subject of an unknown stream", http.MethodPost, PathRemoveSubject, `{"stream_id":"nope","subject":{"format":"opaque","id":"s1"}}`, "Bearer rp-token", e.tx.RemoveSubject, 404},
 		{"push to plain http", http.MethodPost, PathStreams, `{"delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"http://rp.example/x"}}`, "Bearer rp-token", e.tx.Streams, 400},
 		{"unknown method", http.MethodPost, PathStreams, `{"delivery":{"method":"smoke"}}`, "Bearer rp-token", e.tx.Streams, 400},
 		{"unknown stream", http.MethodGet, PathStreams + "?stream_id=x", "", "Bearer rp-token", e.tx.Streams, 404},
@@ -331,9 +341,21 @@ func TestManagementRefusals(t *testing.T) {
 	if len(es) != 1 || !strings.Contains(string(es[0].Claims), EventVerification) || !strings.Contains(string(es[0].Claims), `"abc"`) {
 		t.Errorf("verification event not queued: %v", es)
 	}
-	if code, _ := e.call(t, e.tx.Streams, http.MethodDelete, PathStreams+"?stream_id="+st.StreamID, ""); code != 204 {
-		t.Errorf("delete = %d", code)
+	r := httptest.NewRequest(http.MethodDelete, PathStreams+"?stream_id="+st.StreamID, nil)
+	r.Header.Set("Authorization", "Bearer rp-token")
+	w := httptest.NewRecorder()
+	e.tx.Streams(w, r)
+	if w.Code != 204 || w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("delete = %d %v", w.Code, w.Header())
 	}
+	if code, _ := e.call(t, e.tx.Streams, http.MethodGet, PathStreams+"?stream_id="+st.StreamID, ""); code != 404 {
+		t.Errorf("read after delete = %d", code)
+	}
+}
+
+func mustList(l []string) string {
+	b, _ := json.Marshal(l)
+	return string(b)
 }
 
 // levels is an Observer answering the levels it is given, in turn.
@@ -391,4 +413,53 @@ func TestPushGate(t *testing.T) {
 	open = true
 	mu.Unlock()
 	waitFor(t, "the SET once the gate opens", func() bool { return len(rcv.received()) == 1 })
+}
+
+// TestLevelWatchClientLevel: a client's level is the highest of its
+// sessions' levels, and each move of it is sent about the client (iss_sub).
+func TestLevelWatchClientLevel(t *testing.T) {
+	e := newEnv(t, memory.New())
+	st := e.createStream(t, `{"events_requested":["`+EventRiskLevelChange+`"]}`)
+	steps := []struct {
+		sid   string
+		level risk.Level
+	}{{"s1", risk.LevelMedium}, {"s2", risk.LevelHigh}, {"s2", risk.LevelLow}, {"s1", risk.LevelMedium}, {"s1", risk.LevelLow}}
+	next := &levels{}
+	for _, s := range steps {
+		next.next = append(next.next, s.level)
+	}
+	lw := WatchLevels(next, e.tx)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { lw.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for _, s := range steps {
+		lw.Observe(risk.Event{SessionID: s.sid, ClientID: "agent"})
+	}
+	// session s1 MEDIUM, client MEDIUM; s2 HIGH, client HIGH; s2 LOW,
+	// client MEDIUM; (s1 unchanged); s1 LOW, client LOW.
+	want := []string{"s1 MEDIUM", "agent MEDIUM", "s2 HIGH", "agent HIGH", "s2 LOW", "agent MEDIUM", "s1 LOW", "agent LOW"}
+	var es []storage.OutboxEntry
+	waitFor(t, "eight level changes", func() bool {
+		es, _ = e.store.ListOutbox(t.Context(), st.StreamID, 0)
+		return len(es) == len(want)
+	})
+	for i, w := range want {
+		var c Claims
+		if err := json.Unmarshal(es[i].Claims, &c); err != nil {
+			t.Fatal(err)
+		}
+		var ev map[string]any
+		_ = json.Unmarshal(c.Events[EventRiskLevelChange], &ev)
+		who := ""
+		switch {
+		case c.SubID.Format == FormatComplex && ev["principal"] == "SESSION":
+			who = c.SubID.Session.ID
+		case c.SubID.Format == FormatIssSub && c.SubID.Iss == testIssuer && ev["principal"] == "USER":
+			who = c.SubID.Sub
+		}
+		if got := fmt.Sprintf("%s %v", who, ev["current_level"]); got != w || ev["risk_reason"] == nil {
+			t.Errorf("change %d = %s (%s), want %s", i, got, es[i].Claims, w)
+		}
+	}
 }

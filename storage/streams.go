@@ -96,6 +96,10 @@ type IssuerSSF struct {
 	Events []string `json:"events,omitempty"`
 	// MaxAge is how old (by iat) a SET may be when it arrives; 0 means 1h.
 	MaxAge Duration `json:"max_age,omitempty"`
+	// PushAuthorization, when set, is the Authorization header every SET
+	// the issuer pushes must carry (the authorization_header Vigil gave the
+	// issuer's stream); a push without it is refused (authentication_failed).
+	PushAuthorization string `json:"push_authorization,omitempty"`
 	// PollURL is the issuer's poll endpoint for Vigil's stream, if polled.
 	PollURL string `json:"poll_url,omitempty"`
 	// PollAuthorization is the Authorization header value sent with each poll.

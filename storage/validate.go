@@ -217,6 +217,9 @@ func (s IssuerSSF) validate() error {
 			p.add("events", "%q is not an event type URI", e)
 		}
 	}
+	if s.PushAuthorization != "" && (len(s.PushAuthorization) > 4096 || strings.ContainsAny(s.PushAuthorization, "\r\n")) {
+		p.add("push_authorization", "must be one header value of at most 4096 bytes")
+	}
 	if s.PollURL != "" {
 		p.addErr("poll_url", validateHTTPSURL(s.PollURL))
 	}
