@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"strings"
@@ -40,9 +41,30 @@ func (a *API) notifyReplaced(ctx context.Context, w storage.Writer, prev, c stor
 			return err
 		}
 	}
+	if change := keyChange(prev, c); change != "" {
+		// A public key set for private_key_jwt: CAEP's list has no such
+		// credential_type, so Vigil names it "jwk".
+		if err := a.d.Notify.CredentialChanged(ctx, w, c.ID, "jwk", change); err != nil {
+			return err
+		}
+	}
 	if slices.Equal(prev.Scopes, c.Scopes) && slices.Equal(prev.Audiences, c.Audiences) {
 		return nil
 	}
 	return a.d.Notify.TokenClaimsChanged(ctx, w, c.ID, map[string]any{
 		"scope": strings.Join(c.Scopes, " "), "aud": append([]string{}, c.Audiences...)})
+}
+
+// keyChange is the CAEP change_type of the client's public keys between
+// prev and c (create, update, delete), or "" when they did not change.
+func keyChange(prev, c storage.Client) string {
+	switch had, has := usesKeys(prev), usesKeys(c); {
+	case !had && has:
+		return "create"
+	case had && !has:
+		return "delete"
+	case had && (!bytes.Equal(prev.JWKS, c.JWKS) || prev.JWKSURI != c.JWKSURI):
+		return "update"
+	}
+	return ""
 }
