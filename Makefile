@@ -52,7 +52,7 @@ conformance: ## Run the protocol suite (in-process, or against VIGIL_CONFORMANCE
 	echo "conformance: $$pass passed, $$fail failed, $$skip skipped"; exit $$status
 
 .PHONY: console-e2e
-console-e2e: ## Run the admin console's tests in headless Chromium (installs chromium in CI); screenshots in bin/console-artifacts
+console-e2e: ## Run the admin console's tests in headless Chromium (installs chromium, node and npm in CI); screenshots in bin/console-artifacts
 	conformance/console/run.sh
 
 .PHONY: examples

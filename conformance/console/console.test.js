@@ -3,7 +3,9 @@
 // through the OAuth endpoints, find it, read its timeline, terminate it and
 // check the result through introspection and the audit log; check that a
 // read-only administrator cannot act and that a cross-site form post is
-// refused; run axe-core on every page; and screenshot every page.
+// refused; edit records through the forms; go through the console with the
+// keyboard alone; watch the sessions list refresh itself; run axe-core on
+// every page; and screenshot every page.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -258,6 +260,39 @@ test("clients, resources, issuers and policy pages render, and a draft policy is
   assert.match(await admin.locator("#policy-mode").innerText(), /enforced/);
 });
 
+test("records are created, edited and deleted with the admin API's validation", async () => {
+  await visit(admin, "/console/issuer?issuer=https%3A%2F%2Fci.example", "issuer");
+  assert.match(await admin.getByLabel(/The whole record as JSON/).inputValue(), /"issuer": "https:\/\/ci\.example"/);
+
+  // A new resource: refused while the API refuses it, then created.
+  const audience = "https://e2e-reports.example";
+  await admin.goto(`${base}/console/resources`);
+  await admin.getByLabel(/The resource as JSON/).fill(JSON.stringify({ audience, sensitivity: 9 }));
+  await admin.getByRole("button", { name: "Create resource" }).click();
+  assert.match(await admin.getByRole("alert").innerText(), /sensitivity/);
+  assert.match(await admin.getByLabel(/The resource as JSON/).inputValue(), /"sensitivity":9/, "the draft is kept");
+  await admin.getByLabel(/The resource as JSON/).fill(JSON.stringify({ audience, sensitivity: 2 }));
+  await Promise.all([admin.waitForURL(/done=created/), admin.getByRole("button", { name: "Create resource" }).click()]);
+  assert.equal((await adminAPI(`/admin/resources?audience=${encodeURIComponent(audience)}`)).sensitivity, 2);
+
+  // Edited: an invalid change is refused and nothing changes; a valid one is saved.
+  const editor = admin.getByLabel(/The whole record as JSON/);
+  await editor.fill(JSON.stringify({ audience, sensitivity: -1 }));
+  await admin.getByRole("button", { name: "Save" }).click();
+  assert.match(await admin.getByRole("alert").innerText(), /sensitivity/);
+  assert.equal((await adminAPI(`/admin/resources?audience=${encodeURIComponent(audience)}`)).sensitivity, 2);
+  await editor.fill(JSON.stringify({ audience, sensitivity: 3 }));
+  await Promise.all([admin.waitForURL(/done=saved/), admin.getByRole("button", { name: "Save" }).click()]);
+  assert.equal((await adminAPI(`/admin/resources?audience=${encodeURIComponent(audience)}`)).sensitivity, 3);
+
+  // Deleted, and each change is audited under the admin's name.
+  await Promise.all([admin.waitForURL(/\/console\/resources\?done=deleted/), admin.getByRole("button", { name: "Delete" }).click()]);
+  const res = await fetch(`${base}/admin/resources?audience=${encodeURIComponent(audience)}`, { headers: { Authorization: `Bearer ${adminToken}` } });
+  assert.equal(res.status, 404);
+  await admin.goto(`${base}/console/audit?type=admin&actor=admin&q=${encodeURIComponent(audience)}`);
+  assert.equal(await admin.locator("#audit-table tbody tr").count(), 3, "created, updated and deleted, by admin");
+});
+
 test("a narrow window keeps the sessions list usable", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await signIn(context, adminToken);
@@ -265,6 +300,86 @@ test("a narrow window keeps the sessions list usable", async () => {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `page is ${width}px wide in a 390px window`);
   await shot(page, "sessions-narrow");
+  await context.close();
+});
+
+// tabTo presses Tab until the focused element satisfies want (a function
+// of its tag, id, text, label and type), and checks that the focus is
+// visible (the style sheet's outline).
+async function tabTo(page, what, want) {
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press("Tab");
+    const el = await page.evaluate(() => {
+      const a = document.activeElement;
+      const s = getComputedStyle(a);
+      return { tag: a.tagName.toLowerCase(), id: a.id, text: (a.innerText || a.value || "").trim(), label: a.getAttribute("aria-label") || "",
+        type: a.getAttribute("type") || "", outline: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    });
+    if (want(el)) {
+      assert.ok(el.outline !== "none" && el.width >= 2, `focus on ${what} is visible (outline ${el.outline} ${el.width}px)`);
+      return el;
+    }
+  }
+  assert.fail(`Tab never reached ${what}`);
+}
+
+test("the console is usable with the keyboard alone", async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/console/login`);
+  await tabTo(page, "the skip link", (e) => e.text === "Skip to content");
+  await tabTo(page, "the credential field", (e) => e.id === "token");
+  await page.keyboard.type(adminToken);
+  await Promise.all([page.waitForURL(/\/console\/overview$/), page.keyboard.press("Enter")]);
+
+  // The skip link moves the focus to the page's content.
+  await tabTo(page, "the skip link", (e) => e.text === "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "main");
+
+  // Navigation, the filters and the list.
+  await page.keyboard.press("Shift+Tab");
+  await tabTo(page, "the Sessions link", (e) => e.tag === "a" && e.text === "Sessions");
+  await Promise.all([page.waitForURL(/\/console\/sessions$/), page.keyboard.press("Enter")]);
+  await tabTo(page, "the client filter", (e) => e.id === "f-client");
+  await page.keyboard.type(agent.id);
+  await tabTo(page, "the text filter", (e) => e.id === "f-q");
+  await page.keyboard.type("escalation");
+  await Promise.all([page.waitForURL(/q=escalation/), page.keyboard.press("Enter")]);
+  assert.match(page.url(), /client=ticket-agent/);
+  await tabTo(page, "the session's link", (e) => e.tag === "a" && risky.sid.startsWith(e.text.replace("…", "")));
+  await Promise.all([page.waitForURL(new RegExp(`/console/sessions/${risky.sid}$`)), page.keyboard.press("Enter")]);
+
+  // The session page's actions are reached in order.
+  await tabTo(page, "the termination reason", (e) => e.id === "term-reason");
+  await tabTo(page, "Terminate session", (e) => e.tag === "button" && e.text === "Terminate session");
+  await tabTo(page, "the signal type", (e) => e.id === "sig-type");
+  await tabTo(page, "Send signal", (e) => e.tag === "button" && e.text === "Send signal");
+
+  // The report-only switch and its confirmation, cancelled.
+  await page.goto(`${base}/console/policy`);
+  await tabTo(page, "the report-only switch", (e) => e.tag === "button" && /Switch to report-only/.test(e.text));
+  await Promise.all([page.waitForURL(/\/console\/policy\/mode$/), page.keyboard.press("Enter")]);
+  await tabTo(page, "the confirmation", (e) => e.tag === "button" && /Yes, switch to report-only/.test(e.text));
+  await tabTo(page, "Cancel", (e) => e.tag === "a" && e.text === "Cancel");
+  await Promise.all([page.waitForURL(/\/console\/policy$/), page.keyboard.press("Enter")]);
+  assert.match(await page.locator("#policy-mode").innerText(), /enforced/);
+  await context.close();
+});
+
+test("the sessions list refreshes itself while asked to", async () => {
+  const context = await browser.newContext();
+  const page = await signIn(context, adminToken);
+  await page.goto(`${base}/console/sessions?client=${agent.id}`);
+  await page.getByLabel("Refresh every 15 s").check();
+  assert.match(page.url(), /refresh=1/);
+  // The page reloads itself (auto=1 marks the reload: it does not count as
+  // the administrator's activity for the idle timeout).
+  await page.waitForURL(/auto=1/, { timeout: 30_000 });
+  assert.ok(await page.getByLabel("Refresh every 15 s").isChecked(), "still checked after the reload");
+  assert.equal(await page.locator(`a[href="/console/sessions/${risky.sid}"]`).count(), 1);
+  await page.getByLabel("Refresh every 15 s").uncheck();
+  assert.doesNotMatch(page.url(), /refresh=1/);
   await context.close();
 });
 

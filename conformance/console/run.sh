@@ -5,10 +5,13 @@
 # /health/ready, runs `npm ci && node --test` (playwright-core driving the
 # system's Chromium, axe-core for accessibility), and stops the server.
 #
-# Needs go, node (20+), npm and Chromium (Debian: apt-get install chromium;
-# CHROMIUM names another binary). Screenshots of every page go to
-# CONSOLE_ARTIFACTS (default bin/console-artifacts). Exits with the test
-# runner's status.
+# Needs go, node (20+), npm, curl and Chromium (CHROMIUM names another
+# binary than chromium). With CI=true and as root, what a fresh Debian
+# lacks is installed: chromium, nodejs, npm and curl from Debian's
+# packages, and, where Debian's Node.js is older than 20 (bookworm has 18),
+# Node.js 20 from npm (the package node@20) under bin/console-node.
+# Screenshots of every page go to CONSOLE_ARTIFACTS (default
+# bin/console-artifacts). Exits with the test runner's status.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,13 +37,42 @@ fail() {
 	exit 1
 }
 
+ci_root() { [[ "${CI:-}" == "true" && "$(id -u)" == "0" ]]; }
+
+# apt_install installs Debian packages with CI=true and as root (waiting out
+# another apt or dpkg run, retrying a failed download); elsewhere it says
+# what to install and stops.
+apt_install() {
+	ci_root || fail "needs $* (Debian: apt-get install $*)"
+	echo "run.sh: installing $* from Debian's packages" >&2
+	local i
+	for i in 1 2 3 4 5; do
+		if apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null &&
+			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
+			return 0
+		fi
+		sleep $((i * 10))
+	done
+	fail "could not install $*"
+}
+
 if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null; then
-	if [[ "${CI:-}" == "true" && "$(id -u)" == "0" ]]; then
-		apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-	else
-		fail "needs Chromium (Debian: apt-get install chromium), or CHROMIUM set to a Chromium binary"
-	fi
+	apt_install chromium
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	command -v node >/dev/null && fail "node is installed without npm: install npm alongside this node"
+	apt_install nodejs npm
+fi
+command -v curl >/dev/null || apt_install curl
+node_major() { node -p 'process.versions.node.split(".")[0]'; }
+if (($(node_major) < 20)); then
+	# playwright-core needs Node.js 20; Debian bookworm's is 18.
+	ci_root || fail "needs Node.js 20 or later (this is $(node --version))"
+	echo "run.sh: installing Node.js 20 from npm (node@20) under bin/console-node" >&2
+	npm install --prefix "$root/bin/console-node" --no-save --no-audit --no-fund node@20 >/dev/null ||
+		fail "npm install node@20 failed"
+	export PATH="$root/bin/console-node/node_modules/.bin:$PATH"
+	(($(node_major) >= 20)) || fail "Node.js 20 from npm did not install"
 fi
 export CHROMIUM="${CHROMIUM:-$(command -v chromium || true)}"
 [[ -x "$CHROMIUM" ]] || fail "Chromium not found: apt-get install chromium, or set CHROMIUM"
@@ -80,7 +112,7 @@ cd "$here"
 npm ci --no-audit --no-fund >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log" >&2; fail "npm ci failed"; }
 status=0
 VIGIL_URL="$url" VIGIL_ADMIN_TOKEN="$(tr -d '\n' <"$tmp/data/admin-token")" VIGIL_READONLY_TOKEN="$readonly_token" \
-	node --test --test-concurrency=1 || status=$?
+	node --test || status=$?
 if [[ $status -ne 0 ]]; then
 	echo "--- vigil log (last 50 lines) ---" >&2
 	tail -n 50 "$tmp/vigil.log" >&2
