@@ -99,6 +99,12 @@ func (g grant) endOf(ttl time.Duration) time.Time {
 // client assertion's jti, the new risk facts and the timeline event in one
 // transaction, then answers.
 func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenResponse, error) {
+	// Every grant path meets the same resource caps (max_ttl).
+	limit, err := s.audienceCap(ctx, g.audiences)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	g.ttl = capTTL(g.ttl, limit)
 	at := storage.Token{Kind: storage.AccessToken, Format: orDefault(g.format, FormatOpaque), ClientID: g.client.ID,
 		Subject: g.session.Subject, SessionID: g.session.ID, ParentID: g.parent, Scopes: g.scopes,
 		Audiences: g.audiences, Actors: g.actors, MayAct: g.mayAct, JKT: g.jkt,

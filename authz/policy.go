@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vigil-auth/vigil/internal/oauth"
 	"github.com/vigil-auth/vigil/storage"
@@ -22,7 +23,13 @@ import (
 //   - audiences are bounded by the client's registered audiences, and an
 //     audience no resource registration names any more is gone;
 //   - a session opened from a trusted issuer's JWT is bounded by that
-//     issuer's registration (its scopes and audiences), and ends with it;
+//     issuer's registration (its scopes and audiences), and ends with it or
+//     with the mapping of its subject to the session's client;
+//   - a token held for another client's session (delegated, or by
+//     impersonation) needs that client's registration to still allow it:
+//     every actor of its chain named in may_act, impersonation still on;
+//   - a resource's max_ttl caps every token for its audience, live ones
+//     included (from their issue time);
 //   - a client registered with dpop has only sender-constrained tokens.
 
 // ErrRegistration reports that the registrations as they are now no longer
@@ -54,6 +61,9 @@ func (s *Server) allowed(ctx context.Context, c storage.Client, sess storage.Ses
 		}
 		if err != nil {
 			return bounds{}, fmt.Errorf("authz: load issuer: %w", err)
+		}
+		if mapSubject(iss.Subjects, sess.Subject) != orDefault(sess.ClientID, c.ID) {
+			return bounds{}, ErrRegistration
 		}
 		b.scopes = orAll(iss.Scopes, b.scopes)
 		b.audiences = orAll(iss.Audiences, c.Audiences)
@@ -103,13 +113,59 @@ func (s *Server) Bound(ctx context.Context, t storage.Token, sess storage.Sessio
 		if err != nil {
 			return t, fmt.Errorf("authz: load client: %w", err)
 		}
+		if !actsFor(owner, holder.ID, t.Actors) {
+			return t, ErrRegistration
+		}
 	}
 	b, err := s.allowed(ctx, holder, sess)
 	if err != nil {
 		return t, err
 	}
 	t.Scopes, t.Audiences = oauth.Intersect(t.Scopes, b.scopes), oauth.Intersect(t.Audiences, b.audiences)
+	limit, err := s.audienceCap(ctx, t.Audiences)
+	if err != nil {
+		return t, err
+	}
+	if limit > 0 && t.IssuedAt.Add(limit).Before(t.ExpiresAt) {
+		t.ExpiresAt = t.IssuedAt.Add(limit)
+	}
 	return t, nil
+}
+
+// actsFor reports whether owner's registration still lets holder hold a
+// token of owner's session: a delegated token (actors, current first) needs
+// every actor of its chain in owner's may_act; one without actors is
+// impersonation, which owner must still allow for holder.
+func actsFor(owner storage.Client, holder string, actors []string) bool {
+	if len(actors) == 0 {
+		return owner.Impersonation && slices.Contains(owner.MayAct, holder)
+	}
+	if actors[0] != holder {
+		return false
+	}
+	for _, a := range actors {
+		if !slices.Contains(owner.MayAct, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// audienceCap is the shortest max_ttl of the resources registered for auds
+// (0 when none caps): the longest any token for all of them may live.
+func (s *Server) audienceCap(ctx context.Context, auds []string) (time.Duration, error) {
+	var limit time.Duration
+	for _, a := range auds {
+		r, err := s.store.GetResource(ctx, a)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			continue
+		case err != nil:
+			return 0, fmt.Errorf("authz: load resource: %w", err)
+		}
+		limit = capTTL(limit, r.MaxTTL.D())
+	}
+	return limit, nil
 }
 
 // policyErr is the answer to a grant the registrations no longer allow.

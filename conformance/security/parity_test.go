@@ -2,9 +2,12 @@ package security
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -48,13 +51,16 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 		code   string
 		// live checks the introspection of the token granted before.
 		live func(t *testing.T, e *env, at string)
+		// got, when set, checks each path's answer instead of status and
+		// code (a change that narrows without refusing).
+		got func(t *testing.T, path string, r result)
 	}{
 		{"client disabled", func(t *testing.T, e *env) {
 			e.editClient(t, "agent", func(c *storage.Client) { c.Disabled = true })
-		}, nil, 401, "invalid_client", inactiveAt("rs1", "rs2")},
+		}, nil, 401, "invalid_client", inactiveAt("rs1", "rs2"), nil},
 		{"client deleted", func(t *testing.T, e *env) {
 			e.deleteRecord(t, func(ctx context.Context, w storage.Writer) error { return w.DeleteClient(ctx, "agent") })
-		}, nil, 401, "invalid_client", inactiveAt("rs1", "rs2")},
+		}, nil, 401, "invalid_client", inactiveAt("rs1", "rs2"), nil},
 		{"scope removed", func(t *testing.T, e *env) {
 			e.editClient(t, "agent", func(c *storage.Client) { c.Scopes = []string{"tickets.read", "tickets.write"} })
 		}, []string{"scope", "kb.read"}, 400, "invalid_scope", func(t *testing.T, e *env, at string) {
@@ -63,19 +69,19 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 			if strings.Contains(r.str("scope"), "kb.read") {
 				t.Fatalf("a removed scope is still in the live token: %s", r.raw)
 			}
-		}},
+		}, nil},
 		{"client audience removed", func(t *testing.T, e *env) {
 			e.editClient(t, "agent", func(c *storage.Client) { c.Audiences = []string{rs1} })
-		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2")},
+		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2"), nil},
 		{"resource deleted", func(t *testing.T, e *env) {
 			e.deleteRecord(t, func(ctx context.Context, w storage.Writer) error { return w.DeleteResource(ctx, rs2) })
-		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2")},
+		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2"), nil},
 		{"resource deleted, asked as resource", func(t *testing.T, e *env) {
 			e.deleteRecord(t, func(ctx context.Context, w storage.Writer) error { return w.DeleteResource(ctx, rs2) })
-		}, []string{"resource", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2")},
+		}, []string{"resource", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2"), nil},
 		{"DPoP required", func(t *testing.T, e *env) {
 			e.editClient(t, "agent", func(c *storage.Client) { c.DPoP = true })
-		}, nil, 400, "invalid_dpop_proof", inactiveAt("rs1", "rs2")},
+		}, nil, 400, "invalid_dpop_proof", inactiveAt("rs1", "rs2"), nil},
 		{"auth method changed to private_key_jwt", func(t *testing.T, e *env) {
 			for _, id := range []string{"agent", "rs1"} {
 				e.editClient(t, id, func(c *storage.Client) { c.SecretHash, c.JWKS = "", jwksOf(newECKey(t), id+"-new") })
@@ -84,13 +90,29 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 			// The resource server's own secret no longer authenticates it.
 			wantError(t, e.introspect(t, "rs1", at), 401, "invalid_client")
 			wantActive(t, e.introspect(t, "rs2", at))
+		}, nil},
+		{"resource max_ttl lowered (admin API)", func(t *testing.T, e *env) {
+			for _, aud := range []string{rs1, rs2} {
+				if r := e.admin(t, http.MethodPut, "/admin/resources/"+url.PathEscape(aud),
+					map[string]any{"audience": aud, "sensitivity": 1, "max_ttl": "30s"}); r.status != 200 {
+					t.Fatalf("lower max_ttl: %d %s", r.status, r.raw)
+				}
+			}
+		}, nil, 0, "", func(t *testing.T, e *env, at string) {
+			wantActive(t, e.introspect(t, "rs1", at))
+			e.clock.Advance(31 * time.Second)
+			inactiveAt("rs1", "rs2")(t, e, at)
+		}, func(t *testing.T, path string, r result) {
+			if r.status != 200 || r.body["expires_in"].(float64) > 30 {
+				t.Errorf("%s: got %d %s, want a token of at most 30s", path, r.status, r.raw)
+			}
 		}},
 		{"introspection right removed", func(t *testing.T, e *env) {
 			e.editClient(t, "rs2", func(c *storage.Client) { c.Introspect = nil })
 		}, nil, 200, "", func(t *testing.T, e *env, at string) {
 			wantError(t, e.introspect(t, "rs2", at), 401, "invalid_client")
 			wantActive(t, e.introspect(t, "rs1", at))
-		}},
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +122,10 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 				tt.change(t, e)
 				for _, p := range parityPaths {
 					r := p.try(t, e, tok, tt.ask)
+					if tt.got != nil {
+						tt.got(t, p.name, r)
+						continue
+					}
 					if tt.status == 200 {
 						if r.status != 200 {
 							t.Errorf("%s: an unrelated change refused the grant: %d %s", p.name, r.status, r.raw)
@@ -143,6 +169,10 @@ func TestParity_IssuerBoundsItsSessions(t *testing.T) {
 		{"issuer deleted", func(*storage.Issuer, bool) bool { return false }},
 		{"issuer audience removed", func(i *storage.Issuer, _ bool) bool { i.Audiences = []string{rs2}; return true }},
 		{"issuer scope removed", func(i *storage.Issuer, _ bool) bool { i.Scopes = []string{"kb.read"}; return true }},
+		{"subject no longer mapped to the client", func(i *storage.Issuer, _ bool) bool {
+			i.Subjects = []storage.SubjectMapping{{Subject: "system:serviceaccount:ci:*", ClientID: "other"}}
+			return true
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +208,56 @@ func TestParity_IssuerBoundsItsSessions(t *testing.T) {
 			if r.active() && strings.Contains(r.str("scope"), "tickets.read") {
 				t.Fatalf("the live token keeps what the issuer no longer allows: %s", r.raw)
 			}
+		})
+	}
+}
+
+// TestParity_DelegationBoundsLiveTokens: a token held by another client
+// for the subject's session (delegated with an actor token, or by
+// impersonation) is bounded by the subject's registration as it is now: once
+// may_act no longer names the actor, or impersonation is turned off, the
+// live token is inactive and no path extends it.
+func TestParity_DelegationBoundsLiveTokens(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, e *env)
+		grant  func(t *testing.T, e *env, subject string) result
+		change func(c *storage.Client)
+	}{
+		{"actor removed from may_act", nil, func(t *testing.T, e *env, subject string) result {
+			return e.delegate(t, "actor1", subject, "audience", rs1)
+		}, func(c *storage.Client) { c.MayAct = []string{"actor2"} }},
+		{"impersonation turned off", func(t *testing.T, e *env) {
+			e.editClient(t, "agent", func(c *storage.Client) { c.Impersonation = true })
+		}, func(t *testing.T, e *env, subject string) result {
+			return e.exchange(t, "actor1", "subject_token", subject, "subject_token_type", typeAccess, "audience", rs1)
+		}, func(c *storage.Client) { c.Impersonation = false }},
+		{"impersonating actor removed from may_act", func(t *testing.T, e *env) {
+			e.editClient(t, "agent", func(c *storage.Client) { c.Impersonation = true })
+		}, func(t *testing.T, e *env, subject string) result {
+			return e.exchange(t, "actor1", "subject_token", subject, "subject_token_type", typeAccess, "audience", rs1)
+		}, func(c *storage.Client) { c.MayAct = []string{"actor2"} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			both(t, func(t *testing.T, mem bool) {
+				e := envFor(t, mem)
+				if tt.setup != nil {
+					tt.setup(t, e)
+				}
+				subject := e.cc(t, "agent", "audience", rs1).str("access_token")
+				held := tt.grant(t, e, subject)
+				if held.status != 200 {
+					t.Fatalf("grant: %d %s", held.status, held.raw)
+				}
+				wantActive(t, e.introspect(t, "rs1", held.str("access_token")))
+				e.editClient(t, "agent", tt.change)
+				wantInactive(t, e.introspect(t, "rs1", held.str("access_token")))
+				wantRefused(t, e.exchange(t, "actor1", "subject_token", held.str("access_token"), "subject_token_type", typeAccess))
+				wantRefused(t, tt.grant(t, e, subject))
+				// The subject's own token is untouched.
+				wantActive(t, e.introspect(t, "rs1", subject))
+			})
 		})
 	}
 }

@@ -377,3 +377,49 @@ func tamper(jws string) string {
 	b, _ := json.Marshal(c)
 	return parts[0] + "." + b64.EncodeToString(b) + "." + parts[2]
 }
+
+// TestRFC7591_InvalidKeysNeverRegistered: dynamic registration and its
+// update (RFC 7592) are entry points of the key rule like the admin API and
+// the configuration file: a JWK Set with any key off its curve, of the wrong
+// length or private is refused whole, even next to a good key.
+func TestRFC7591_InvalidKeysNeverRegistered(t *testing.T) {
+	srv := startWithRegistration(t, &register.Policy{Scopes: []string{"tickets:read"}, Open: true})
+	good := func() string {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		raw, _ := key.PublicKey.Bytes()
+		return `{"kty":"EC","crv":"P-256","kid":"k1","x":"` + b64.EncodeToString(raw[1:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}`
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, _ := key.PublicKey.Bytes()
+	x := append([]byte{}, raw[1:33]...)
+	x[31] ^= 1
+	zero := b64.EncodeToString(make([]byte, 32))
+	bad := map[string]string{
+		"off curve":         `{"kty":"EC","crv":"P-256","kid":"k2","x":"` + b64.EncodeToString(x) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}`,
+		"point at infinity": `{"kty":"EC","crv":"P-256","kid":"k2","x":"` + zero + `","y":"` + zero + `"}`,
+		"short coordinate":  `{"kty":"EC","crv":"P-256","kid":"k2","x":"` + b64.EncodeToString(raw[2:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}`,
+		"private member":    `{"kty":"EC","crv":"P-256","kid":"k2","x":"` + b64.EncodeToString(raw[1:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `","d":"` + zero + `"}`,
+		"use enc":           `{"kty":"EC","crv":"P-256","kid":"k2","use":"enc","x":"` + b64.EncodeToString(raw[1:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}`,
+		"alg mismatch":      `{"kty":"EC","crv":"P-256","kid":"k2","alg":"RS256","x":"` + b64.EncodeToString(raw[1:33]) + `","y":"` + b64.EncodeToString(raw[33:]) + `"}`,
+	}
+	for name, k := range bad {
+		t.Run(name, func(t *testing.T) {
+			set := `{"keys":[` + good() + `,` + k + `]}`
+			code, body := do(t, http.MethodPost, srv.URL+register.Path, "", "application/json",
+				`{"token_endpoint_auth_method":"private_key_jwt","jwks":`+set+`}`)
+			if code != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+				t.Errorf("register: %d %v", code, body)
+			}
+			code, reg := do(t, http.MethodPost, srv.URL+register.Path, "", "application/json",
+				`{"token_endpoint_auth_method":"private_key_jwt","jwks":{"keys":[`+good()+`]}}`)
+			if code != http.StatusCreated {
+				t.Fatalf("register a good key: %d %v", code, reg)
+			}
+			code, body = do(t, http.MethodPut, reg["registration_client_uri"].(string), "Bearer "+reg["registration_access_token"].(string),
+				"application/json", `{"client_id":"`+reg["client_id"].(string)+`","token_endpoint_auth_method":"private_key_jwt","jwks":`+set+`}`)
+			if code != http.StatusBadRequest || body["error"] != "invalid_client_metadata" {
+				t.Errorf("update: %d %v", code, body)
+			}
+		})
+	}
+}
