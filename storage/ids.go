@@ -41,3 +41,43 @@ func ClientIDTaken(ctx context.Context, r Reader, id string) error {
 	}
 	return nil
 }
+
+// CanonicalName is the normalization rule for resource audiences and
+// trusted issuer identifiers: lower case. They are URLs or names compared
+// exactly in tokens, but two that differ only in case
+// ("HTTPS://API.EXAMPLE", "https://api.example") name one thing to a person
+// granting or revoking it, so only one of them may be registered.
+func CanonicalName(s string) string { return strings.ToLower(s) }
+
+// ResourceTaken reports, as an error matching ErrAlreadyExists, a
+// registered resource other than audience itself whose audience has the
+// same canonical form (CanonicalName).
+func ResourceTaken(ctx context.Context, r Reader, audience string) error {
+	rs, err := r.ListResources(ctx)
+	if err != nil {
+		return err
+	}
+	for _, x := range rs {
+		if x.Audience != audience && CanonicalName(x.Audience) == CanonicalName(audience) {
+			return fmt.Errorf("%w: audience %q collides with the registered %q (audiences differing only in case are one)",
+				ErrAlreadyExists, audience, x.Audience)
+		}
+	}
+	return nil
+}
+
+// IssuerTaken reports, as an error matching ErrAlreadyExists, a registered
+// trusted issuer other than issuer itself with the same canonical form.
+func IssuerTaken(ctx context.Context, r Reader, issuer string) error {
+	is, err := r.ListIssuers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, x := range is {
+		if x.Issuer != issuer && CanonicalName(x.Issuer) == CanonicalName(issuer) {
+			return fmt.Errorf("%w: issuer %q collides with the registered %q (issuers differing only in case are one)",
+				ErrAlreadyExists, issuer, x.Issuer)
+		}
+	}
+	return nil
+}

@@ -104,3 +104,51 @@ func TestAdminJSON_CanonicalIDs(t *testing.T) {
 		t.Fatal("a file declaring Agent_A next to the stored agent-a was applied")
 	}
 }
+
+// Resource audiences and trusted issuers differing only in case name one
+// thing: the second is refused through the admin API and the configuration
+// file (within one file, and against what the store holds).
+func TestAdminJSON_CanonicalNames(t *testing.T) {
+	e := newEnv(t, withMemory())
+	jwks := jwksOf(newECKey(t), "k")
+	for _, aud := range []string{"HTTPS://RS1.EXAMPLE", "https://RS1.example"} {
+		if r := e.admin(t, http.MethodPost, "/admin/resources", map[string]any{"audience": aud, "sensitivity": 1}); r.status != 409 {
+			t.Errorf("resource %s next to %s: %d %s", aud, rs1, r.status, r.raw)
+		}
+	}
+	if r := e.admin(t, http.MethodPost, "/admin/issuers", map[string]any{"issuer": "HTTPS://Workload.Example", "audience": "vigil",
+		"jwks": jwks, "subjects": []map[string]string{{"subject": "x", "client_id": "agent"}}}); r.status != 409 {
+		t.Errorf("issuer differing in case: %d %s", r.status, r.raw)
+	}
+	if r := e.admin(t, http.MethodPost, "/admin/resources", map[string]any{"audience": "https://rs3.example", "sensitivity": 1}); r.status != 201 {
+		t.Fatalf("a new resource: %d %s", r.status, r.raw)
+	}
+	files := map[string]string{
+		"two resources in one file": "resources:\n  - {audience: https://api.example, sensitivity: 1}\n  - {audience: HTTPS://API.EXAMPLE, sensitivity: 1}\n",
+		"two issuers in one file": "trusted_issuers:\n  - {issuer: https://ci.example, audience: vigil, jwks_uri: https://ci.example/jwks, subjects: [{subject: x, client_id: agent}]}\n" +
+			"  - {issuer: https://CI.example, audience: vigil, jwks_uri: https://ci.example/jwks, subjects: [{subject: x, client_id: agent}]}\n",
+	}
+	for name, doc := range files {
+		f, err := config.Parse([]byte(doc))
+		if err == nil {
+			err = f.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "twice") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	stored := map[string]string{
+		"resource against the store": "resources:\n  - {audience: HTTPS://RS2.EXAMPLE, sensitivity: 1}\n",
+		"issuer against the store": "trusted_issuers:\n  - {issuer: https://WORKLOAD.example, audience: vigil, jwks_uri: https://w.example/jwks, " +
+			"subjects: [{subject: x, client_id: agent}]}\n",
+	}
+	for name, doc := range stored {
+		f, err := config.Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Apply(context.Background(), e.base, e.hasher, time.Now()); err == nil {
+			t.Errorf("%s: applied", name)
+		}
+	}
+}

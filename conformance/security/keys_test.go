@@ -1,6 +1,8 @@
 package security
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -29,7 +31,27 @@ func badKeys(t *testing.T) map[string]map[string]any {
 		}
 		return m
 	}
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaJWK := func(k *rsa.PrivateKey, e string) map[string]any {
+		return map[string]any{"kty": "RSA", "kid": "k1", "n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()), "e": e}
+	}
 	return map[string]map[string]any{
+		"RSA 1024 bits":     rsaJWK(small, "AQAB"),
+		"RSA exponent 1":    rsaJWK(big, "AQ"),
+		"RSA even exponent": rsaJWK(big, "AQAA"),
+		"RSA private member": func() map[string]any {
+			m := rsaJWK(big, "AQAB")
+			m["d"] = base64.RawURLEncoding.EncodeToString(big.D.Bytes())
+			return m
+		}(),
+		"RSA alg ES256":     func() map[string]any { m := rsaJWK(big, "AQAB"); m["alg"] = "ES256"; return m }(),
 		"off curve":         with("x", base64.RawURLEncoding.EncodeToString(flip)),
 		"point at infinity": with("x", zero, "y", zero),
 		"short coordinate":  with("x", base64.RawURLEncoding.EncodeToString(x[1:])),
@@ -42,7 +64,8 @@ func badKeys(t *testing.T) map[string]map[string]any {
 
 // Key validation at the admin API and the configuration file: a client's
 // or a trusted issuer's key that is off its curve, the identity point, of
-// the wrong length, private or unfit for signing is never registered.
+// the wrong length, an RSA key under 2048 bits or with an unsound exponent,
+// private or unfit for signing is never registered.
 // (The fetched-document and DPoP doors are tested in package keys.)
 func TestKeys_InvalidKeysNeverRegistered(t *testing.T) {
 	e := newEnv(t, withMemory())

@@ -24,6 +24,9 @@ type kind[T any] struct {
 	// a record it writes is its own, not the configuration file's.
 	source func(*T) *string
 	valid  func(T) error
+	// taken reports a registered record other than key whose key has the
+	// same canonical form (storage.ResourceTaken, storage.IssuerTaken).
+	taken func(context.Context, storage.Reader, string) error
 	get    func(storage.Reader, context.Context, string) (T, error)
 	list   func(storage.Reader, context.Context) ([]T, error)
 	put    func(storage.Writer, context.Context, T) error
@@ -38,6 +41,7 @@ func resourceKind() kind[storage.Resource] {
 		times:  func(r *storage.Resource) (*time.Time, *time.Time) { return &r.CreatedAt, &r.UpdatedAt },
 		source: func(r *storage.Resource) *string { return &r.Source },
 		valid:  storage.Resource.Validate,
+		taken:  storage.ResourceTaken,
 		get:    storage.Reader.GetResource,
 		list:   storage.Reader.ListResources,
 		put:    storage.Writer.PutResource,
@@ -53,6 +57,7 @@ func issuerKind() kind[storage.Issuer] {
 		times:  func(i *storage.Issuer) (*time.Time, *time.Time) { return &i.CreatedAt, &i.UpdatedAt },
 		source: func(i *storage.Issuer) *string { return &i.Source },
 		valid:  storage.Issuer.Validate,
+		taken:  storage.IssuerTaken,
 		get:    storage.Reader.GetIssuer,
 		list:   storage.Reader.ListIssuers,
 		put:    storage.Writer.PutIssuer,
@@ -148,6 +153,9 @@ func createRecord[T any](a *API, k kind[T], w http.ResponseWriter, r *http.Reque
 		if _, err := k.get(wr, r.Context(), key); err == nil {
 			return storage.ErrAlreadyExists
 		} else if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if err := k.taken(r.Context(), wr, key); err != nil {
 			return err
 		}
 		if err := k.put(wr, r.Context(), rec); err != nil {

@@ -54,11 +54,11 @@ func (f *File) Validate() error {
 	}
 	auds := map[string]bool{}
 	for i, r := range f.Resources {
-		errs = append(errs, f.recordErr("resources", i, r.Audience, r.Validate(), auds))
+		errs = append(errs, f.recordErr("resources", i, storage.CanonicalName(r.Audience), r.Validate(), auds))
 	}
 	iss := map[string]bool{}
 	for i, is := range f.TrustedIssuers {
-		errs = append(errs, f.recordErr("trusted_issuers", i, is.Issuer, is.Validate(), iss))
+		errs = append(errs, f.recordErr("trusted_issuers", i, storage.CanonicalName(is.Issuer), is.Validate(), iss))
 	}
 	return errors.Join(errs...)
 }
@@ -306,6 +306,9 @@ func applyResource(ctx context.Context, w storage.Writer, r storage.Resource, no
 		return 0, err
 	}
 	r.Source = storage.SourceConfig
+	if err := storage.ResourceTaken(ctx, w, r.Audience); err != nil {
+		return 0, err
+	}
 	if found && sameRecord(prev, r, clearResourceTimes) {
 		return 0, nil
 	}
@@ -323,6 +326,9 @@ func applyIssuer(ctx context.Context, w storage.Writer, is storage.Issuer, now t
 		return 0, err
 	}
 	is.Source = storage.SourceConfig
+	if err := storage.IssuerTaken(ctx, w, is.Issuer); err != nil {
+		return 0, err
+	}
 	if found && sameRecord(prev, is, clearIssuerTimes) {
 		return 0, nil
 	}

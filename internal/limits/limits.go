@@ -95,7 +95,7 @@ func Table() []Limit {
 		{"client assertion `aud`", "the issuer, exactly, one value",
 			"anything else is refused (`assertion_compat.token_endpoint_audience` also accepts the token endpoint URL per client)"},
 		{"clock leeway", dur(ClockLeeway),
-			"skew allowed on `exp`, `nbf` and `iat` of client assertions, software statements and external subject tokens"},
+			"skew allowed on `nbf` and `iat` of client assertions, software statements and external subject tokens, and on the `exp` of client assertions and software statements; none on an external subject token's `exp` (an expired subject is refused)"},
 		{"client assertion size", size(AssertionSize), "a larger one is refused before parsing"},
 		{"DPoP proof `iat`", fmt.Sprintf("%s old, %s ahead at most", dur(DPoPProofAge), dur(DPoPProofFuture)),
 			"an older or later proof is refused (`invalid_dpop_proof`); each proof's `jti` is single use"},
