@@ -177,7 +177,10 @@ func (m *Middleware) usage(r *http.Request) usage {
 func (m *Middleware) claims(ctx context.Context, token, scheme string, u usage) (Claims, *Error) {
 	now := m.now()
 	k := keyFor(token, u)
-	if c, ok := m.cache.get(k, now); ok && !m.sessionEnded(c.SessionID) {
+	if c, ok := m.cache.get(k, now); ok {
+		if m.sessionEnded(c.SessionID) {
+			return Claims{}, inactive(scheme, "the session has ended")
+		}
 		return c, nil
 	}
 	a, err := m.in.ask(ctx, token, u)

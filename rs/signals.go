@@ -62,11 +62,13 @@ type setError struct {
 // stream this resource server creates at Vigil (see docs/SIGNALS.md). Each
 // SET must be signed with a key in Vigil's JWKS, with typ secevent+jwt, the
 // configured iss and aud, a fresh iat and a jti not seen before. On CAEP
-// session-revoked the session's cached verdicts are dropped and its tokens
-// are refused without asking Vigil from then on (for as long as a verdict
-// could have been cached); on risk-level-change its cached verdicts are
-// dropped, so the next call asks Vigil again. Other events are accepted
-// and ignored. It answers 202, or 400 with an RFC 8935 error.
+// session-revoked the session's tokens are refused from then on (for as
+// long as a verdict could have been cached): a call its cached verdict
+// would have allowed is refused without asking Vigil; on risk-level-change
+// its cached verdicts are dropped, so the next call asks Vigil again. Other
+// events are accepted and ignored. It answers 202, 400 with an RFC 8935
+// error, or 401 (authentication_failed) without the configured
+// Authorization.
 func (m *Middleware) SignalHandler(cfg SignalConfig) (http.Handler, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("rs: signal handler needs Issuer and Audience")
@@ -169,12 +171,15 @@ func (h *signalHandler) act(s set) {
 }
 
 // endSession refuses session sid's tokens from now on, for as long as a
-// verdict about it could still be cached or on its way, and drops its
-// cached verdicts.
+// verdict about it could still be cached or on its way: a cached verdict
+// about it is refused without asking Vigil. Should the record of ended
+// sessions be full, its cached verdicts are dropped instead, so the next
+// call asks Vigil.
 func (m *Middleware) endSession(sid string) {
 	now := m.now()
-	_ = m.ended.use(sid, now.Add(m.cacheTTL+DefaultTimeout+time.Second), now)
-	m.cache.evictSession(sid)
+	if err := m.ended.use(sid, now.Add(m.cacheTTL+DefaultTimeout+time.Second), now); errors.Is(err, errReplayFull) {
+		m.cache.evictSession(sid)
+	}
 }
 
 // sessionEnded reports whether a SET ended session sid.

@@ -3,6 +3,10 @@ package rs
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -115,4 +119,117 @@ func createStream(t *testing.T, issuer, token, endpoint string) {
 func forgedKey(t *testing.T) []byte {
 	t.Helper()
 	return []byte(`{"kty":"EC","crv":"P-256","kid":"forged","alg":"ES256","x":"oGZxXTpGBCihjrV6n7Ckrvwh7ohObHJV1c52r0l5CrA","y":"KwfNRvNM8ClVAO3O2MLDQBkLCHJkjLXKJk_7YdoEv4c","d":"0DWhg-yLfzqjOCdoU_XZ7Y-PN6lyXEzGQT1h96Wnjcg"}`)
+}
+
+// TestSignalHandlerActsAtOnce: with a verdict cached for a minute and an
+// introspection endpoint that would still allow, a session-revoked SET
+// refuses the session's token on the very next call without asking, and a
+// risk-level-change makes the next call ask again. Refused SETs (RFC 8935
+// errors) change nothing.
+func TestSignalHandlerActsAtOnce(t *testing.T) {
+	e := newEnv(t, nil, WithCache(100, time.Minute))
+	now := e.clock.Now()
+	e.as.set("tok-1", active(now, nil))
+	e.as.set("tok-2", active(now, map[string]any{"sid": "sess-2", "jti": "tok-2"}))
+	key := forgedKey(t)
+	var pub map[string]any
+	_ = json.Unmarshal(key, &pub)
+	delete(pub, "d")
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{pub}})
+	}))
+	defer jwks.Close()
+	h, err := e.m.SignalHandler(SignalConfig{Issuer: testIssuer, Audience: "rs1-stream", JWKSURL: jwks.URL, Authorization: "Bearer push"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(uri, sid string, over map[string]any) string {
+		c := map[string]any{"iss": testIssuer, "aud": "rs1-stream", "iat": now.Unix(), "jti": randomID(t),
+			"sub_id": map[string]any{"format": "complex", "session": map[string]string{"format": "opaque", "id": sid}},
+			"events": map[string]any{uri: map[string]any{"event_timestamp": now.Unix()}}}
+		for k, v := range over {
+			c[k] = v
+		}
+		s, err := keys.SignWithJWK(key, "secevent+jwt", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	push := func(set, auth string) (int, string) {
+		r := httptest.NewRequest(http.MethodPost, "/ssf/events", strings.NewReader(set))
+		r.Header.Set("Content-Type", "application/secevent+jwt")
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var body setError
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		return w.Code, body.Err
+	}
+	call := func(tok string, wantStatus int, wantCalls int32) {
+		t.Helper()
+		if w := e.serve(request("Bearer " + tok)); w.Code != wantStatus || e.as.calls.Load() != wantCalls {
+			t.Fatalf("%s: status %d after %d introspections, want %d after %d", tok, w.Code, e.as.calls.Load(), wantStatus, wantCalls)
+		}
+	}
+	call("tok-1", 200, 1)
+	call("tok-1", 200, 1) // cached
+	call("tok-2", 200, 2)
+
+	other := otherSigned(t, now)
+	for _, tt := range []struct {
+		name, set, auth string
+		status          int
+		err             string
+	}{
+		{"no authorization", mk(EventSessionRevoked, "sess-1", nil), "", 401, "authentication_failed"},
+		{"wrongly signed", other, "Bearer push", 400, "invalid_key"},
+		{"expired", mk(EventSessionRevoked, "sess-1", map[string]any{"iat": now.Add(-2 * time.Hour).Unix()}), "Bearer push", 400, "invalid_request"},
+		{"wrong audience", mk(EventSessionRevoked, "sess-1", map[string]any{"aud": "someone-else"}), "Bearer push", 400, "invalid_audience"},
+		{"wrong issuer", mk(EventSessionRevoked, "sess-1", map[string]any{"iss": "https://evil.example"}), "Bearer push", 400, "invalid_issuer"},
+		{"malformed", "not.a.set", "Bearer push", 400, "invalid_key"},
+	} {
+		if code, errCode := push(tt.set, tt.auth); code != tt.status || errCode != tt.err {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, code, errCode, tt.status, tt.err)
+		}
+	}
+	call("tok-1", 200, 2) // the refused SETs changed nothing: still cached
+
+	revoked := mk(EventSessionRevoked, "sess-1", nil)
+	if code, errCode := push(revoked, "Bearer push"); code != 202 {
+		t.Fatalf("session-revoked: %d %s", code, errCode)
+	}
+	call("tok-1", 401, 2) // refused at once, without asking
+	if code, errCode := push(revoked, "Bearer push"); code != 400 || errCode != "invalid_request" {
+		t.Errorf("replayed SET: %d %s", code, errCode)
+	}
+
+	call("tok-2", 200, 2) // cached
+	if code, errCode := push(mk(EventRiskLevelChange, "sess-2", nil), "Bearer push"); code != 202 {
+		t.Fatalf("risk-level-change: %d %s", code, errCode)
+	}
+	call("tok-2", 200, 3) // asked again
+}
+
+// otherSigned is a SET signed with a key the JWKS does not hold.
+func otherSigned(t *testing.T, now time.Time) string {
+	t.Helper()
+	pk, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	pt, _ := pk.PublicKey.ECDH()
+	raw := pt.Bytes()                                                                                    // 0x04 || X || Y
+	k, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "kid": "forged", "alg": "ES256", // same kid, another key
+		"x": enc(raw[1:33]), "y": enc(raw[33:]), "d": enc(pk.D.FillBytes(make([]byte, 32)))})
+	s, err := keys.SignWithJWK(k, "secevent+jwt", map[string]any{"iss": testIssuer, "aud": "rs1-stream", "iat": now.Unix(), "jti": "x",
+		"events": map[string]any{EventSessionRevoked: map[string]any{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
