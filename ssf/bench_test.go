@@ -14,6 +14,8 @@ import (
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/bolt"
 	"github.com/vigil-auth/vigil/storage/memory"
+	"github.com/vigil-auth/vigil/storage/postgres"
+	"github.com/vigil-auth/vigil/storage/postgres/pgtest"
 )
 
 // BenchmarkPush measures push delivery end to end: b.N session-revoked SETs
@@ -24,6 +26,14 @@ func BenchmarkPush(b *testing.B) {
 	b.Run("memory", func(b *testing.B) { benchPush(b, memory.New()) })
 	b.Run("bolt", func(b *testing.B) {
 		st, err := bolt.Open(filepath.Join(b.TempDir(), "vigil.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPush(b, st)
+	})
+	// PostgreSQL when a server answers (pgtest); skipped otherwise.
+	b.Run("postgres", func(b *testing.B) {
+		st, err := postgres.Open(b.Context(), pgtest.Fresh(b))
 		if err != nil {
 			b.Fatal(err)
 		}
