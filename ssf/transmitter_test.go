@@ -287,7 +287,11 @@ func TestPollAck(t *testing.T) {
 		t.Fatalf("poll after ack = %+v", p)
 	}
 	for jti := range p.Sets {
-		poll(`{"maxEvents":0,"ack":["` + jti + `"]}`)
+		// A SET the receiver reports in setErrs is not answered again either.
+		poll(`{"maxEvents":0,"setErrs":{"` + jti + `":{"err":"invalid_key","description":"test"}}}`)
+	}
+	if es, _ := e.store.ListOutbox(t.Context(), st.StreamID, 0); len(es) != 0 {
+		t.Fatalf("outbox after ack and setErrs holds %d entries", len(es))
 	}
 	start := time.Now()
 	if p := poll(`{}`); len(p.Sets) != 0 || time.Since(start) < 150*time.Millisecond {
@@ -460,6 +464,30 @@ func TestLevelWatchClientLevel(t *testing.T) {
 		}
 		if got := fmt.Sprintf("%s %v", who, ev["current_level"]); got != w || ev["risk_reason"] == nil {
 			t.Errorf("change %d = %s (%s), want %s", i, got, es[i].Claims, w)
+		}
+	}
+}
+
+// TestBackoff: the wait after the n-th failure doubles from MinBackoff up to
+// MaxBackoff, at a random point in the upper half of each step.
+func TestBackoff(t *testing.T) {
+	tx, err := NewTransmitter(Config{Issuer: testIssuer, MinBackoff: time.Second, MaxBackoff: 30 * time.Second},
+		memory.New(), fakeSigner{}, func(s string) string { return s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, step := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 5: 16 * time.Second,
+		6: 30 * time.Second, 20: 30 * time.Second} {
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			d := tx.backoff(n)
+			if d < step/2 || d > step {
+				t.Fatalf("backoff(%d) = %v, want within [%v, %v]", n, d, step/2, step)
+			}
+			seen[d] = true
+		}
+		if len(seen) < 2 {
+			t.Errorf("backoff(%d) has no jitter: %v", n, seen)
 		}
 	}
 }

@@ -459,3 +459,49 @@ func TestDecodeScalarErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestIssuerSSF: a trusted issuer's ssf settings as docs/SIGNALS.md shows them.
+func TestIssuerSSF(t *testing.T) {
+	f, err := config.Parse([]byte(`trusted_issuers:
+  - issuer: https://idp.example
+    jwks_uri: https://idp.example/jwks
+    audience: vigil
+    subjects:
+      - subject: svc-reports
+        client_id: reports-job
+    ssf:
+      audience: https://vigil.example
+      events: [https://schemas.openid.net/secevent/caep/event-type/session-revoked]
+      max_age: 1h
+      push_authorization: Bearer from-idp
+      poll_url: https://idp.example/ssf/poll/123
+      poll_authorization: Bearer to-idp
+      poll_interval: 5s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := f.TrustedIssuers[0].SSF
+	if s == nil || s.Audience != "https://vigil.example" || len(s.Events) != 1 || s.MaxAge.D() != time.Hour ||
+		s.PushAuthorization != "Bearer from-idp" || s.PollURL != "https://idp.example/ssf/poll/123" ||
+		s.PollAuthorization != "Bearer to-idp" || s.PollInterval.D() != 5*time.Second {
+		t.Fatalf("ssf = %+v", s)
+	}
+	if err := f.TrustedIssuers[0].Validate(); err != nil {
+		t.Fatalf("valid settings refused: %v", err)
+	}
+	for name, edit := range map[string]func(*storage.IssuerSSF){
+		"plain http poll_url":       func(s *storage.IssuerSSF) { s.PollURL = "http://idp.example/poll" },
+		"two-line push credential":  func(s *storage.IssuerSSF) { s.PushAuthorization = "Bearer a\r\nX-Evil: 1" },
+		"poll more than once a sec": func(s *storage.IssuerSSF) { s.PollInterval = storage.Duration(time.Millisecond) },
+		"event type not a URI":      func(s *storage.IssuerSSF) { s.Events = []string{"session-revoked"} },
+	} {
+		i := f.TrustedIssuers[0]
+		c := *i.SSF
+		edit(&c)
+		i.SSF = &c
+		if err := i.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
