@@ -3,7 +3,6 @@ package console
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,13 +36,14 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 		c.render(w, r, http.StatusBadRequest, "audit", s, data, titled("Audit log"), nav("audit"))
 		return
 	}
-	recs, err := c.d.Store.ListAudit(r.Context(), storage.AuditFilter{ClientID: f["client"], SessionID: f["sid"], Since: since, Limit: auditScan})
+	recs, err := c.d.Store.ListAudit(r.Context(), storage.AuditFilter{ClientID: f["client"], SessionID: f["sid"], Since: since,
+		Limit: auditScan, Newest: true})
 	if err != nil {
 		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
 		return
 	}
 	var rows []storage.AuditRecord
-	for _, rec := range slices.Backward(recs) {
+	for _, rec := range recs { // newest first
 		if auditMatch(rec, f) {
 			rows = append(rows, rec)
 		}

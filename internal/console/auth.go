@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/admin"
+	"github.com/vigil-auth/vigil/storage"
 )
 
 // Cookie names.
@@ -235,6 +237,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.clearCookie(w, loginCookie)
 	c.setCookie(w, sessionCookie, val, c.cfg.MaxAge)
 	c.d.Log.InfoContext(r.Context(), "console: signed in", "admin", p.Name, "role", string(p.Role))
+	c.audit(r.Context(), p, "signed in")
 	http.Redirect(w, r, Prefix+"/overview", http.StatusSeeOther)
 }
 
@@ -243,5 +246,18 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sessions.remove(s.key)
 	c.clearCookie(w, sessionCookie)
 	c.d.Log.InfoContext(r.Context(), "console: signed out", "admin", s.principal.Name)
+	c.audit(r.Context(), s.principal, "signed out")
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
+}
+
+// audit records that administrator p signed in or out (outcome). A refused
+// sign-in is logged, not audited: it names no administrator, and anyone
+// could fill the audit log with them. A failed write is logged; it does
+// not undo the sign-in or sign-out.
+func (c *Console) audit(ctx context.Context, p admin.Principal, outcome string) {
+	rec := storage.AuditRecord{At: c.d.Now(), Type: "admin", Actor: p.Name, Outcome: outcome, Reason: "console",
+		Detail: "role " + string(p.Role)}
+	if err := c.d.Store.Update(ctx, func(w storage.Writer) error { return w.AppendAudit(ctx, rec) }); err != nil {
+		c.d.Log.ErrorContext(ctx, "console: audit record failed", "outcome", outcome, "err", err)
+	}
 }

@@ -17,7 +17,7 @@
 // admin API's own handler (admin.API.Internal) with the signed-in
 // administrator as principal: the same validation, the same role check
 // (a read-only administrator changes nothing) and the same audit records,
-// naming the administrator as actor.
+// naming the administrator as actor. Signing in and out are audited too.
 package console
 
 import (
@@ -85,7 +85,9 @@ type BaselineReader interface {
 // required; Policy and Baselines are optional (their parts of the pages
 // say they are unavailable).
 type Deps struct {
-	Store storage.Reader
+	// Store is read for the pages; the console writes only the audit
+	// records of sign-in and sign-out to it (changes go through Admin).
+	Store storage.Store
 	// Admin is the admin API's handler for in-process callers
 	// (admin.API.Internal): every change goes through it.
 	Admin     http.Handler

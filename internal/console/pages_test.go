@@ -388,3 +388,59 @@ func TestAuditLogPages(t *testing.T) {
 		t.Fatalf("second page (%s): %d rows; want the 10 oldest", next[1], len(rows))
 	}
 }
+
+func TestSignInAndOutAreAudited(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	lp := b.get("/console/login")
+	if res := b.post("/console/login", url.Values{"csrf": {csrfOf(t, lp)}, "token": {"vat_wrong"}}); res.status != http.StatusUnauthorized {
+		t.Fatalf("wrong credential: status %d", res.status)
+	}
+	csrf := b.signIn(adminToken)
+	ro := e.browser()
+	ro.signIn(readOnlyToken)
+	if res := b.post("/console/logout", url.Values{"csrf": {csrf}}); res.status != http.StatusSeeOther {
+		t.Fatalf("sign out: status %d", res.status)
+	}
+	recs, err := e.store.ListAudit(t.Context(), storage.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		if r.Type == "admin" {
+			got = append(got, r.Actor+" "+r.Outcome+" ("+r.Detail+", "+r.Reason+")")
+		}
+	}
+	want := []string{"admin signed in (role admin, console)", "auditor signed in (role read-only, console)", "admin signed out (role admin, console)"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("audit = %q; want %q (a refused sign-in is not audited)", got, want)
+	}
+}
+
+func TestAuditLogShowsTheNewestWhenCapped(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	const n = 10_050 // more than the page reads
+	err := e.store.Update(ctx, func(w storage.Writer) error {
+		for i := range n {
+			rec := storage.AuditRecord{At: t0.Add(time.Duration(i) * time.Millisecond), Type: "issue", ClientID: "agent-1",
+				Outcome: "issued", Detail: fmt.Sprintf("record-%05d", i)}
+			if err := w.AppendAudit(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Minute)
+	b := e.browser()
+	b.signIn(adminToken)
+	p := b.get("/console/audit?type=issue")
+	rows := regexp.MustCompile(`<td>(record-\d+)</td></tr>`).FindAllStringSubmatch(p.body, -1)
+	if len(rows) == 0 || rows[0][1] != fmt.Sprintf("record-%05d", n-1) {
+		t.Fatalf("first row %v; want the newest record, record-%05d", rows[:min(len(rows), 1)], n-1)
+	}
+}
