@@ -293,13 +293,23 @@ test("records are created, edited and deleted with the admin API's validation", 
   assert.equal(await admin.locator("#audit-table tbody tr").count(), 3, "created, updated and deleted, by admin");
 });
 
-test("a narrow window keeps the sessions list usable", async () => {
+test("a narrow window keeps every page usable", async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await signIn(context, adminToken);
-  await page.goto(`${base}/console/sessions?client=${agent.id}`);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= 390, `page is ${width}px wide in a 390px window`);
-  await shot(page, "sessions-narrow");
+  for (const path of ["/console/overview", `/console/sessions?client=${agent.id}`, `/console/sessions/${risky.sid}`,
+    "/console/clients", `/console/clients/${desk.id}`, "/console/resources",
+    "/console/resource?audience=https%3A%2F%2Ftickets.example", "/console/issuers",
+    "/console/issuer?issuer=https%3A%2F%2Fci.example", "/console/audit", "/console/policy"]) {
+    await page.goto(base + path);
+    // Nothing sticks out of the window (wide tables scroll inside their
+    // own box), and the navigation's last link is on screen.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${path} is ${width}px wide in a 390px window`);
+    const policy = await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Policy" }).boundingBox();
+    assert.ok(policy && policy.x >= 0 && policy.x + policy.width <= 390, `${path}: the navigation fits`);
+    if (path.startsWith("/console/sessions?")) await shot(page, "sessions-narrow");
+    if (path.startsWith("/console/sessions/")) await shot(page, "session-narrow");
+  }
   await context.close();
 });
 
@@ -350,7 +360,11 @@ test("the console is usable with the keyboard alone", async () => {
   await tabTo(page, "the session's link", (e) => e.tag === "a" && risky.sid.startsWith(e.text.replace("…", "")));
   await Promise.all([page.waitForURL(new RegExp(`/console/sessions/${risky.sid}$`)), page.keyboard.press("Enter")]);
 
-  // The session page's actions are reached in order.
+  assert.equal(await page.locator("#terminate-form").count(), 0, "a terminated session offers no termination");
+  assert.equal(await page.locator("#terminated-note").count(), 1);
+
+  // A live session's actions are reached in order.
+  await page.goto(`${base}/console/sessions/${benign.sid}`);
   await tabTo(page, "the termination reason", (e) => e.id === "term-reason");
   await tabTo(page, "Terminate session", (e) => e.tag === "button" && e.text === "Terminate session");
   await tabTo(page, "the signal type", (e) => e.id === "sig-type");
@@ -430,4 +444,8 @@ test("signing out ends the session", async () => {
   await Promise.all([admin.waitForURL(/\/console\/login$/), admin.getByRole("button", { name: "Sign out" }).click()]);
   await admin.goto(`${base}/console/sessions`);
   assert.match(admin.url(), /\/console\/login/);
+  const { records } = await adminAPI("/admin/audit?order=newest&limit=50");
+  const mine = records.filter((r) => r.type === "admin" && r.actor === "admin" && r.reason === "console");
+  assert.ok(mine.some((r) => r.outcome === "signed out"), "sign-out audited under the admin's name");
+  assert.ok(mine.some((r) => r.outcome === "signed in"), "sign-in audited under the admin's name");
 });

@@ -377,6 +377,10 @@ func TestTerminateNeedsCSRFAndSameOrigin(t *testing.T) {
 	if s.Status != storage.SessionTerminated || s.Reason != "stolen key" {
 		t.Fatalf("session after terminate = %+v", s)
 	}
+	if p := b.get("/console/sessions/ses_1?done=terminated"); strings.Contains(p.body, `id="terminate-form"`) ||
+		!strings.Contains(p.body, `id="terminated-note"`) {
+		t.Error("a terminated session still offers termination")
+	}
 	recs, _ := e.store.ListAudit(t.Context(), storage.AuditFilter{SessionID: "ses_1"})
 	if n := len(recs); n == 0 || recs[n-1].Actor != "admin" || recs[n-1].Reason != "console" {
 		t.Fatalf("audit = %+v; want a record by admin via the console", recs)
