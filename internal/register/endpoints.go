@@ -250,7 +250,7 @@ func detail(reg storage.Registration) string {
 
 // response is the client information response for c.
 func (h *Handler) response(c storage.Client, m Metadata, reg storage.Registration, rat, generated string) Response {
-	resp := Response{ClientID: c.ID, ClientSecret: generated, ClientIDIssuedAt: reg.CreatedAt.Unix(),
+	resp := Response{RedirectURIs: []string{}, ClientID: c.ID, ClientSecret: generated, ClientIDIssuedAt: reg.CreatedAt.Unix(),
 		RegistrationAccessToken: rat, RegistrationClientURI: h.issuer + Path + "/" + url.PathEscape(c.ID),
 		Metadata: describe(c, m)}
 	if c.SecretHash != "" {

@@ -53,12 +53,17 @@ type request struct {
 
 // Response is the client information response (RFC 7591 §3.2.1, RFC 7592 §3).
 type Response struct {
-	ClientID                string `json:"client_id"`
-	ClientSecret            string `json:"client_secret,omitempty"`
-	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
-	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
-	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
-	RegistrationClientURI   string `json:"registration_client_uri"`
+	// RedirectURIs is always empty: Vigil registers no redirection URIs.
+	// It is sent nonetheless, as registered metadata, because clients such
+	// as the official MCP TypeScript SDK require the member in a
+	// registration response.
+	RedirectURIs            []string `json:"redirect_uris"`
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64    `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64   `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string   `json:"registration_access_token,omitempty"`
+	RegistrationClientURI   string   `json:"registration_client_uri"`
 	Metadata
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -142,7 +143,8 @@ func TestRFC7591_3_2_1_RegisterPrivateKeyJWT(t *testing.T) {
 	if !strings.HasPrefix(id, register.ClientIDPrefix) || got["client_secret"] != nil || got["client_secret_expires_at"] != nil ||
 		got["registration_access_token"] == nil || got["registration_client_uri"] != issuer+register.Path+"/"+id ||
 		got["client_id_issued_at"] != float64(t0.Unix()) || got["scope"] != "tickets.read" || got["client_name"] != "triage agent" ||
-		got["kind"] != "agent" || got["dpop_bound_access_tokens"] != true || got["unknown_member"] != nil {
+		got["kind"] != "agent" || got["dpop_bound_access_tokens"] != true || got["unknown_member"] != nil ||
+		fmt.Sprint(got["redirect_uris"]) != "[]" {
 		t.Fatalf("client information response: %s", w.Body)
 	}
 	if w.Header().Get("Cache-Control") != "no-store" {

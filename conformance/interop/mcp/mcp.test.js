@@ -1,7 +1,8 @@
 // Interoperability tests: the official MCP TypeScript SDK
 // (@modelcontextprotocol/sdk) with its own OAuth providers for machine
 // clients (client credentials with client_secret_basic, and
-// private_key_jwt) against the example MCP tool server protected by a
+// private_key_jwt), preconfigured or registered through the SDK's own
+// RFC 7591 client, against the example MCP tool server protected by a
 // running Vigil. run.sh starts both and sets:
 //
 //   VIGIL_URL          Vigil's issuer
@@ -15,6 +16,8 @@ import { readFileSync } from 'node:fs'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js'
+import { discoverAuthorizationServerMetadata, registerClient } from '@modelcontextprotocol/sdk/client/auth.js'
+import { generateKeyPairSync } from 'node:crypto'
 
 const env = (name) => {
   const v = process.env[name]
@@ -144,6 +147,45 @@ test('client_credentials with private_key_jwt (PrivateKeyJwtProvider)', async ()
     clientId: 'mcp-agent', privateKey: agentKey, algorithm: 'ES256', expectedIssuer: issuer
   })
   await exercise(provider, 'mcp-agent')
+})
+
+// initialToken has an admin issue a single-use initial access token.
+async function initialToken () {
+  const r = await admin('POST', '/admin/initial-access-tokens', { description: 'ts-sdk-interop', max_uses: 1, expires_in: '10m' })
+  assert.equal(r.status, 201)
+  return r.body.token
+}
+
+// register registers a client through the SDK's registerClient at the
+// endpoint Vigil's RFC 8414 metadata names, presenting an initial access
+// token. The SDK's types require redirect_uris; Vigil takes an empty list.
+async function register (clientMetadata) {
+  const metadata = await discoverAuthorizationServerMetadata(issuer)
+  assert.equal(metadata.registration_endpoint, `${issuer}/oauth2/register`)
+  const token = await initialToken()
+  const withToken = (url, init) => fetch(url, { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } })
+  return registerClient(issuer, {
+    metadata, clientMetadata: { redirect_uris: [], grant_types: ['client_credentials'], ...clientMetadata }, fetchFn: withToken
+  })
+}
+
+test('registered through the SDK (RFC 7591), client_secret_basic (ClientCredentialsProvider)', async () => {
+  const info = await register({ client_name: 'ts-sdk-registered', token_endpoint_auth_method: 'client_secret_basic' })
+  assert.match(info.client_id, /^dcr-/)
+  assert.ok(info.client_secret, 'a generated secret')
+  const provider = new ClientCredentialsProvider({ clientId: info.client_id, clientSecret: info.client_secret, expectedIssuer: issuer })
+  await exercise(provider, info.client_id)
+})
+
+test('registered through the SDK (RFC 7591) with its key, private_key_jwt (PrivateKeyJwtProvider)', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const pub = { ...publicKey.export({ format: 'jwk' }), kid: 'ts-1', alg: 'ES256', use: 'sig' }
+  const info = await register({ client_name: 'ts-sdk-registered-key', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [pub] } })
+  assert.equal(info.client_secret, undefined, 'no secret for a key client')
+  const provider = new PrivateKeyJwtProvider({
+    clientId: info.client_id, privateKey: { ...privateKey.export({ format: 'jwk' }), kid: 'ts-1', alg: 'ES256' }, algorithm: 'ES256', expectedIssuer: issuer
+  })
+  await exercise(provider, info.client_id)
 })
 
 test('refused once the client is deleted', async () => {
