@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-auth/vigil/keys"
@@ -73,6 +74,9 @@ type Receiver struct {
 	log     *slog.Logger
 	now     func() time.Time
 	leeway  time.Duration
+	// inflight holds the jtis being applied in this process, so that the
+	// same SET arriving twice at once is applied once.
+	inflight sync.Map
 }
 
 // NewReceiver returns a Receiver for Vigil at issuer (the default audience).
@@ -144,6 +148,11 @@ func (rc *Receiver) accept(ctx context.Context, raw string, auth *string) error 
 	if err != nil {
 		return err
 	}
+	key := jtiKey(iss, c)
+	if _, busy := rc.inflight.LoadOrStore(key, struct{}{}); busy {
+		return errDuplicate
+	}
+	defer rc.inflight.Delete(key)
 	uri, body := onlyEvent(c.Events)
 	if uri == EventVerification || uri == EventStreamUpdated {
 		return rc.claim(ctx, iss, c, true)
@@ -280,10 +289,13 @@ func signalOf(uri string, body json.RawMessage) (risk.Signal, error) {
 	return risk.Signal{}, refuse(ErrInvalidRequest, "event type %.200q is not supported", uri)
 }
 
+// jtiKey names c's jti among every issuer's.
+func jtiKey(iss storage.Issuer, c inbound) string { return "ssf:" + iss.Issuer + ":" + c.ID }
+
 // claim records c's jti as used (record) or only checks that it is not
 // (a probe: the transaction is rolled back). A used jti is errDuplicate.
 func (rc *Receiver) claim(ctx context.Context, iss storage.Issuer, c inbound, record bool) error {
-	key := "ssf:" + iss.Issuer + ":" + c.ID
+	key := jtiKey(iss, c)
 	exp := c.IssuedAt.Time().Add(cmpOr(iss.SSF.MaxAge.D(), defaultMaxAge) + rc.leeway)
 	errProbe := errors.New("probe")
 	err := rc.store.Update(ctx, func(w storage.Writer) error {

@@ -363,3 +363,41 @@ func TestPollClientAcknowledges(t *testing.T) {
 		t.Errorf("second poll = %v", second)
 	}
 }
+
+// blocking is a Signaler that holds each call until released.
+type blocking struct {
+	recorder
+	entered, release chan struct{}
+}
+
+func (b *blocking) Signal(ctx context.Context, sid, clientID string, sig risk.Signal) (map[string]risk.Decision, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.recorder.Signal(ctx, sid, clientID, sig)
+}
+
+// TestReceiverSameSETAtOnce: the same SET arriving again while the first
+// copy is being applied is refused as a replay and applied once.
+func TestReceiverSameSETAtOnce(t *testing.T) {
+	e := newRcvEnv(t)
+	b := &blocking{entered: make(chan struct{}), release: make(chan struct{})}
+	e.rc.signals = b
+	set := sign(t, idpKey(t), TypSET, e.set(EventSessionRevoked, nil,
+		&Subject{Format: FormatComplex, Session: &Subject{Format: FormatOpaque, ID: "ext-1"}}, nil))
+	first := make(chan int)
+	go func() { first <- push(e.rc, ContentTypeSET, set).Code }()
+	<-b.entered // the first copy is being applied
+	w := push(e.rc, ContentTypeSET, set)
+	var body SETError
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != http.StatusBadRequest || body.Code != ErrInvalidRequest {
+		t.Errorf("second copy = %d %s", w.Code, w.Body)
+	}
+	close(b.release)
+	if code := <-first; code != http.StatusAccepted {
+		t.Errorf("first copy = %d", code)
+	}
+	if got := b.list(); len(got) != 1 {
+		t.Errorf("applied %d times: %v", len(got), got)
+	}
+}
