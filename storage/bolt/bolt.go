@@ -7,7 +7,8 @@
 // prefix, so a request that touches a session dirties one page for all of
 // them. Tokens, sessions and clients, which every introspection reads, are
 // stored in a compact binary form; other records as JSON. Files written in
-// the older layout (schema 1) are migrated when opened.
+// older layouts are migrated when opened (schema 1 rewritten, schema 2 read
+// as it is).
 //
 // Reads run in their own read-only transaction and decode straight out of
 // the memory map, so nothing returned shares memory with the file; clients
@@ -148,19 +149,23 @@ func initBuckets(tx *bbolt.Tx) (string, error) {
 	switch v := string(meta.Get(keyVersion)); v {
 	case "":
 		return schemaVersion, meta.Put(keyVersion, []byte(schemaVersion))
-	case schemaV1, schemaVersion:
+	case schemaV1, schemaV2, schemaVersion:
 		return v, nil
 	default:
 		return v, fmt.Errorf("data file schema version %q, this build reads %q", v, schemaVersion)
 	}
 }
 
-// prepare creates missing buckets and migrates an older layout.
+// prepare creates missing buckets and migrates an older layout. A
+// schema-2 file is current once its version says so.
 func prepare(db *bbolt.DB, log *slog.Logger) error {
 	var version string
 	err := db.Update(func(tx *bbolt.Tx) error {
 		var err error
-		version, err = initBuckets(tx)
+		if version, err = initBuckets(tx); err == nil && version == schemaV2 {
+			log.Info("storage: data file schema 2 recorded as " + schemaVersion + " (read as it is)")
+			err = tx.Bucket(bucketMeta).Put(keyVersion, []byte(schemaVersion))
+		}
 		return err
 	})
 	if err == nil && version == schemaV1 {

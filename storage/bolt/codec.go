@@ -18,12 +18,17 @@ import (
 // fields can be appended without rewriting existing files.
 const codecV1 = 1
 
+// codecV2 is the tighter form of tokens and sessions (records_codec.go).
+const codecV2 = 2
+
 var errCorrupt = errors.New("malformed record")
 
 // encoder appends fields to b.
 type encoder struct{ b []byte }
 
 func newEncoder() *encoder { return &encoder{b: append(make([]byte, 0, 256), codecV1)} }
+
+func newEncoderV2() *encoder { return &encoder{b: append(make([]byte, 0, 192), codecV2)} }
 
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) int(v int64)      { e.b = binary.AppendVarint(e.b, v) }
@@ -70,19 +75,30 @@ type decoder struct {
 	s   string
 	i   int
 	err error
+	// format is the record's format byte.
+	format byte
 	// arena backs the string lists of one record, so that a record's
 	// lists usually cost one allocation between them.
 	arena []string
 }
 
 // newDecoder copies data (valid only inside the transaction) and checks
-// the format byte.
+// the format byte: codecV1, or codecV2 where the record has that form.
 func newDecoder(data []byte) decoder {
 	d := decoder{s: string(data), i: 1}
-	if len(data) == 0 || data[0] != codecV1 {
+	if len(data) == 0 || (data[0] != codecV1 && data[0] != codecV2) {
 		d.err = errCorrupt
+	} else {
+		d.format = data[0]
 	}
 	return d
+}
+
+// only fails the decoding unless the record is in format f.
+func (d *decoder) only(f byte) {
+	if d.err == nil && d.format != f {
+		d.fail()
+	}
 }
 
 // more reports whether another field is present. A field missing at the end

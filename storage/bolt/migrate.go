@@ -15,8 +15,14 @@ const (
 	// schemaV1 kept sessions, their token index, their events and their
 	// audit index in four buckets.
 	schemaV1 = "1"
-	// schemaVersion, the current layout, keeps them in bucketSessionData.
-	schemaVersion = "2"
+	// schemaV2 keeps them in bucketSessionData.
+	schemaV2 = "2"
+	// schemaVersion, the current layout, is schema 2 whose tokens and
+	// sessions may also be in their second binary form (codecV2). Both
+	// forms are read, so a schema-2 file needs no rewriting: records take
+	// the second form as they are written. The version keeps builds that
+	// know only the first form from opening the file.
+	schemaVersion = "3"
 )
 
 // Buckets of schema 1 that schema 2 folds into bucketSessionData.
@@ -39,12 +45,13 @@ type move struct {
 	key  func(k []byte) ([]byte, error)
 }
 
-// migrateV1 rewrites a schema-1 file as schema 2. It copies in
+// migrateV1 rewrites a schema-1 file as schema 2, and records it as the
+// current schema (which reads schema 2 as it is). It copies in
 // transactions of migrateBatch keys; copying is idempotent, so a migration
 // interrupted by a crash starts over on the next Open. The last transaction
 // drops the old buckets and records the new version.
 func migrateV1(db *bbolt.DB, log *slog.Logger) error {
-	log.Info("storage: migrating the data file from schema 1 to 2")
+	log.Info("storage: migrating the data file from schema 1 to " + schemaVersion)
 	moves := []move{
 		{v1Sessions, func(k []byte) ([]byte, error) { return sessionKey(string(k)), nil }},
 		{v1SessionTokens, retag(tagToken)},
@@ -68,7 +75,7 @@ func migrateV1(db *bbolt.DB, log *slog.Logger) error {
 		return tx.Bucket(bucketMeta).Put(keyVersion, []byte(schemaVersion))
 	})
 	if err == nil {
-		log.Info("storage: migration to schema 2 done")
+		log.Info("storage: migration to schema " + schemaVersion + " done")
 	}
 	return err
 }

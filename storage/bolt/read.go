@@ -44,15 +44,16 @@ func notFound(kind string, key []byte) error {
 }
 
 // decode decodes a stored record into v: the binary form for tokens,
-// sessions and clients, JSON for the rest. Decoding copies everything out of
+// sessions, clients, events and audit records, JSON for the rest. For a
+// token or a session, key is its ID (the stored form may omit it). Decoding copies everything out of
 // data, which is only valid during the transaction.
 func decode(data []byte, v any, kind string, key []byte) error {
 	var err error
 	switch v := v.(type) {
 	case *storage.Token:
-		err = decodeToken(data, v)
+		err = decodeToken(string(key), data, v)
 	case *storage.Session:
-		err = decodeSession(data, v)
+		err = decodeSession(string(key), data, v)
 	case *storage.Client:
 		err = decodeClient(data, v)
 	case *storage.Event:
@@ -142,11 +143,12 @@ func getHotKey[T any](r txn, bucket []byte, kind, id string, key []byte, v *T, d
 }
 
 func (r txn) getToken(id string, t *storage.Token) error {
-	return getHot(r, bucketTokens, "token", id, t, decodeToken)
+	return getHot(r, bucketTokens, "token", id, t, func(data []byte, t *storage.Token) error { return decodeToken(id, data, t) })
 }
 
 func (r txn) getSession(id string, s *storage.Session) error {
-	return getHotKey(r, bucketSessionData, "session", id, sessionKey(id), s, decodeSession)
+	return getHotKey(r, bucketSessionData, "session", id, sessionKey(id), s,
+		func(data []byte, s *storage.Session) error { return decodeSession(id, data, s) })
 }
 
 func (r txn) getClient(id string, c *storage.Client) error {
@@ -253,7 +255,7 @@ func (r txn) scanSessions(ctx context.Context, status string) ([]storage.Session
 		cur := &chunks[len(chunks)-1]
 		*cur = append(*cur, storage.Session{})
 		s := &(*cur)[len(*cur)-1]
-		if err := decodeSession(v, s); err != nil {
+		if err := decodeSession(sessionID(k), v, s); err != nil {
 			return nil, fmt.Errorf("bolt: decode session %q: %w: %w", k, storage.ErrUnavailable, err)
 		}
 		if status != "" && s.Status != status {
@@ -284,6 +286,12 @@ type sessionRef struct {
 	created uint64
 	id      string
 	at      int32
+}
+
+// sessionID returns sid from a session key P(sid) tagSession.
+func sessionID(k []byte) string {
+	_, w := binary.Uvarint(k)
+	return string(k[w : len(k)-1])
 }
 
 // isSessionKey reports whether k is P(sid) tagSession: a session record.

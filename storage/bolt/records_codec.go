@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -10,10 +11,101 @@ import (
 // new fields at the end of both functions. TestCodecRoundTrip fails when a
 // record gains a field that these functions do not carry.
 
+// Tokens and sessions, the records of the buckets keyed at random (every
+// new one lands on an arbitrary page), are written in a second, tighter
+// form (codecV2): the record's ID is its key and is not repeated; a
+// subject equal to the client, a family equal to the token, a start equal to
+// the issue time are flags; an expiry is a duration from the issue (or
+// creation) time; well-known kinds, formats and statuses are small codes;
+// unset optional times are absent. Records written in the first form
+// (codecV1) are still read.
+
+// Flags of a codecV2 token.
+const (
+	tokSubjectIsClient = 1 << iota
+	tokFamilyIsSelf
+	tokStartsAtIssue
+	tokExpiryAsDuration
+	tokRevoked
+	tokRotated
+)
+
+// Flags of a codecV2 session.
+const (
+	sessSubjectIsClient = 1 << iota
+	sessExpiryAsDuration
+	sessTerminated
+)
+
+var (
+	tokenKinds      = []string{"", storage.AccessToken, storage.RefreshToken}
+	tokenFormats    = []string{"", "opaque", "jwt", "txn"}
+	sessionStatuses = []string{"", storage.SessionActive, storage.SessionTerminated}
+)
+
+// code writes s as its index in known (from 1), or 0 and s.
+func (e *encoder) code(s string, known []string) {
+	for i, k := range known[1:] {
+		if s == k {
+			e.uvarint(uint64(i + 1))
+			return
+		}
+	}
+	e.uvarint(0)
+	e.str(s)
+}
+
+func (d *decoder) code(known []string) string {
+	n := d.uvarint()
+	if n == 0 {
+		return d.str()
+	}
+	if n >= uint64(len(known)) {
+		d.fail()
+		return ""
+	}
+	return known[n]
+}
+
+// sinceOK reports whether t is exactly from plus t.Sub(from): then t is
+// stored as that duration.
+func sinceOK(from, t time.Time) bool {
+	from, t = from.Round(0), t.Round(0) // wall clock only
+	return !from.IsZero() && !t.IsZero() && from.Add(t.Sub(from)).Equal(t)
+}
+
 func encodeToken(t *storage.Token) []byte {
-	e := newEncoder()
-	for _, s := range []string{t.ID, t.Kind, t.Format, t.ClientID, t.Subject, t.SessionID, t.ParentID, t.FamilyID} {
-		e.str(s)
+	e := newEncoderV2()
+	var flags uint64
+	if t.Subject == t.ClientID {
+		flags |= tokSubjectIsClient
+	}
+	if t.FamilyID == t.ID {
+		flags |= tokFamilyIsSelf
+	}
+	if t.NotBefore.Equal(t.IssuedAt) {
+		flags |= tokStartsAtIssue
+	}
+	if sinceOK(t.IssuedAt, t.ExpiresAt) {
+		flags |= tokExpiryAsDuration
+	}
+	if !t.RevokedAt.IsZero() {
+		flags |= tokRevoked
+	}
+	if !t.RotatedAt.IsZero() {
+		flags |= tokRotated
+	}
+	e.uvarint(flags)
+	e.code(t.Kind, tokenKinds)
+	e.code(t.Format, tokenFormats)
+	e.str(t.ClientID)
+	if flags&tokSubjectIsClient == 0 {
+		e.str(t.Subject)
+	}
+	e.str(t.SessionID)
+	e.str(t.ParentID)
+	if flags&tokFamilyIsSelf == 0 {
+		e.str(t.FamilyID)
 	}
 	e.strs(t.Scopes)
 	e.strs(t.Audiences)
@@ -21,16 +113,67 @@ func encodeToken(t *storage.Token) []byte {
 	e.strs(t.MayAct)
 	e.str(t.JKT)
 	e.time(t.IssuedAt)
-	e.time(t.NotBefore)
-	e.time(t.ExpiresAt)
-	e.time(t.RevokedAt)
-	e.time(t.RotatedAt)
+	if flags&tokStartsAtIssue == 0 {
+		e.time(t.NotBefore)
+	}
+	if flags&tokExpiryAsDuration != 0 {
+		e.int(int64(t.ExpiresAt.Round(0).Sub(t.IssuedAt.Round(0))))
+	} else {
+		e.time(t.ExpiresAt)
+	}
+	if flags&tokRevoked != 0 {
+		e.time(t.RevokedAt)
+	}
+	if flags&tokRotated != 0 {
+		e.time(t.RotatedAt)
+	}
 	e.str(t.SuccessorID)
 	return e.b
 }
 
-func decodeToken(data []byte, t *storage.Token) error {
+// decodeToken decodes token id, stored as data.
+func decodeToken(id string, data []byte, t *storage.Token) error {
 	d := newDecoder(data)
+	if d.format == codecV1 {
+		return decodeTokenV1(&d, t)
+	}
+	flags := d.uvarint()
+	t.ID = id
+	t.Kind, t.Format = d.code(tokenKinds), d.code(tokenFormats)
+	t.ClientID = d.str()
+	t.Subject = t.ClientID
+	if flags&tokSubjectIsClient == 0 {
+		t.Subject = d.str()
+	}
+	t.SessionID, t.ParentID = d.str(), d.str()
+	t.FamilyID = t.ID
+	if flags&tokFamilyIsSelf == 0 {
+		t.FamilyID = d.str()
+	}
+	t.Scopes, t.Audiences, t.Actors, t.MayAct = d.strs(), d.strs(), d.strs(), d.strs()
+	t.JKT = d.str()
+	t.IssuedAt = d.time()
+	t.NotBefore = t.IssuedAt
+	if flags&tokStartsAtIssue == 0 {
+		t.NotBefore = d.time()
+	}
+	if flags&tokExpiryAsDuration != 0 {
+		t.ExpiresAt = t.IssuedAt.Add(time.Duration(d.int()))
+	} else {
+		t.ExpiresAt = d.time()
+	}
+	t.RevokedAt, t.RotatedAt = time.Time{}, time.Time{}
+	if flags&tokRevoked != 0 {
+		t.RevokedAt = d.time()
+	}
+	if flags&tokRotated != 0 {
+		t.RotatedAt = d.time()
+	}
+	t.SuccessorID = d.str()
+	return d.done()
+}
+
+func decodeTokenV1(d *decoder, t *storage.Token) error {
 	t.ID, t.Kind, t.Format, t.ClientID = d.str(), d.str(), d.str(), d.str()
 	t.Subject, t.SessionID, t.ParentID, t.FamilyID = d.str(), d.str(), d.str(), d.str()
 	t.Scopes, t.Audiences, t.Actors, t.MayAct = d.strs(), d.strs(), d.strs(), d.strs()
@@ -41,17 +184,41 @@ func decodeToken(data []byte, t *storage.Token) error {
 }
 
 func encodeSession(s *storage.Session) []byte {
-	e := newEncoder()
-	for _, v := range []string{s.ID, s.ClientID, s.Subject, s.Origin} {
-		e.str(v)
+	e := newEncoderV2()
+	var flags uint64
+	if s.Subject == s.ClientID {
+		flags |= sessSubjectIsClient
 	}
+	if sinceOK(s.CreatedAt, s.ExpiresAt) {
+		flags |= sessExpiryAsDuration
+	}
+	if !s.TerminatedAt.IsZero() {
+		flags |= sessTerminated
+	}
+	e.uvarint(flags)
+	e.str(s.ClientID)
+	if flags&sessSubjectIsClient == 0 {
+		e.str(s.Subject)
+	}
+	e.str(s.Origin)
 	e.time(s.CreatedAt)
-	e.time(s.ExpiresAt)
-	e.str(s.Status)
-	e.time(s.TerminatedAt)
+	if flags&sessExpiryAsDuration != 0 {
+		e.int(int64(s.ExpiresAt.Round(0).Sub(s.CreatedAt.Round(0))))
+	} else {
+		e.time(s.ExpiresAt)
+	}
+	e.code(s.Status, sessionStatuses)
+	if flags&sessTerminated != 0 {
+		e.time(s.TerminatedAt)
+	}
 	for _, v := range []string{s.Reason, s.JKT, s.Issuer} {
 		e.str(v)
 	}
+	encodeFacts(e, s)
+	return e.b
+}
+
+func encodeFacts(e *encoder, s *storage.Session) {
 	e.uvarint(uint64(len(s.Facts)))
 	for _, f := range s.Facts {
 		e.str(f.Code)
@@ -61,16 +228,10 @@ func encodeSession(s *storage.Session) []byte {
 	}
 	e.int(int64(s.Challenges))
 	e.int(int64(s.FailedChallenges))
-	return e.b
 }
 
-func decodeSession(data []byte, s *storage.Session) error {
-	d := newDecoder(data)
-	s.ID, s.ClientID, s.Subject, s.Origin = d.str(), d.str(), d.str(), d.str()
-	s.CreatedAt, s.ExpiresAt = d.time(), d.time()
-	s.Status = d.str()
-	s.TerminatedAt = d.time()
-	s.Reason, s.JKT, s.Issuer = d.str(), d.str(), d.str()
+func decodeFacts(d *decoder, s *storage.Session) {
+	s.Facts = nil
 	if n := d.length(); n > 0 {
 		s.Facts = make([]storage.Fact, n)
 		for i := range s.Facts {
@@ -79,6 +240,41 @@ func decodeSession(data []byte, s *storage.Session) error {
 		}
 	}
 	s.Challenges, s.FailedChallenges = int(d.int()), int(d.int())
+}
+
+// decodeSession decodes session id, stored as data.
+func decodeSession(id string, data []byte, s *storage.Session) error {
+	d := newDecoder(data)
+	if d.format == codecV1 {
+		s.ID, s.ClientID, s.Subject, s.Origin = d.str(), d.str(), d.str(), d.str()
+		s.CreatedAt, s.ExpiresAt = d.time(), d.time()
+		s.Status = d.str()
+		s.TerminatedAt = d.time()
+		s.Reason, s.JKT, s.Issuer = d.str(), d.str(), d.str()
+		decodeFacts(&d, s)
+		return d.done()
+	}
+	flags := d.uvarint()
+	s.ID = id
+	s.ClientID = d.str()
+	s.Subject = s.ClientID
+	if flags&sessSubjectIsClient == 0 {
+		s.Subject = d.str()
+	}
+	s.Origin = d.str()
+	s.CreatedAt = d.time()
+	if flags&sessExpiryAsDuration != 0 {
+		s.ExpiresAt = s.CreatedAt.Add(time.Duration(d.int()))
+	} else {
+		s.ExpiresAt = d.time()
+	}
+	s.Status = d.code(sessionStatuses)
+	s.TerminatedAt = time.Time{}
+	if flags&sessTerminated != 0 {
+		s.TerminatedAt = d.time()
+	}
+	s.Reason, s.JKT, s.Issuer = d.str(), d.str(), d.str()
+	decodeFacts(&d, s)
 	return d.done()
 }
 
@@ -161,6 +357,7 @@ func decodeClientExt(d *decoder, c *storage.Client) {
 
 func decodeClient(data []byte, c *storage.Client) error {
 	d := newDecoder(data)
+	d.only(codecV1)
 	c.ID, c.Kind, c.SecretHash = d.str(), d.str(), d.str()
 	c.JWKS = d.bytes()
 	c.JWKSURI = d.str()
@@ -210,6 +407,7 @@ func decodeEvent(data []byte, ev *storage.Event) error {
 		return json.Unmarshal(data, ev)
 	}
 	d := newDecoder(data)
+	d.only(codecV1)
 	ev.SessionID, ev.Seq, ev.At = d.str(), d.uvarint(), d.time()
 	ev.Type, ev.ClientID, ev.Detail = d.str(), d.str(), d.str()
 	ev.Score, ev.Level, ev.Action = int(d.int()), d.str(), d.str()
@@ -238,6 +436,7 @@ func decodeAudit(data []byte, a *storage.AuditRecord) error {
 		return json.Unmarshal(data, a)
 	}
 	d := newDecoder(data)
+	d.only(codecV1)
 	a.Seq, a.At = d.uvarint(), d.time()
 	a.Type, a.ClientID, a.SessionID, a.Outcome, a.Reason, a.Detail = d.str(), d.str(), d.str(), d.str(), d.str(), d.str()
 	a.Actor = d.str() // absent in records written before it existed: ""
