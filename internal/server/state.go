@@ -33,6 +33,10 @@ const (
 	adminTokenPrefix = "vat_"
 	// lockTimeout is how long a second process waits for the data file.
 	lockTimeout = time.Second
+	// dataCacheBudget bounds the data file's pages kept in the page cache
+	// (and so in the server's resident memory): beyond it they are handed
+	// back to the kernel and read from the file again when needed.
+	dataCacheBudget = 256 << 20
 )
 
 // AdminTokenEnv, when set, is the admin credential every instance accepts;
@@ -178,7 +182,7 @@ func openConfigured(ctx context.Context, s config.Settings, o openOptions) (stor
 // openBoltFile opens the bbolt file, turning a held lock into a clear message.
 func openBoltFile(dir string, log *slog.Logger) (*bolt.Store, error) {
 	path := filepath.Join(dir, DBFile)
-	store, err := bolt.Open(path, bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log))
+	store, err := bolt.Open(path, bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log), bolt.WithCacheBudget(dataCacheBudget))
 	if errors.Is(err, bolt.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another vigil process; stop it or use another --data directory: %w", path, err)
 	}

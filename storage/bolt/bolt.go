@@ -54,6 +54,7 @@ type Store struct {
 	regs      *regCache
 	counts    txCounts
 	commits   *committer
+	cache     *cacheKeeper
 }
 
 // txCounts counts transactions, for TxCounts.
@@ -73,6 +74,7 @@ type options struct {
 	batchDelay  time.Duration
 	retention   time.Duration
 	log         *slog.Logger
+	cacheBudget int64
 }
 
 // WithLockTimeout sets how long Open waits for the file lock held by
@@ -133,7 +135,8 @@ func Open(path string, opts ...Option) (st *Store, err error) {
 	}
 	o.log.Info("storage opened", "path", path)
 	return &Store{db: db, path: path, log: o.log, retention: o.retention, regs: newRegCache(),
-		commits: &committer{db: db, delay: o.batchDelay}}, nil
+		commits: &committer{db: db, delay: o.batchDelay},
+		cache:   startCacheKeeper(db, path, o.cacheBudget, o.log)}, nil
 }
 
 // initBuckets creates missing buckets and returns the file's schema
@@ -243,6 +246,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.cache.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("bolt: close %s: %w: %w", s.path, storage.ErrUnavailable, err)
 	}
@@ -264,6 +268,11 @@ func (s *Store) Check() (err error) {
 		}
 	}()
 	err = s.db.View(func(tx *bbolt.Tx) error {
+		// The check reads every page in tree order, one fault and one
+		// small read each when the file is not in the page cache (bbolt
+		// maps it for random access, without readahead): read it ahead
+		// in file order, at the disk's sequential speed.
+		readAhead(s.path, tx.Size())
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
