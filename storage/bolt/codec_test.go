@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -56,27 +57,30 @@ func roundTrip[T any](t *testing.T) {
 		t.Fatal(err)
 	}
 	var out T
-	if err := decode(data, &out, "record", []byte(idOf(&in))); err != nil {
+	if err := decode(data, &out, "record", keyOf(&in)); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(out, in) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
 	}
 	var zero, back T
-	if err := decode(must(encode(&zero)), &back, "record", []byte{}); err != nil || !reflect.DeepEqual(back, zero) {
+	if err := decode(must(encode(&zero)), &back, "record", keyOf(&zero)); err != nil || !reflect.DeepEqual(back, zero) {
 		t.Errorf("zero value round trip = %+v, %v", back, err)
 	}
 }
 
-// idOf returns the ID of a token or a session, which their key holds.
-func idOf(v any) string {
+// keyOf returns what decode is given as the key of a token, a session or
+// an event.
+func keyOf(v any) []byte {
 	switch v := v.(type) {
 	case *storage.Token:
-		return v.ID
+		return []byte(v.ID)
 	case *storage.Session:
-		return v.ID
+		return []byte(v.ID)
+	case *storage.Event:
+		return binary.BigEndian.AppendUint64(sessionPrefix(v.SessionID, tagEvent), v.Seq)
 	}
-	return ""
+	return nil
 }
 
 func must(b []byte, err error) []byte {

@@ -97,3 +97,41 @@ func TestCodecV1StillRead(t *testing.T) {
 		}
 	}
 }
+
+func encodeEventV1(ev *storage.Event) []byte {
+	e := newEncoder()
+	e.str(ev.SessionID)
+	e.uvarint(ev.Seq)
+	e.time(ev.At)
+	for _, v := range []string{ev.Type, ev.ClientID, ev.Detail} {
+		e.str(v)
+	}
+	e.int(int64(ev.Score))
+	e.str(ev.Level)
+	e.str(ev.Action)
+	e.uvarint(uint64(len(ev.Reasons)))
+	for _, r := range ev.Reasons {
+		e.str(r.Code)
+		e.int(int64(r.Points))
+		e.str(r.Evidence)
+	}
+	return e.b
+}
+
+// TestEventV1StillRead decodes an event in the first form, which holds its
+// session and sequence number, and in the second, whose key holds them.
+func TestEventV1StillRead(t *testing.T) {
+	ev := storage.Event{SessionID: "ses_x", Seq: 7, At: time.Date(2026, 12, 4, 18, 0, 0, 5, time.UTC), Type: "token",
+		ClientID: "agent-1", Detail: "scope=a", Score: 12, Level: "low", Action: "allow",
+		Reasons: []storage.Reason{{Code: "risk.prior", Points: 30, Evidence: "e"}}}
+	key := keyOf(&ev)
+	for name, data := range map[string][]byte{"first": encodeEventV1(&ev), "second": encodeEvent(&ev)} {
+		var got storage.Event
+		if err := decode(data, &got, "event", key); err != nil || !reflect.DeepEqual(got, ev) {
+			t.Errorf("%s form: %+v, %v", name, got, err)
+		}
+	}
+	if n1, n2 := len(encodeEventV1(&ev)), len(encodeEvent(&ev)); n2 != n1-len(ev.SessionID)-2 {
+		t.Errorf("second form %d bytes, first %d", n2, n1)
+	}
+}

@@ -45,8 +45,10 @@ func notFound(kind string, key []byte) error {
 
 // decode decodes a stored record into v: the binary form for tokens,
 // sessions, clients, events and audit records, JSON for the rest. For a
-// token or a session, key is its ID (the stored form may omit it). Decoding copies everything out of
-// data, which is only valid during the transaction.
+// token or a session, key is its ID; for an event, its key in
+// bucketSessionData (the stored form may omit what the key says). Decoding
+// copies everything out of data, which is only valid during the
+// transaction.
 func decode(data []byte, v any, kind string, key []byte) error {
 	var err error
 	switch v := v.(type) {
@@ -57,7 +59,8 @@ func decode(data []byte, v any, kind string, key []byte) error {
 	case *storage.Client:
 		err = decodeClient(data, v)
 	case *storage.Event:
-		err = decodeEvent(data, v)
+		sid, seq := eventKeyParts(key)
+		err = decodeEvent(sid, seq, data, v)
 	case *storage.AuditRecord:
 		err = decodeAudit(data, v)
 	default:
@@ -286,6 +289,16 @@ type sessionRef struct {
 	created uint64
 	id      string
 	at      int32
+}
+
+// eventKeyParts returns sid and seq from an event key P(sid) tagEvent
+// N(seq), or zero values for another key.
+func eventKeyParts(k []byte) (string, uint64) {
+	n, w := binary.Uvarint(k)
+	if w <= 0 || uint64(len(k)-w) != n+1+8 || k[w+int(n)] != tagEvent {
+		return "", 0
+	}
+	return string(k[w : w+int(n)]), binary.BigEndian.Uint64(k[len(k)-8:])
 }
 
 // sessionID returns sid from a session key P(sid) tagSession.

@@ -382,10 +382,10 @@ func decodeClient(data []byte, c *storage.Client) error {
 
 func isJSON(data []byte) bool { return len(data) > 0 && data[0] == '{' }
 
+// An event's key names its session and its sequence number: the second
+// form (codecV2) does not repeat them.
 func encodeEvent(ev *storage.Event) []byte {
-	e := newEncoder()
-	e.str(ev.SessionID)
-	e.uvarint(ev.Seq)
+	e := newEncoderV2()
 	e.time(ev.At)
 	for _, v := range []string{ev.Type, ev.ClientID, ev.Detail} {
 		e.str(v)
@@ -402,15 +402,21 @@ func encodeEvent(ev *storage.Event) []byte {
 	return e.b
 }
 
-func decodeEvent(data []byte, ev *storage.Event) error {
+// decodeEvent decodes event seq of session sid, stored as data.
+func decodeEvent(sid string, seq uint64, data []byte, ev *storage.Event) error {
 	if isJSON(data) {
 		return json.Unmarshal(data, ev)
 	}
 	d := newDecoder(data)
-	d.only(codecV1)
-	ev.SessionID, ev.Seq, ev.At = d.str(), d.uvarint(), d.time()
+	if d.format == codecV1 {
+		ev.SessionID, ev.Seq = d.str(), d.uvarint()
+	} else {
+		ev.SessionID, ev.Seq = sid, seq
+	}
+	ev.At = d.time()
 	ev.Type, ev.ClientID, ev.Detail = d.str(), d.str(), d.str()
 	ev.Score, ev.Level, ev.Action = int(d.int()), d.str(), d.str()
+	ev.Reasons = nil
 	if n := d.length(); n > 0 {
 		ev.Reasons = make([]storage.Reason, n)
 		for i := range ev.Reasons {
