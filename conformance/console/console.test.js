@@ -397,6 +397,17 @@ test("the sessions list refreshes itself while asked to", async () => {
   await context.close();
 });
 
+test("a session's link opened before signing in leads to that session after sign-in", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/console/sessions/${risky.sid}`);
+  assert.match(page.url(), /\/console\/login\?next=/);
+  await page.getByLabel("Admin credential").fill(adminToken);
+  await Promise.all([page.waitForURL(new RegExp(`/console/sessions/${risky.sid}$`)), page.getByRole("button", { name: "Sign in" }).click()]);
+  assert.equal(await page.locator("svg#score-chart").count(), 1);
+  await context.close();
+});
+
 test("a read-only administrator can look but not act", async () => {
   const context = await browser.newContext();
   const page = await signIn(context, readOnlyToken);

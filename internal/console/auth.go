@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -163,9 +165,16 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 				http.Error(w, "sign in first", http.StatusUnauthorized)
 				return
 			}
-			to := Prefix + "/login"
+			q := url.Values{}
 			if expired {
-				to += "?expired=1"
+				q.Set("expired", "1")
+			}
+			if r.URL.Query().Get("auto") != "1" {
+				q.Set("next", r.URL.RequestURI())
+			}
+			to := Prefix + "/login"
+			if len(q) > 0 {
+				to += "?" + q.Encode()
 			}
 			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
@@ -201,7 +210,7 @@ func (c *Console) clearCookie(w http.ResponseWriter, name string) {
 // loginPage shows the sign-in form with a fresh login CSRF token.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := c.current(r); ok {
-		http.Redirect(w, r, Prefix+"/overview", http.StatusSeeOther)
+		http.Redirect(w, r, nextPage(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
 	msg := ""
@@ -211,10 +220,31 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.showLogin(w, r, http.StatusOK, msg)
 }
 
+// nextPage returns the console page a sign-in should lead to: next when it
+// is a path of the console (never another site, nor the sign-in page),
+// else the overview.
+func nextPage(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" ||
+		!strings.HasPrefix(u.Path, Prefix+"/") || strings.HasPrefix(u.Path, Prefix+"/login") ||
+		strings.ContainsAny(next, "\\\r\n\t") || strings.HasPrefix(next, "//") || path.Clean(u.Path) != u.Path {
+		return Prefix + "/overview"
+	}
+	return u.RequestURI()
+}
+
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	tok := randomToken()
 	c.setCookie(w, loginCookie, tok, 30*time.Minute)
-	c.render(w, r, status, "login", nil, map[string]any{"LoginCSRF": tok, "Error": msg}, titled("Sign in"))
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
+	data := map[string]any{"LoginCSRF": tok, "Error": msg}
+	if n := nextPage(next); n != Prefix+"/overview" {
+		data["Next"] = n
+	}
+	c.render(w, r, status, "login", nil, data, titled("Sign in"))
 }
 
 // login checks the credential and starts a session. The form must carry
@@ -238,7 +268,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	c.setCookie(w, sessionCookie, val, c.cfg.MaxAge)
 	c.d.Log.InfoContext(r.Context(), "console: signed in", "admin", p.Name, "role", string(p.Role))
 	c.audit(r.Context(), p, "signed in")
-	http.Redirect(w, r, Prefix+"/overview", http.StatusSeeOther)
+	http.Redirect(w, r, nextPage(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
 // logout ends the session.

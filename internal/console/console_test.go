@@ -426,7 +426,7 @@ func TestIdleTimeoutAndSignOut(t *testing.T) {
 	}
 	e.advance(2 * time.Minute)
 	p := b.get("/console/overview")
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/login?expired=1" {
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/login?expired=1&next=%2Fconsole%2Foverview" {
 		t.Fatalf("after 11 idle minutes: status %d location %q; want the sign-in page", p.status, p.header.Get("Location"))
 	}
 

@@ -444,3 +444,41 @@ func TestAuditLogShowsTheNewestWhenCapped(t *testing.T) {
 		t.Fatalf("first row %v; want the newest record, record-%05d", rows[:min(len(rows), 1)], n-1)
 	}
 }
+
+func TestSignInLeadsToThePageAskedFor(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	res := b.get("/console/sessions/ses_1?done=x")
+	want := "/console/login?next=%2Fconsole%2Fsessions%2Fses_1%3Fdone%3Dx"
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != want {
+		t.Fatalf("a page without a session: status %d location %q; want %q", res.status, res.header.Get("Location"), want)
+	}
+	lp := b.get(want)
+	if !strings.Contains(lp.body, `name="next" value="/console/sessions/ses_1?done=x"`) {
+		t.Fatal("the sign-in form does not carry the page asked for")
+	}
+	// A wrong credential keeps it; the right one leads there.
+	res = b.post("/console/login", url.Values{"csrf": {csrfOf(t, lp)}, "token": {"vat_wrong"}, "next": {"/console/sessions/ses_1?done=x"}})
+	if !strings.Contains(res.body, `name="next" value="/console/sessions/ses_1?done=x"`) {
+		t.Error("a refused sign-in drops the page asked for")
+	}
+	res = b.post("/console/login", url.Values{"csrf": {csrfOf(t, res)}, "token": {adminToken}, "next": {"/console/sessions/ses_1?done=x"}})
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/console/sessions/ses_1?done=x" {
+		t.Fatalf("sign-in: status %d location %q; want the page asked for", res.status, res.header.Get("Location"))
+	}
+	// Automatic refreshes do not ask to come back (the administrator was away).
+	ro := e.browser()
+	if res := ro.get("/console/sessions?refresh=1&auto=1"); res.header.Get("Location") != "/console/login" {
+		t.Errorf("auto refresh without a session: location %q", res.header.Get("Location"))
+	}
+	// Only a page of the console: never another site, nor the sign-in page.
+	for _, next := range []string{"https://evil.example/console/x", "//evil.example/console/x", "/\\evil.example", "/console/../admin/clients",
+		"/console/login?next=/console/x", "/admin/sessions", "javascript:alert(1)", "/console/x\r\nSet-Cookie: a=b", "/consolex"} {
+		c := e.browser()
+		lp := c.get("/console/login")
+		res := c.post("/console/login", url.Values{"csrf": {csrfOf(t, lp)}, "token": {adminToken}, "next": {next}})
+		if res.header.Get("Location") != "/console/overview" {
+			t.Errorf("next=%q: location %q; want the overview", next, res.header.Get("Location"))
+		}
+	}
+}
