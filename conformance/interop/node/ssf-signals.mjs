@@ -84,9 +84,11 @@ async function token (id, s, params) {
 
 // receiver is an RFC 8935 push endpoint: every SET is verified with jose
 // against Vigil's JWKS (typ secevent+jwt, iss, aud), then kept in arrival
-// order; duplicates are recognized by jti.
+// order; duplicates are recognized by jti. While dropNext is above zero, a
+// SET is taken and its connection then cut without an answer, as a
+// receiver crashing mid-request would: Vigil must send it again.
 function receiver (jwks, audience) {
-  const r = { sets: [], jtis: new Set(), duplicates: 0, refused: 0, server: null, port: 0, sockets: new Set() }
+  const r = { sets: [], jtis: new Set(), duplicates: 0, refused: 0, dropNext: 0, server: null, port: 0, sockets: new Set() }
   r.handler = async (req, res) => {
     let body = ''
     for await (const chunk of req) body += chunk
@@ -96,6 +98,7 @@ function receiver (jwks, audience) {
       const { payload, protectedHeader } = await jose.jwtVerify(body, jwks, { issuer, audience, typ: 'secevent+jwt' })
       if (r.jtis.has(payload.jti)) r.duplicates++
       else { r.jtis.add(payload.jti); r.sets.push({ payload, header: protectedHeader, at: Date.now() }) }
+      if (r.dropNext > 0) { r.dropNext--; req.socket.destroy(); return }
       res.writeHead(202).end()
     } catch (e) {
       r.refused++
@@ -191,12 +194,14 @@ test('SSF: metadata, stream, session-revoked within 1s, outage and kill -9', { t
     await killVigil()
     await startVigil()
     await sleep(outageMs / 2)
+    rcv.dropNext = 1 // the first SET after the outage is taken but never answered
     await rcv.start(rcv.port)
     const seen = () => rcv.sets.map(sidOf).filter((s) => sids.includes(s))
     const deadline = Date.now() + 90000
     while (seen().length < sids.length && Date.now() < deadline) await sleep(50)
     assert.deepEqual(seen(), sids, 'every SET arrives once (deduplicated by jti), in the order of the terminations')
     t.diagnostic(`duplicates recognized by jti: ${rcv.duplicates}; refused: ${rcv.refused}`)
+    assert.ok(rcv.duplicates >= 1, 'the SET whose answer was lost is sent again (at least once)')
     assert.equal(rcv.refused, 0)
   })
   await rcv.stop()
