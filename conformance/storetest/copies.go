@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/vigil-auth/vigil/storage"
 )
@@ -140,6 +141,7 @@ func clientCopies(read func(ctx context.Context, r storage.Reader, id string) (s
 			v.JWKS[2] = 'X'
 			v.GrantTypes[0], v.Scopes[0], v.Audiences[0], v.Introspect[0] = "x", "x", "x", "x"
 			v.MayAct[0], v.Networks[0], v.Purposes[0], v.Schedule.Days = "x", "x", "x", "x"
+			v.AssertionCompat.MaxLifetime = storage.Duration(time.Hour)
 		},
 	}
 }

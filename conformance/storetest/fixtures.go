@@ -32,6 +32,7 @@ func newClient(id string) storage.Client {
 		Purposes:        []string{"billing"},
 		DPoP:            true,
 		Disabled:        true,
+		AssertionCompat: &storage.AssertionCompat{TokenEndpointAudience: true, MaxLifetime: storage.Duration(30 * time.Minute)},
 		Source:          storage.SourceConfig,
 		CreatedAt:       t0,
 		UpdatedAt:       at(time.Minute),
