@@ -175,3 +175,50 @@ func written(err error) *httptest.ResponseRecorder {
 	}
 	return w
 }
+
+// TestRFC9449_7_1_RefusalsOfDPoPTokensUseTheDPoPScheme: a DPoP-bound
+// token's step-up, insufficient scope and denial are challenged with the
+// DPoP scheme and its algorithms (and resource_metadata), a bearer token's
+// with Bearer; handlers refusing per operation get the same through For.
+func TestRFC9449_7_1_RefusalsOfDPoPTokensUseTheDPoPScheme(t *testing.T) {
+	const tok = "dpop-bound-token"
+	const rm = `, resource_metadata="` + testMetadataURL + `"`
+	algs := `, algs="ES256 ES384 EdDSA RS256 PS256"`
+	stepUp := `Bearer error="insufficient_user_authentication", error_description="session revalidation required"`
+	tests := []struct {
+		name          string
+		over          map[string]any
+		wantStatus    int
+		wantChallenge string
+	}{
+		{"step-up", map[string]any{"risk": verdict("step_up", stepUp)}, 401,
+			`DPoP error="insufficient_user_authentication", error_description="session revalidation required"` + algs + rm},
+		{"insufficient scope", map[string]any{"scope": "kb.read"}, 403,
+			`DPoP error="insufficient_scope", error_description="the token lacks a required scope", scope="tickets.read"` + algs + rm},
+		{"deny", map[string]any{"risk": verdict("deny", "")}, 403,
+			`DPoP error="access_denied", error_description="the call is denied by risk policy"` + algs + rm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, WithCache(0, 0), WithResourceMetadata(ResourceMetadata{Resource: "https://rs1.example/mcp"}))
+			over := map[string]any{"token_type": "DPoP", "cnf": map[string]string{"jkt": e.p.jkt}}
+			for k, v := range tt.over {
+				over[k] = v
+			}
+			e.as.set(tok, active(e.clock.Now(), over))
+			w := e.serve(request("DPoP "+tok, e.p.proof(t, "GET", resourceURL, tok, e.clock.Now(), nil)))
+			if w.Code != tt.wantStatus || w.Header().Get("WWW-Authenticate") != tt.wantChallenge {
+				t.Errorf("got %d %q\nwant %d %q", w.Code, w.Header().Get("WWW-Authenticate"), tt.wantStatus, tt.wantChallenge)
+			}
+		})
+	}
+	bound, bearer := Claims{JKT: "thumbprint"}, Claims{}
+	scope := InsufficientScope("tickets.write")
+	if got := scope.For(bearer); got != scope {
+		t.Errorf("For a bearer token changed the refusal: %q", got.Challenge)
+	}
+	want := `DPoP error="insufficient_scope", error_description="the token lacks a required scope", scope="tickets.write"` + algs
+	if got := scope.For(bound); got.Challenge != want || scope.Challenge == want {
+		t.Errorf("For a DPoP-bound token: %q, want %q (and the original kept)", got.Challenge, want)
+	}
+}

@@ -98,6 +98,38 @@ func InsufficientScope(scopes ...string) *Error {
 		kind:      ErrInsufficientScope}
 }
 
+// For returns e as it should be answered to the holder of the token c
+// describes: a DPoP-bound token's refusals use the DPoP scheme, with the
+// proof algorithms (RFC 9449 §7.1), as a bearer token's use Bearer. Handlers
+// that refuse per operation pass the request's claims: m.Refuse(w,
+// rs.InsufficientScope("x").For(claims)). It returns a copy and leaves e
+// alone.
+func (e *Error) For(c Claims) *Error {
+	if c.JKT == "" {
+		return e
+	}
+	return e.inScheme(schemeDPoP)
+}
+
+// inScheme returns e with its single Bearer challenge (or, for a refusal
+// with a code and no challenge, a new one) in scheme, DPoP also naming its
+// algorithms; other errors are returned as they are.
+func (e *Error) inScheme(scheme string) *Error {
+	algs := `algs="` + strings.Join(keys.DPoPAlgs, " ") + `"`
+	out := *e
+	switch rest, ok := strings.CutPrefix(e.Challenge, schemeBearer+" "); {
+	case scheme != schemeDPoP || len(e.challenges) > 0 || e.Status >= 500:
+		return e
+	case ok:
+		out.Challenge = scheme + " " + rest + ", " + algs
+	case e.Challenge == "" && e.Code != "":
+		out.Challenge = challenge(scheme, e.Code, e.Description) + ", " + algs
+	default:
+		return e
+	}
+	return &out
+}
+
 func noToken() *Error {
 	chs := []string{schemeBearer, dpopChallenge()}
 	return &Error{Status: http.StatusUnauthorized, Description: "an access token is required",

@@ -153,7 +153,8 @@ func (m *Middleware) MetadataHandler() http.Handler {
 
 // Refuse writes e, with the resource_metadata challenge parameter when
 // metadata is published. Handlers that check more per operation (a scope
-// per tool) answer with it so that every refusal tells clients where to go.
+// per tool) answer with it so that every refusal tells clients where to go;
+// passing e.For(claims) gives a DPoP-bound token's refusal the DPoP scheme.
 func (m *Middleware) Refuse(w http.ResponseWriter, e *Error) {
 	m.finish(e).Write(w)
 }

@@ -122,10 +122,10 @@ func (m *Middleware) authorize(r *http.Request) (Claims, *Error) {
 		return Claims{}, rerr
 	}
 	if rerr := checkRisk(c, scheme); rerr != nil {
-		return Claims{}, rerr
+		return Claims{}, rerr.For(c)
 	}
 	if !c.HasScopes(m.cfg.RequiredScopes...) {
-		return Claims{}, InsufficientScope(m.cfg.RequiredScopes...)
+		return Claims{}, InsufficientScope(m.cfg.RequiredScopes...).For(c)
 	}
 	return c, nil
 }

@@ -119,7 +119,7 @@ func guard(m *rs.Middleware, next http.Handler) http.Handler {
 		c, _ := r.Context().Value(callKey{}).(call)
 		claims, _ := rs.FromContext(r.Context())
 		if scope, ok := toolScopes[c.tool]; ok && !claims.HasScopes(scope) {
-			m.Refuse(w, rs.InsufficientScope(scope))
+			m.Refuse(w, rs.InsufficientScope(scope).For(claims))
 			return
 		}
 		next.ServeHTTP(w, r)
