@@ -255,18 +255,23 @@ func (s *session) codec(c *coder, hintID, hintClient string) {
 	for _, b := range [...]*uint8{&s.inherited, &s.challenges, &s.failed, &s.maxTier, &s.maxDepth, &s.peak, &s.hour} {
 		c.u8(b)
 	}
-	c.flags(&s.pending, &s.verified, &s.terminated, &s.ended, &s.sensitive, &s.judgedOpen, &s.risky, &s.sensEgress)
+	c.flags(&s.pending, &s.verified, &s.terminated, &s.ended, &s.sensitive, &s.judgedOpen, &s.risky, &s.sensEgress, &s.sensRead)
 }
 
-// flags packs up to eight booleans in a byte.
+// flags packs booleans in a varint: one byte while none past the
+// seventh is set.
 func (c *coder) flags(f ...*bool) {
-	var x uint8
+	var x uint64
 	for i, b := range f {
 		if *b {
 			x |= 1 << i
 		}
 	}
-	c.u8(&x)
+	c.uvarint(&x)
+	if x>>len(f) != 0 {
+		c.fail()
+		return
+	}
 	for i, b := range f {
 		*b = x&(1<<i) != 0
 	}

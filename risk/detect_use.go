@@ -30,6 +30,12 @@ func tacticBit(t string) int {
 	return otherTactic
 }
 
+// sendsOut reports whether the call sends data out: its tool or a scope
+// is an egress verb, or its resource declares the exfiltration tactic.
+func (x *evaluation) sendsOut() bool {
+	return x.egress || tacticBit(x.ev.Resource.Tactic) == tacticExfiltration
+}
+
 // startKey is the sequence state before a session's first tool.
 var startKey = hashString(nsTool, "^")
 
@@ -62,9 +68,10 @@ func (x *evaluation) resource() {
 	if w := x.learned(); pts*w >= 0.5 {
 		x.add(dNovelResource, pts*w, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
 	}
-	if s.sensitive && (x.egress || tacticBit(ev.Resource.Tactic) == tacticExfiltration) && !s.sensEgress {
-		// sending data out in a session that already read sensitive data:
-		// the exfiltration order, judged by whether the client's clean
+	if s.sensRead && x.sendsOut() && !s.sensEgress {
+		// sending data out in a session that already read sensitive data
+		// (a sensitive egress channel alone is not a read): the
+		// exfiltration order, judged by whether the client's clean
 		// sessions ever combine the two
 		s.sensEgress = true
 		if f := min(1, x.base.SensEgress/float32(x.e.p.Baseline.KnownAt)); f < 1 {

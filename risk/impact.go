@@ -101,7 +101,7 @@ func (x *evaluation) impact() impactOf {
 		v *= e.impactTactic[bit]
 		why += ", " + ev.Resource.Tactic
 	}
-	verbs, egress := x.verbs, x.egress
+	verbs := x.verbs
 	var vm float32 = 1
 	vname := ""
 	for i := range verbClasses {
@@ -117,7 +117,9 @@ func (x *evaluation) impact() impactOf {
 		v *= f
 		why += ", volume ×" + strconv.FormatFloat(float64(f), 'f', 1, 32)
 	}
-	if s.sensitive && (egress || tacticBit(ev.Resource.Tactic) == tacticExfiltration) && tier < e.p.SensitiveTier {
+	if s.sensRead && x.sendsOut() {
+		// any egress after a sensitive read is judged at the data's tier,
+		// whatever the channel's own
 		out := e.impactTier[max(int(s.maxTier), e.p.SensitiveTier)-1] * e.impactTactic[tacticExfiltration]
 		if out > v {
 			v = out

@@ -61,3 +61,39 @@ func TestEgressAfterSensitiveData(t *testing.T) {
 		})
 	}
 }
+
+// TestSensitiveEgressChannel checks that a channel declared at a sensitive
+// tier does not teach "sends after sensitive reads" by itself: a client
+// whose clean sessions send through it and, in other sessions, read
+// sensitive data is not allowed to do both in one session, while a client
+// whose clean sessions combine the two is.
+func TestSensitiveEgressChannel(t *testing.T) {
+	crm := call{op: risk.OpExchange, aud: "billing", sens: 3, tactic: "collection", tool: "billing.get", scopes: []string{"billing.read"}}
+	sink := call{op: risk.OpExchange, aud: "directory", sens: 3, tactic: "exfiltration", tool: "share.upload", scopes: []string{"tickets.read"}}
+	tests := []struct {
+		name    string
+		train   [][]call
+		allowed bool
+	}{
+		{"apart", [][]call{append(routine[:2:2], crm), append(routine[:2:2], sink, sink)}, false},
+		{"together", [][]call{append(routine[:2:2], crm, sink)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			for range 10 {
+				for _, calls := range tt.train {
+					f.train("agent", agent, "10.1.4.21", calls, 1)
+				}
+			}
+			sid, _ := f.open("agent", agent, "10.1.4.21")
+			ds := f.do(sid, "agent", agent, "10.1.4.21", []call{crm, sink})
+			if ds[0].Action != risk.Allow {
+				t.Fatalf("setup: %s (score %d) %v", ds[0].Action, ds[0].Score, ds[0].Reasons)
+			}
+			if got := ds[1].Action == risk.Allow; got != tt.allowed {
+				t.Errorf("send after the read: %s (score %d), allowed want %v; %v", ds[1].Action, ds[1].Score, tt.allowed, ds[1].Reasons)
+			}
+		})
+	}
+}

@@ -120,6 +120,7 @@ func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 		s.maxImpact = max(s.maxImpact, x.imp)
 		if sensitive {
 			s.sensitive = true
+			s.sensRead = s.sensRead || !x.sendsOut()
 		}
 	}
 }

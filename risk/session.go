@@ -137,9 +137,14 @@ type session struct {
 	ended          bool
 	sensitive      bool
 	judgedOpen     bool
-	risky          bool    // the session's peak reached the low threshold or met friction
-	sensEgress     bool    // sent data out after reading sensitive data
-	volRatio       float32 // the largest multiple of a per-tool volume limit reached
+	risky          bool // the session's peak reached the low threshold or met friction
+	sensEgress     bool // sent data out after reading sensitive data
+	// sensRead: a sensitive call that does not itself send data out was
+	// allowed. An egress channel declared at a sensitive tier sets
+	// sensitive but not sensRead, so sending through it twice is not
+	// learned as "sends after sensitive reads".
+	sensRead bool
+	volRatio float32 // the largest multiple of a per-tool volume limit reached
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).
