@@ -17,10 +17,11 @@ var errBarNotMet = errors.New("replay: not every malicious scenario was containe
 // replays scenario files through the server's real handlers in process and
 // prints the metrics.
 func replayCmd(ctx context.Context, args []string, e *cli) error {
-	fs := e.newFlagSet("replay", "replay [--json] [--steps] [--check] FILE...")
+	fs := e.newFlagSet("replay", "replay [--json] [--steps] [--check] [--answer] FILE...")
 	asJSON := fs.Bool("json", false, "print one JSON object: the metrics and every scenario's result")
 	steps := fs.Bool("steps", false, "list every scored step with the risk engine's score and reasons")
 	check := fs.Bool("check", false, "exit with status 1 unless every malicious scenario is contained, no benign scenario meets friction and every expectation holds")
+	answer := fs.Bool("answer", false, "rightful clients answer the step-up demands they meet with their key, as vigil eval has them do (the attacker's steps stay as written)")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -38,7 +39,7 @@ func replayCmd(ctx context.Context, args []string, e *cli) error {
 		}
 		scs = append(scs, s...)
 	}
-	rep, err := replay.Run(ctx, scs, replay.Options{})
+	rep, err := replay.Run(ctx, scs, replay.Options{Answer: *answer})
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ func Evaluate(ctx context.Context, pop *Population, t float64, opts Options) (*R
 		base = opts.Policy
 	}
 	began := time.Now()
-	rep, err := replay.Run(ctx, pop.Scenarios(), replay.Options{Parallel: opts.Parallel,
+	rep, err := replay.Run(ctx, pop.Scenarios(), replay.Options{Parallel: opts.Parallel, Answer: true,
 		Policy: func() risk.Policy { return knob.Apply(base(), t) }})
 	if err != nil {
 		return nil, err

@@ -189,7 +189,7 @@ func TestScoreHandComputed(t *testing.T) {
 func TestEvaluateAgreesWithReplay(t *testing.T) {
 	pop := generate(t, Config{Seed: 5, Clients: 4, HistorySessions: 6})
 	ctx := context.Background()
-	rep, err := replay.Run(ctx, pop.Scenarios(), replay.Options{})
+	rep, err := replay.Run(ctx, pop.Scenarios(), replay.Options{Answer: true})
 	if err != nil {
 		t.Fatal(err)
 	}

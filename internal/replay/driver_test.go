@@ -146,3 +146,42 @@ func TestRefusedOpenIsRemembered(t *testing.T) {
 		t.Errorf("next session: %s score %d %v, want allowed from a remembered floor", next.Decision, next.Score, next.Reasons)
 	}
 }
+
+// TestAnswer checks Options.Answer: a rightful client that meets a step-up
+// demand revalidates with its key and the refused exchange is repeated, so
+// its next call goes on with the token it asked for; the step stays scored
+// step_up, and an attacker's steps are not answered.
+func TestAnswer(t *testing.T) {
+	scs, err := ReadFile("testdata/mechanics.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(scs, func(sc Scenario) bool { return sc.ID == "mech-exchange-step-up-repeated" })
+	if i < 0 {
+		t.Fatal("mech-exchange-step-up-repeated is missing")
+	}
+	for _, label := range []string{LabelBenign, LabelMalicious} {
+		sc := scs[i]
+		sc.Label = label
+		// the exchange's step-up, then the ledger call, with no scripted answer
+		sc.Steps = slices.DeleteFunc(slices.Clone(sc.Steps), func(st Step) bool { return st.Op == OpRevalidate })
+		for k := range sc.Steps {
+			sc.Steps[k].Expect = nil
+		}
+		rep, err := Run(t.Context(), []Scenario{sc}, Options{Answer: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps := rep.Results[0].Steps
+		if len(steps) != 4 || steps[2].Op != OpExchange || steps[3].Op != OpIntrospect {
+			t.Fatalf("%s: steps %+v", label, steps)
+		}
+		if steps[2].Decision != StepUp {
+			t.Errorf("%s: exchange %s, want step_up (still scored as friction)", label, steps[2].Decision)
+		}
+		answered := steps[3].Decision == Allow && steps[3].Active != nil && *steps[3].Active
+		if answered != (label == LabelBenign) {
+			t.Errorf("%s: the ledger call after the step-up: %s active=%v (%s)", label, steps[3].Decision, steps[3].Active, steps[3].Answer)
+		}
+	}
+}

@@ -82,6 +82,21 @@ func (d *driver) revalidate(ctx context.Context, st Step, s *session) outcome {
 	return outcome{decision: Allow, answer: a.String()}
 }
 
+// answer has the client that made st, which met a step-up demand,
+// revalidate with its key (Options.Answer).
+func (d *driver) answer(ctx context.Context, ts Timed) {
+	st := ts.Step
+	s := d.sessions[ts.Session]
+	if s == nil {
+		return
+	}
+	caller := s.owner
+	if st.Op == OpExchange {
+		caller = firstOf(st.Actor, st.Client, s.owner)
+	}
+	d.revalidate(ctx, Step{Op: OpRevalidate, Client: caller, IP: st.IP, OK: true}, s)
+}
+
 // signal delivers an inbound security event about the session (about the
 // client's sessions when the session never got a token) through the admin
 // API's signals endpoint.

@@ -17,6 +17,14 @@ type Options struct {
 	// Policy, when set, returns the risk policy each scenario's server
 	// judges with; nil means risk.DefaultPolicy.
 	Policy func() risk.Policy
+	// Answer has rightful clients answer the step-up demands their steps
+	// meet, as a client holding its key does: right after a history step,
+	// or a scored step of a benign scenario, answered step_up, the client
+	// (the actor, for a delegated exchange) revalidates with its key and
+	// the server repeats the refused request. The step is still scored
+	// step_up. The attacker's steps of a malicious scenario stay as
+	// written. Without it, only the scenario's own revalidate steps answer.
+	Answer bool
 }
 
 // Run replays each scenario on its own freshly built server and returns the
@@ -87,6 +95,10 @@ func runScenario(ctx context.Context, sc Scenario, opts Options) (Result, error)
 		}
 		out := d.do(ctx, ts)
 		sr := stepResult(ts, out, w.risk.take())
+		if opts.Answer && out.decision == StepUp && (!ts.Scored || sc.Label == LabelBenign) {
+			d.answer(ctx, ts)
+			w.risk.take() // the answer is not a step of the scenario
+		}
 		if !ts.Scored {
 			res.HistorySteps++
 			if out.decision != Allow && len(res.HistoryRefused) < maxHistoryRefused {
