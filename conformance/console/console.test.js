@@ -291,6 +291,27 @@ test("records are created, edited and deleted with the admin API's validation", 
   assert.equal(res.status, 404);
   await admin.goto(`${base}/console/audit?type=admin&actor=admin&q=${encodeURIComponent(audience)}`);
   assert.equal(await admin.locator("#audit-table tbody tr").count(), 3, "created, updated and deleted, by admin");
+
+  // A new client: its generated secret is shown once, then it is deleted.
+  await admin.goto(`${base}/console/clients`);
+  await admin.getByLabel(/The client as JSON/).fill(JSON.stringify({ id: "e2e-agent", kind: "agent",
+    grant_types: ["client_credentials"], scopes: ["tickets:read"], audiences: ["https://tickets.example"] }));
+  await admin.getByRole("button", { name: "Create client" }).click();
+  const secret = await admin.getByLabel("Client secret").inputValue();
+  assert.ok(secret.length >= 32, "a generated secret is shown");
+  await axeCheck(admin, "client-created");
+  await shot(admin, "client-created");
+  const t = await token({ id: "e2e-agent", secret }, { grant_type: "client_credentials" });
+  assert.equal(t.status, 200, "the shown secret is the client's");
+  await Promise.all([admin.waitForURL(/\/console\/clients\/e2e-agent$/), admin.getByRole("link", { name: "Continue to the client" }).click()]);
+  await Promise.all([admin.waitForURL(/\/console\/clients\?done=deleted/), admin.getByRole("button", { name: "Delete" }).click()]);
+  assert.equal((await token({ id: "e2e-agent", secret }, { grant_type: "client_credentials" })).status, 401, "deleted");
+
+  // A page that does not exist says so, accessibly.
+  const res404 = await admin.goto(`${base}/console/sessions/ses_does-not-exist`);
+  assert.equal(res404.status(), 404);
+  await axeCheck(admin, "not-found");
+  await shot(admin, "not-found");
 });
 
 test("a narrow window keeps every page usable", async () => {
