@@ -121,6 +121,23 @@ func TestCLIClients(t *testing.T) {
 		t.Error("update dropped the secret")
 	}
 
+	// assertion_compat through flags naming the members of the nested object.
+	legacy := decode(t, mustVigil(t, env, "client", "create", "legacy-workload", "--kind", "workload",
+		"--jwks-uri", "https://legacy.example/jwks.json", "--grant-types", "client_credentials",
+		"--assertion-compat-token-endpoint-audience", "--assertion-compat-max-lifetime", "1h"))
+	if ac, _ := legacy["assertion_compat"].(map[string]any); ac["token_endpoint_audience"] != true || ac["max_lifetime"] != "1h0m0s" {
+		t.Errorf("created with assertion_compat = %v", legacy)
+	}
+	mustVigil(t, env, "client", "update", "legacy-workload", "--assertion-compat-max-lifetime", "")
+	if c, _ := store.GetClient(t.Context(), "legacy-workload"); c.AssertionCompat == nil ||
+		!c.AssertionCompat.TokenEndpointAudience || c.AssertionCompat.MaxLifetime != 0 {
+		t.Errorf("after removing max_lifetime: %+v", c.AssertionCompat)
+	}
+	mustVigil(t, env, "client", "update", "legacy-workload", "--assertion-compat-token-endpoint-audience=false")
+	if c, _ := store.GetClient(t.Context(), "legacy-workload"); c.AssertionCompat != nil && c.AssertionCompat.TokenEndpointAudience {
+		t.Errorf("after turning the audience off: %+v", c.AssertionCompat)
+	}
+
 	rot := decode(t, mustVigil(t, env, "client", "rotate-secret", "ticket-agent"))
 	if s, _ := rot["client_secret"].(string); !strings.HasPrefix(s, "vcs_") {
 		t.Errorf("rotate-secret = %v", rot)

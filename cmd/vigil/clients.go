@@ -24,6 +24,10 @@ var clientFields = []field{
 	{"purposes", "purposes", "declared purposes", fList},
 	{"dpop", "dpop", "require DPoP-bound tokens", fBool},
 	{"disabled", "disabled", "refuse it tokens", fBool},
+	{"assertion-compat-token-endpoint-audience", "assertion_compat.token_endpoint_audience",
+		"also accept the token endpoint URL as its client assertions' audience (off by default; see docs/LIMITS.md)", fBool},
+	{"assertion-compat-max-lifetime", "assertion_compat.max_lifetime",
+		"how far ahead its client assertions' exp may be, e.g. 1h (at most 1h; see docs/LIMITS.md)", fString},
 }
 
 func clientPath(id string) string { return "/admin/clients/" + url.PathEscape(id) }

@@ -22,7 +22,8 @@ const (
 	fInt
 )
 
-// field maps a flag to a record's JSON key.
+// field maps a flag to a record's JSON key; "parent.member" names a member
+// of a nested object.
 type field struct {
 	flag, key, usage string
 	kind             fieldKind
@@ -72,12 +73,32 @@ func (s fieldSet) apply(fs *flag.FlagSet, body map[string]any) {
 		case *int:
 			v = *p
 		}
-		if v == "" || (f.kind == fList && len(v.([]string)) == 0) {
-			delete(body, f.key)
-			continue
-		}
-		body[f.key] = v
+		setKey(body, f.key, v, v == "" || (f.kind == fList && len(v.([]string)) == 0))
 	}
+}
+
+// setKey writes v at key ("parent.member" inside a nested object), or removes
+// the key when remove is set; a nested object left empty is removed.
+func setKey(body map[string]any, key string, v any, remove bool) {
+	parent, member, nested := strings.Cut(key, ".")
+	if !nested {
+		if remove {
+			delete(body, key)
+		} else {
+			body[key] = v
+		}
+		return
+	}
+	obj, _ := body[parent].(map[string]any)
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	setKey(obj, member, v, remove)
+	if len(obj) == 0 {
+		delete(body, parent)
+		return
+	}
+	body[parent] = obj
 }
 
 // recordCmd describes the CLI of one admin record type.
