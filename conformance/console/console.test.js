@@ -286,7 +286,8 @@ test("records are created, edited and deleted with the admin API's validation", 
   assert.equal((await adminAPI(`/admin/resources?audience=${encodeURIComponent(audience)}`)).sensitivity, 3);
 
   // Deleted, and each change is audited under the admin's name.
-  await Promise.all([admin.waitForURL(/\/console\/resources\?done=deleted/), admin.getByRole("button", { name: "Delete" }).click()]);
+  await admin.getByRole("button", { name: "Delete" }).click();
+  await Promise.all([admin.waitForURL(/\/console\/resources\?done=deleted/), admin.getByRole("button", { name: "Yes, delete the resource" }).click()]);
   const res = await fetch(`${base}/admin/resources?audience=${encodeURIComponent(audience)}`, { headers: { Authorization: `Bearer ${adminToken}` } });
   assert.equal(res.status, 404);
   await admin.goto(`${base}/console/audit?type=admin&actor=admin&q=${encodeURIComponent(audience)}`);
@@ -304,7 +305,10 @@ test("records are created, edited and deleted with the admin API's validation", 
   const t = await token({ id: "e2e-agent", secret }, { grant_type: "client_credentials" });
   assert.equal(t.status, 200, "the shown secret is the client's");
   await Promise.all([admin.waitForURL(/\/console\/clients\/e2e-agent$/), admin.getByRole("link", { name: "Continue to the client" }).click()]);
-  await Promise.all([admin.waitForURL(/\/console\/clients\?done=deleted/), admin.getByRole("button", { name: "Delete" }).click()]);
+  await admin.getByRole("button", { name: "Delete" }).click();
+  await axeCheck(admin, "delete-confirm");
+  await shot(admin, "delete-confirm");
+  await Promise.all([admin.waitForURL(/\/console\/clients\?done=deleted/), admin.getByRole("button", { name: "Yes, delete the client" }).click()]);
   assert.equal((await token({ id: "e2e-agent", secret }, { grant_type: "client_credentials" })).status, 401, "deleted");
 
   // A page that does not exist says so, accessibly.

@@ -482,4 +482,19 @@ func TestRecordEditUsesTheAPIValidation(t *testing.T) {
 	if r, err := e.store.GetResource(t.Context(), "https://api.example"); err != nil || r.Sensitivity != 2 {
 		t.Fatalf("stored resource = %+v, %v", r, err)
 	}
+	// Deleting asks first; confirmed, it deletes.
+	page := "/console/resource?audience=" + url.QueryEscape("https://api.example")
+	p = b.post(page, url.Values{"csrf": {csrf}, "op": {"delete"}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="confirm" value="yes"`) || !strings.Contains(p.body, "Yes, delete the resource") {
+		t.Fatalf("unconfirmed delete: status %d; want the confirmation", p.status)
+	}
+	if _, err := e.store.GetResource(t.Context(), "https://api.example"); err != nil {
+		t.Fatalf("an unconfirmed delete deleted: %v", err)
+	}
+	if p := b.post(page, url.Values{"csrf": {csrf}, "op": {"delete"}, "confirm": {"yes"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("confirmed delete: status %d %s", p.status, p.body)
+	}
+	if _, err := e.store.GetResource(t.Context(), "https://api.example"); err == nil {
+		t.Fatal("a confirmed delete left the resource")
+	}
 }

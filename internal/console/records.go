@@ -132,7 +132,8 @@ func (c *Console) showRecord(w http.ResponseWriter, r *http.Request, s *session,
 }
 
 // recordSave answers POST on a record's page: op=save replaces it with the
-// form's JSON (PUT), op=delete deletes it.
+// form's JSON (PUT), op=delete asks for confirmation and, confirmed
+// (confirm=yes), deletes it.
 func (c *Console) recordSave(k recordKind) func(http.ResponseWriter, *http.Request, *session) {
 	return func(w http.ResponseWriter, r *http.Request, s *session) {
 		key := k.keyOf(r)
@@ -152,6 +153,11 @@ func (c *Console) recordSave(k recordKind) func(http.ResponseWriter, *http.Reque
 		done := "saved"
 		switch r.PostFormValue("op") {
 		case "delete":
+			if r.PostFormValue("confirm") != "yes" {
+				c.render(w, r, http.StatusOK, "confirm", s, map[string]any{"Delete": true, "Kind": k.name, "Key": key,
+					"Action": k.pagePath(key)}, titled("Confirm deletion"), nav(k.plural))
+				return
+			}
 			err, done = c.call(r.Context(), s, http.MethodDelete, k.apiPath(key), nil, nil), "deleted"
 		case "save":
 			err = c.call(r.Context(), s, http.MethodPut, k.apiPath(key), []byte(body), nil)
