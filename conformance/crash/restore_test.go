@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,92 @@ func TestDataFile_DamagedPage(t *testing.T) {
 	}
 	if out, err := vigilCmd(t, d, "db", "check", "--data", d.data); err == nil {
 		t.Fatalf("db check passed a damaged file:\n%s", out)
+	}
+}
+
+// markerGeneration reads the generation the data directory's marker
+// records (0 if none).
+func markerGeneration(t *testing.T, d *deployment) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.data, "vigil.initialized"))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "generation "); ok {
+			g, _ := strconv.ParseUint(v, 10, 64)
+			return g
+		}
+	}
+	return 0
+}
+
+// TestDataFile_OlderCopyByHand: a backup copied over the database by hand
+// (not through vigil db restore) after a revocation is refused at start,
+// after a clean stop and after kill -9 alike, with the way out; following
+// it (vigil db restore) brings the server back with the revoked token and
+// every token issued before the restore refused.
+func TestDataFile_OlderCopyByHand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test: skipped with -short")
+	}
+	for _, how := range []string{"clean stop", "kill -9"} {
+		t.Run(how, func(t *testing.T) {
+			d := newDeployment(t)
+			s := d.start(t)
+			c := d.client()
+			tok := c.as(agentID, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, nil)
+			if tok.status != 200 {
+				t.Fatalf("issue: %d %s", tok.status, tok.raw)
+			}
+			backup := filepath.Join(d.dir, "backup.db")
+			if out, err := vigilCmd(t, d, "db", "backup", backup); err != nil {
+				t.Fatalf("db backup: %v\n%s", err, out)
+			}
+			before := markerGeneration(t, d)
+			if r := c.as(agentID, "/oauth2/revoke", url.Values{"token": {tok.str("access_token")}}, nil); r.status != 200 {
+				t.Fatalf("revoke: %d %s", r.status, r.raw)
+			}
+			if how == "clean stop" {
+				stop(t, s)
+			} else {
+				// The running server records its generation every few
+				// seconds: wait until the revocation's is recorded.
+				deadline := time.Now().Add(30 * time.Second)
+				for markerGeneration(t, d) <= before && time.Now().Before(deadline) {
+					time.Sleep(100 * time.Millisecond)
+				}
+				s.Kill()
+			}
+			b, err := os.ReadFile(backup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(d.dbPath(), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l := proc.Launch(t, proc.Options{Addr: d.addr, Args: []string{"--config", d.config}})
+			code, err := l.Wait(30 * time.Second)
+			if err != nil || code == 0 {
+				t.Fatalf("served an older copy put back by hand: exit %d %v\n%s", code, err, l.Logs())
+			}
+			if !l.LogHas("vigil db restore") || l.LogHas("goroutine ") {
+				t.Fatalf("the refusal does not give the way out:\n%s", l.Logs())
+			}
+			copied := d.dbPath() + ".copy"
+			if err := os.Rename(d.dbPath(), copied); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := vigilCmd(t, d, "db", "restore", copied, "--data", d.data); err != nil {
+				t.Fatalf("db restore: %v\n%s", err, out)
+			}
+			d.start(t)
+			if a := c.introspect(tok.str("access_token")); a.status != 200 || a.body["active"] != false {
+				t.Fatalf("the token revoked after the copy was taken: %d %s", a.status, a.raw)
+			}
+			if r := c.as(agentID, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.str("refresh_token")}}, nil); r.status != 400 {
+				t.Errorf("a refresh token from before the restore: %d %s", r.status, r.raw)
+			}
+		})
 	}
 }

@@ -208,6 +208,9 @@ func (in *Instance) start(ctx context.Context, s config.Settings, o openOptions)
 	}
 	in.runCluster(mctx)
 	in.wg.Go(func() { in.maintain(mctx) })
+	if in.file != nil {
+		in.wg.Go(func() { every(mctx, generationEvery, func(context.Context) { in.markGeneration(in.log) }) })
+	}
 	return nil
 }
 

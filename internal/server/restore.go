@@ -58,6 +58,10 @@ func Restore(ctx context.Context, dir, src string, now time.Time, log *slog.Logg
 	if err == nil {
 		rep.Sessions, err = EndAllSessions(ctx, store, now, restoreReason)
 	}
+	var gen uint64
+	if err == nil {
+		gen, err = store.Generation()
+	}
 	if cerr := store.Close(); err == nil {
 		err = cerr
 	}
@@ -76,7 +80,12 @@ func Restore(ctx context.Context, dir, src string, now time.Time, log *slog.Logg
 	if err := syncDir(dir); err != nil {
 		return rep, err
 	}
-	return rep, markInitialized(dir, now)
+	if err := markInitialized(dir, now); err != nil {
+		return rep, err
+	}
+	// The restored file is older than the one it replaced: from now on it
+	// is the one this directory serves.
+	return rep, recordGeneration(dir, gen, now)
 }
 
 // EndAllSessions ends every active session of store at now, revoking each

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/config"
@@ -64,6 +65,33 @@ type State struct {
 	// in a shared database, when no admin token is configured.
 	adminDigest string
 	ownStore    bool // Close closes store
+	// file is the bbolt store of data directory dir, whose generation
+	// markGeneration records; nil for a PostgreSQL or given store.
+	file   *bolt.Store
+	dir    string
+	marked atomic.Uint64
+}
+
+// generationEvery is how often a running server records its database's
+// generation in the data directory's marker.
+const generationEvery = 5 * time.Second
+
+// markGeneration records the database's generation in the data directory's
+// marker when it grew: an older copy of the file put in its place later is
+// then refused at open (checkGeneration).
+func (st *State) markGeneration(log *slog.Logger) {
+	if st.file == nil {
+		return
+	}
+	gen, err := st.file.Generation()
+	if err != nil || gen <= st.marked.Load() {
+		return
+	}
+	if err := recordGeneration(st.dir, gen, time.Now()); err != nil {
+		log.Warn("recording the database generation failed", "err", err)
+		return
+	}
+	st.marked.Store(gen)
 }
 
 // Store returns the opened store.
@@ -83,6 +111,7 @@ func (st *State) Close() error {
 	if !st.ownStore {
 		return nil
 	}
+	st.markGeneration(slog.New(slog.DiscardHandler))
 	return st.store.Close()
 }
 
@@ -107,6 +136,9 @@ func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, 
 		return nil, errors.Join(err, store.Close())
 	}
 	st.ownStore = true
+	if b, ok := store.(*bolt.Store); ok {
+		st.file, st.dir = b, s.Data
+	}
 	return st, nil
 }
 

@@ -24,10 +24,13 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -160,9 +163,25 @@ func initBuckets(tx *bbolt.Tx) (string, error) {
 }
 
 // prepare creates missing buckets and migrates an older layout. A
-// schema-2 file is current once its version says so.
+// schema-2 file is current once its version says so. A current file that
+// has every bucket is only read: opening commits nothing, so a file's
+// generation (Generation) is the one it was closed or copied at.
 func prepare(db *bbolt.DB, log *slog.Logger) error {
 	var version string
+	ready := false
+	_ = db.View(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				return nil
+			}
+		}
+		version = string(tx.Bucket(bucketMeta).Get(keyVersion))
+		ready = version == schemaVersion
+		return nil
+	})
+	if ready {
+		return nil
+	}
 	err := db.Update(func(tx *bbolt.Tx) error {
 		var err error
 		if version, err = initBuckets(tx); err == nil && version == schemaV2 {
@@ -285,6 +304,25 @@ func (s *Store) Check() (err error) {
 	return nil
 }
 
+// Generation is the data file's last committed transaction id. It grows
+// with every committed write, and a copy of the file (a backup) keeps the
+// generation it was taken at: a file whose generation is lower than one
+// already served from its directory is an older copy.
+func (s *Store) Generation() (uint64, error) {
+	if err := s.usable(context.Background()); err != nil {
+		return 0, err
+	}
+	var g uint64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		g = uint64(tx.ID())
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bolt: generation %s: %w", s.path, err)
+	}
+	return g, nil
+}
+
 // Backup writes a consistent copy of the whole data file to w, from one
 // read transaction: writers go on meanwhile, and the copy is the state of
 // one commit. It returns the bytes written.
@@ -350,4 +388,63 @@ func read[T any](ctx context.Context, s *Store, fn func(r txn) (T, error)) (T, e
 		return err
 	})
 	return v, err
+}
+
+// MetaDamaged reports whether exactly one of the two meta pages of the
+// bbolt file at path fails its checks (magic, version, checksum). bbolt then
+// opens the file at the other one: if the damaged page was the newer, the
+// last commit is lost. It reads the file directly and needs no lock.
+func MetaDamaged(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	buf := make([]byte, 2*maxPageSize)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, err
+	}
+	buf = buf[:n]
+	size, ok0 := validMeta(buf, 0)
+	if !ok0 {
+		// Without the first meta page's page size, try the sizes bbolt uses.
+		for _, s := range []int{os.Getpagesize(), 4096, 8192, 16384, 65536} {
+			if _, ok := validMeta(buf, s); ok {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	_, ok1 := validMeta(buf, size)
+	return !ok1, nil
+}
+
+// maxPageSize bounds the page sizes MetaDamaged looks at.
+const maxPageSize = 64 << 10
+
+// validMeta checks the meta page at off of buf as bbolt does, returning
+// the page size it records.
+func validMeta(buf []byte, off int) (int, bool) {
+	const (
+		header   = 16 // page header
+		sumAt    = 56 // the meta's checksum follows magic, version, page size, flags, root, freelist, pgid, txid
+		magic    = 0xED0CDAED
+		version  = 2
+		metaSize = sumAt + 8
+	)
+	if off < 0 || off+header+metaSize > len(buf) {
+		return 0, false
+	}
+	m := buf[off+header : off+header+metaSize]
+	if binary.LittleEndian.Uint32(m[0:4]) != magic || binary.LittleEndian.Uint32(m[4:8]) != version {
+		return 0, false
+	}
+	h := fnv.New64a()
+	h.Write(m[:sumAt])
+	if h.Sum64() != binary.LittleEndian.Uint64(m[sumAt:]) {
+		return 0, false
+	}
+	size := int(binary.LittleEndian.Uint32(m[8:12]))
+	return size, size > 0 && size <= maxPageSize
 }
