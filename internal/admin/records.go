@@ -27,10 +27,10 @@ type kind[T any] struct {
 	// taken reports a registered record other than key whose key has the
 	// same canonical form (storage.ResourceTaken, storage.IssuerTaken).
 	taken func(context.Context, storage.Reader, string) error
-	get    func(storage.Reader, context.Context, string) (T, error)
-	list   func(storage.Reader, context.Context) ([]T, error)
-	put    func(storage.Writer, context.Context, T) error
-	del    func(storage.Writer, context.Context, string) error
+	get   func(storage.Reader, context.Context, string) (T, error)
+	list  func(storage.Reader, context.Context) ([]T, error)
+	put   func(storage.Writer, context.Context, T) error
+	del   func(storage.Writer, context.Context, string) error
 }
 
 func resourceKind() kind[storage.Resource] {

@@ -38,7 +38,10 @@ type File struct {
 	Issuer string `json:"issuer"`
 	Listen string `json:"listen"`
 	Data   string `json:"data"`
-	Store  string `json:"store"`
+	// DataRequired is a pointer so that an explicit false differs from
+	// "not set".
+	DataRequired *bool  `json:"data_required"`
+	Store        string `json:"store"`
 	// ClusterURL is where the other instances reach this one (PostgreSQL).
 	ClusterURL string `json:"cluster_url"`
 	// Durations are pointers so that an explicit 0 differs from "not set":

@@ -48,6 +48,10 @@ type Settings struct {
 	Listen string `key:"listen"`
 	// Data is the data directory.
 	Data string `key:"data"`
+	// DataRequired says the data directory already holds a database: a
+	// missing or empty one is refused at start instead of created (serve
+	// --init creates it all the same).
+	DataRequired bool `key:"data_required"`
 	// Store names the database: "" or "bolt" for the bbolt file in Data,
 	// or a postgres:// URL shared by several instances.
 	Store string `key:"store"`
@@ -123,6 +127,9 @@ func (f *File) Overlay(base Settings) Settings {
 	setDuration(&base.KeyRotateAfter, f.KeyRotateAfter)
 	if f.MaxChainDepth != nil {
 		base.MaxChainDepth = *f.MaxChainDepth
+	}
+	if f.DataRequired != nil {
+		base.DataRequired = *f.DataRequired
 	}
 	if f.DPoPNonce != nil {
 		base.DPoPNonce = *f.DPoPNonce

@@ -37,8 +37,9 @@ var ErrOlderCopy = errors.New("the database file is an older copy than the one t
 var ErrDamaged = errors.New("the database file is damaged")
 
 // checkDataDir refuses to let a new, empty database be created where one
-// existed, unless init is set.
-func checkDataDir(dir string, init bool) error {
+// existed (a marker says so, or the configuration: data_required), unless
+// init is set.
+func checkDataDir(dir string, init, required bool) error {
 	db := filepath.Join(dir, DBFile)
 	if fi, err := os.Stat(db); err == nil && fi.Size() > 0 {
 		return nil
@@ -47,6 +48,12 @@ func checkDataDir(dir string, init bool) error {
 	}
 	if init {
 		return nil
+	}
+	if required {
+		return fmt.Errorf("%w: %s has no %s (or it is empty), and data_required says it holds one. The database "+
+			"was moved or deleted, or --data names the wrong directory (a new volume?). Put the database back, "+
+			"restore a backup (vigil db restore FILE --data %s; see docs/OPERATIONS.md), or start a new, empty "+
+			"server with --init", ErrNoDatabase, dir, DBFile, dir)
 	}
 	for _, name := range []string{MarkerFile, kekFile, AdminTokenFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -166,12 +173,17 @@ func damaged(path string, err error) error {
 
 // openVerified opens the bbolt file of dir after checking that a missing
 // database is meant to be new, verifies it, and marks dir initialized.
-func openVerified(dir string, init bool, now time.Time, log *slog.Logger) (*bolt.Store, error) {
-	if err := checkDataDir(dir, init); err != nil {
+func openVerified(dir string, init, required bool, now time.Time, log *slog.Logger) (*bolt.Store, error) {
+	if err := checkDataDir(dir, init, required); err != nil {
 		return nil, err
 	}
 	fi, err := os.Stat(filepath.Join(dir, DBFile))
 	existed := err == nil && fi.Size() > 0
+	if !existed {
+		log.Warn("no database in the data directory: creating a new, empty one (new signing keys; a new admin "+
+			"credential unless one is configured). If this directory should hold a database, stop now and restore "+
+			"it; set data_required: true to have this refused", "path", filepath.Join(dir, DBFile))
+	}
 	store, err := openBoltFile(dir, log)
 	if err != nil {
 		if errors.Is(err, bolt.ErrLocked) {

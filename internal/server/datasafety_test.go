@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/internal/server"
 	"github.com/vigil-auth/vigil/internal/server/servertest"
 	"github.com/vigil-auth/vigil/storage"
@@ -232,6 +233,56 @@ func TestDataDir_NewerMetaPageLost(t *testing.T) {
 			if ended := s.Status != storage.SessionActive; ended != newer {
 				t.Fatalf("session %s (%s) with the %v meta page damaged", s.Status, s.Reason, map[bool]string{true: "newer", false: "older"}[newer])
 			}
+		})
+	}
+}
+
+// TestDataDir_RequiredRefusesEmpty: where the configuration says the data
+// directory holds a database (data_required, from the file or the
+// environment), an empty directory (a new volume, a wrong path) is refused
+// instead of silently starting a new server; --init creates it.
+func TestDataDir_RequiredRefusesEmpty(t *testing.T) {
+	doors := map[string]struct {
+		file string
+		env  map[string]string
+	}{
+		"configuration file": {file: "data_required: true\n"},
+		"environment":        {env: map[string]string{"VIGIL_DATA_REQUIRED": "true"}},
+	}
+	for name, door := range doors {
+		t.Run(name, func(t *testing.T) {
+			var f *config.File
+			if door.file != "" {
+				var err error
+				if f, err = config.Parse([]byte(door.file)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, _, err := config.Resolve(f, func(k string) string { return door.env[k] }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Data = filepath.Join(t.TempDir(), "data")
+			env := servertest.Env("")
+			_, err = server.OpenState(context.Background(), s, server.WithGetenv(env))
+			if !errors.Is(err, server.ErrNoDatabase) || !strings.Contains(err.Error(), "--init") {
+				t.Fatalf("an empty data directory with data_required: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(s.Data, server.DBFile)); err == nil {
+				t.Fatal("a new database was created anyway")
+			}
+			st, err := server.OpenState(context.Background(), s, server.WithGetenv(env), server.WithInit())
+			if err != nil {
+				t.Fatalf("--init: %v", err)
+			}
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			st, err = server.OpenState(context.Background(), s, server.WithGetenv(env))
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			_ = st.Close()
 		})
 	}
 }

@@ -208,7 +208,7 @@ func openConfigured(ctx context.Context, s config.Settings, o openOptions) (stor
 	if config.IsPostgres(s.Store) {
 		return postgres.Open(ctx, s.Store, postgres.WithLogger(o.log))
 	}
-	return openVerified(s.Data, o.init, o.now(), o.log)
+	return openVerified(s.Data, o.init, s.DataRequired, o.now(), o.log)
 }
 
 // openBoltFile opens the bbolt file, turning a held lock into a clear message.
