@@ -13,6 +13,11 @@ import (
 
 var errRefreshInvalid = oauth.Errorf(oauth.InvalidGrant, "refresh token is invalid, expired or revoked")
 
+// errRepeatByOther is errRefreshInvalid, as the client hears it, for a
+// repeat inside the grace window by another requester than the rotation's
+// (another proof-of-possession key): refused and recorded on the session.
+var errRepeatByOther = oauth.Errorf(oauth.InvalidGrant, "refresh token is invalid, expired or revoked")
+
 // refresh runs RFC 6749 §6 with rotation: the presented refresh token is
 // used up and replaced by a successor derived from it. A rotated token
 // presented again within the grace window, by its client with the same
@@ -79,7 +84,12 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 		// first refresh token did, and no successor outlives its predecessor.
 		g.notAfter = old.ExpiresAt
 	}
-	return s.issue(ctx, req, g)
+	resp, err := s.issue(ctx, req, g)
+	if errors.Is(err, errRepeatByOther) {
+		s.recordFact(ctx, req, subjectToken{token: old, session: sess, owner: c}, risk.FactPoPMismatch,
+			"rotated refresh token repeated inside the grace window with another proof-of-possession key")
+	}
+	return resp, err
 }
 
 // retire uses up a refresh token whose redemption the risk engine refused:
@@ -142,9 +152,11 @@ func (s *Server) rotateIn(ctx context.Context, w storage.Writer, old, successor 
 		return false, errRefreshInvalid
 	}
 	next, err := w.GetToken(ctx, successor.ID)
-	if err != nil || !next.RotatedAt.IsZero() || !next.RevokedAt.IsZero() ||
-		next.ClientID != successor.ClientID || next.JKT != successor.JKT {
+	if err != nil || !next.RotatedAt.IsZero() || !next.RevokedAt.IsZero() {
 		return false, errRefreshInvalid
+	}
+	if next.ClientID != successor.ClientID || next.JKT != successor.JKT {
+		return false, errRepeatByOther
 	}
 	return false, nil
 }

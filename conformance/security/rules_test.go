@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,10 +75,19 @@ func TestRules_GraceRepeatSameClientSameKey(t *testing.T) {
 			t.Fatalf("refresh: %d %s", r.status, r.raw)
 		}
 		// The rotation was made without a key; a repeat that brings one
-		// is not the same requester.
+		// is not the same requester: refused, and recorded on the session.
 		p := newProver(t)
 		r := e.dpopPost(t, p, form("grant_type", "refresh_token", "refresh_token", rt), e.as("agent"))
 		wantRefused(t, r)
+		evs, err := e.base.ListEvents(context.Background(), e.token(t, rt).SessionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(evs, func(ev storage.Event) bool {
+			return ev.Type == "refused" && strings.Contains(ev.Detail, "grace window")
+		}) {
+			t.Fatalf("the refused repeat is not on the session's timeline: %+v", evs)
+		}
 	})
 	t.Run("a DPoP-bound family and another key", func(t *testing.T) {
 		e := newEnv(t, withMemory(), withReportOnly())
