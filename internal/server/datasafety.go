@@ -180,9 +180,11 @@ func openVerified(dir string, init, required bool, now time.Time, log *slog.Logg
 	fi, err := os.Stat(filepath.Join(dir, DBFile))
 	existed := err == nil && fi.Size() > 0
 	if !existed {
-		log.Warn("no database in the data directory: creating a new, empty one (new signing keys; a new admin "+
-			"credential unless one is configured). If this directory should hold a database, stop now and restore "+
-			"it; set data_required: true to have this refused", "path", filepath.Join(dir, DBFile))
+		// Info, not a warning: it is also every first start. data_required
+		// turns it into a refusal once the directory should hold a database.
+		log.Info("no database in the data directory: creating a new, empty one (new signing keys; a new admin "+
+			"credential unless one is configured). If this directory should hold a database, stop and restore it; "+
+			"set data_required: true to have this refused", "path", filepath.Join(dir, DBFile))
 	}
 	store, err := openBoltFile(dir, log)
 	if err != nil {
