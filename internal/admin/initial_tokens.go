@@ -2,8 +2,8 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
+	"github.com/vigil-auth/vigil/internal/limits"
 	"github.com/vigil-auth/vigil/internal/register"
 	"github.com/vigil-auth/vigil/internal/secret"
 	"github.com/vigil-auth/vigil/internal/web"
@@ -11,7 +11,7 @@ import (
 )
 
 // MaxInitialTokenTTL bounds an initial access token's life.
-const MaxInitialTokenTTL = 30 * 24 * time.Hour
+const MaxInitialTokenTTL = limits.MaxInitialTokenTTL
 
 // InitialTokenInput asks for an initial access token for dynamic client
 // registration: what clients registered with it may have (each list

@@ -53,6 +53,9 @@ const (
 	MaxRefreshTokenTTL = 90 * 24 * time.Hour
 	// MaxRefreshGrace bounds the refresh_grace setting.
 	MaxRefreshGrace = 5 * time.Minute
+	// MaxInitialTokenTTL bounds the life of an initial access token for
+	// dynamic client registration.
+	MaxInitialTokenTTL = 30 * 24 * time.Hour
 )
 
 // Default caps the risk engine puts on the lifetime of tokens issued while
@@ -118,6 +121,8 @@ func Table() []Limit {
 		{"admin request body", size(AdminBody), "a larger body is refused with 413"},
 		{"request headers", size(HeaderBytes), "larger headers are refused with 431"},
 		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused (also at registration)"},
+		{"initial access token lifetime", dur(MaxInitialTokenTTL) + " at most",
+			"`expires_in` of `POST /admin/initial-access-tokens` is required, positive and at most this"},
 		{"registration request", size(RegistrationBody),
 			fmt.Sprintf("a larger RFC 7591/7592 body is `invalid_client_metadata`; a software statement at most %s", size(StatementSize))},
 	}
