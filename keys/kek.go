@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // SecretEnv is the environment variable that, when set, supplies the secret
@@ -20,7 +22,7 @@ const SecretEnv = "VIGIL_SECRET"
 const KEKSize = 32
 
 // minSecretLen is the shortest VIGIL_SECRET accepted.
-const minSecretLen = 16
+const minSecretLen = limits.SecretMinLength
 
 // kekInfo labels the HKDF derivation so the derived key is used for nothing else.
 const kekInfo = "vigil key-encryption key v1"

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/vigil-auth/vigil/internal/limits"
 )
 
 // Variable is an environment variable that is not a file setting: where
@@ -16,7 +18,7 @@ type Variable struct {
 // Variables lists the environment variables besides the settings'.
 var Variables = []Variable{
 	{"VIGIL_CONFIG", "config", "the configuration file (YAML)", false},
-	{"VIGIL_SECRET", "", "key-encryption key material (32 bytes or more); without it `<data>/kek` is generated (mode 0600)", true},
+	{"VIGIL_SECRET", "", fmt.Sprintf("key-encryption key material (%d bytes or more); without it `<data>/kek` is generated (mode 0600)", limits.SecretMinLength), true},
 	{"VIGIL_ADDR", "addr", "the server the command-line client talks to (default http://VIGIL_LISTEN)", false},
 	{"VIGIL_ADMIN_TOKEN", "token", "the admin token the command-line client presents (default: `<data>/admin-token`)", true},
 	{"OTEL_TRACES_EXPORTER", "", "`otlp` or `console` turns tracing on (off by default; see docs/OPERATIONS.md, Tracing); `none` keeps it off", false},

@@ -79,6 +79,7 @@ const (
 	JWKSDocument       = 256 << 10 // a fetched JWK Set
 	RegistrationBody   = 64 << 10  // a dynamic client registration request
 	StatementSize      = 16 << 10  // a software statement
+	SecretMinLength    = 16        // the shortest VIGIL_SECRET accepted, in bytes
 	MaxChainDepth      = 3         // default longest RFC 8693 actor chain
 	MaxChainDepthLimit = 10        // the most max_chain_depth may be set to
 )
@@ -120,6 +121,8 @@ func Table() []Limit {
 		{"OAuth form body", size(FormBody), fmt.Sprintf("at most %d parameters, each value at most %s; more is `invalid_request`", FormFields, size(FormValue))},
 		{"admin request body", size(AdminBody), "a larger body is refused with 413"},
 		{"request headers", size(HeaderBytes), "larger headers are refused with 431"},
+		{"`VIGIL_SECRET`", fmt.Sprintf("%d bytes at least", SecretMinLength),
+			"a shorter secret is refused at start (the key-encryption key is derived from it with HKDF-SHA256)"},
 		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused (also at registration)"},
 		{"initial access token lifetime", dur(MaxInitialTokenTTL) + " at most",
 			"`expires_in` of `POST /admin/initial-access-tokens` is required, positive and at most this"},
