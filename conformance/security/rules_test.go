@@ -236,3 +236,27 @@ func TestRules_SingleUseWhateverHappensAfter(t *testing.T) {
 }
 
 var _ = storage.AccessToken
+
+// Zero durations through the admin API: a record's lifetime or cap of 0 is
+// refused, never taken as "use the default".
+func TestRules_ZeroDurationsAtTheAdminAPI(t *testing.T) {
+	e := newEnv(t, withMemory())
+	bodies := map[string]struct {
+		path string
+		body map[string]any
+	}{
+		"client access_token_ttl":  {"/admin/clients", map[string]any{"id": "z1", "kind": "service", "access_token_ttl": "0s"}},
+		"client refresh_token_ttl": {"/admin/clients", map[string]any{"id": "z1", "kind": "service", "refresh_token_ttl": "0s"}},
+		"client exchange_ttl":      {"/admin/clients", map[string]any{"id": "z1", "kind": "service", "exchange_ttl": "0s"}},
+		"client assertion max_lifetime": {"/admin/clients", map[string]any{"id": "z1", "kind": "service",
+			"assertion_compat": map[string]any{"max_lifetime": "0s"}}},
+		"resource max_ttl": {"/admin/resources", map[string]any{"audience": "https://z.example", "sensitivity": 1, "max_ttl": "0s"}},
+	}
+	for name, b := range bodies {
+		t.Run(name, func(t *testing.T) {
+			if r := e.admin(t, "POST", b.path, b.body); r.status != 400 {
+				t.Fatalf("%d %s", r.status, r.raw)
+			}
+		})
+	}
+}

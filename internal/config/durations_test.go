@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,25 @@ func TestDurations_EveryKey(t *testing.T) {
 		{"client refresh_token_ttl", client + "    refresh_token_ttl: 0s\n", false, nil},
 		{"client exchange_ttl", client + "    exchange_ttl: 0s\n", false, nil},
 		{"resource max_ttl", resource + "    max_ttl: 0s\n", false, nil},
+		{"client assertion_compat max_lifetime", client + "    assertion_compat: {max_lifetime: 0s}\n", false, nil},
+	}
+	// Every duration setting is in the table.
+	st := reflect.TypeFor[config.Settings]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if f.Type != reflect.TypeFor[time.Duration]() {
+			continue
+		}
+		key := f.Tag.Get("key")
+		if !slices.ContainsFunc(tests, func(tt struct {
+			key, doc string
+			ok       bool
+			check    func(config.Settings) bool
+		}) bool {
+			return strings.Fields(tt.key)[0] == key
+		}) {
+			t.Errorf("the duration setting %s is not tried", key)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -50,6 +71,38 @@ func TestDurations_EveryKey(t *testing.T) {
 			}
 			if s := f.Overlay(config.Defaults()); !tt.check(s) {
 				t.Errorf("%q gave %+v", tt.doc, s)
+			}
+		})
+	}
+}
+
+// TestDurations_Environment: the environment is a door for the same
+// settings: VIGIL_REFRESH_GRACE=0s is no grace, a zero lifetime or
+// rotation period is refused, never replaced by a default.
+func TestDurations_Environment(t *testing.T) {
+	tests := []struct {
+		env string
+		ok  bool
+	}{
+		{"VIGIL_REFRESH_GRACE", true},
+		{"VIGIL_ACCESS_TOKEN_TTL", false},
+		{"VIGIL_REFRESH_TOKEN_TTL", false},
+		{"VIGIL_EXCHANGE_TTL", false},
+		{"VIGIL_KEY_ROTATE_AFTER", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			s, _, err := config.Resolve(nil, func(k string) string {
+				if k == tt.env {
+					return "0s"
+				}
+				return ""
+			}, nil)
+			if tt.ok != (err == nil) {
+				t.Fatalf("%s=0s: err = %v, want ok=%v", tt.env, err, tt.ok)
+			}
+			if tt.ok && s.RefreshGrace != 0 {
+				t.Fatalf("%s=0s gave refresh_grace %s", tt.env, s.RefreshGrace)
 			}
 		})
 	}
