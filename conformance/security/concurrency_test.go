@@ -25,11 +25,14 @@ import (
 const racers = 24
 
 // race runs f racers times at once and returns the answers.
-func race(f func(i int) result) []result {
-	out := make([]result, racers)
+func race(f func(i int) result) []result { return raceN(racers, f) }
+
+// raceN runs f n times at once and returns the answers.
+func raceN(n int, f func(i int) result) []result {
+	out := make([]result, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for i := range racers {
+	for i := range n {
 		wg.Go(func() {
 			<-start
 			out[i] = f(i)
