@@ -232,6 +232,31 @@ test("terminating the session revokes its tokens and is audited under the admin'
   assert.equal(await admin.locator(`#main a[href="/console/sessions/${risky.sid}"]`).count(), 1, "listed among recent terminations");
 });
 
+test("the token tree shows a delegated exchange: its parent and its act chain", async () => {
+  // The support desk's token as subject, the agent's as actor (the desk
+  // names the agent in may_act): the exchanged token joins the desk's session.
+  const sub = await token(desk, { grant_type: "client_credentials" });
+  const act = await token(agent, { grant_type: "client_credentials", scope: "tickets:read" });
+  assert.equal(sub.status, 200, JSON.stringify(sub.body));
+  assert.equal(act.status, 200, JSON.stringify(act.body));
+  const tool = await token(agent, { ...exchange(sub.body.access_token, "tickets:read"),
+    actor_token: act.body.access_token, actor_token_type: "urn:ietf:params:oauth:token-type:access_token" });
+  assert.equal(tool.status, 200, JSON.stringify(tool.body));
+  const { sid, act: actClaim } = await introspect(tool.body.access_token);
+  assert.equal(actClaim?.sub, agent.id);
+  await admin.goto(`${base}/console/sessions/${sid}`);
+  const items = admin.locator("#token-tree > li");
+  assert.equal(await items.count(), 2, "the desk's token and the exchanged one");
+  assert.match(await items.nth(0).getAttribute("class"), /depth-0/);
+  assert.match(await items.nth(0).innerText(), /client support-desk/);
+  assert.match(await items.nth(1).getAttribute("class"), /depth-1/);
+  const child = await items.nth(1).innerText();
+  assert.match(child, /exchanged from .+ \(token exchange\)/);
+  assert.match(child, /act chain: ticket-agent/);
+  assert.match(child, /bearer/, "no DPoP binding on this token");
+  await axeCheck(admin, "session-delegated");
+});
+
 test("clients, resources, issuers and policy pages render, and a draft policy is checked", async () => {
   await visit(admin, "/console/clients", "clients");
   await admin.goto(`${base}/console/clients/${agent.id}`);
