@@ -482,3 +482,23 @@ func TestSignInLeadsToThePageAskedFor(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionIDFindsAnOldSession(t *testing.T) {
+	e := newEnv(t)
+	e.seedServiceSessions(1000) // newer than ses_1: the list scans them only
+	b := e.browser()
+	b.signIn(adminToken)
+	if got := listed(b.get("/console/sessions?q=escalation").body); len(got) != 0 {
+		t.Fatalf("q=escalation lists %v; ses_1 is beyond the newest 1000", got)
+	}
+	for _, q := range []string{"q=ses_1", "q=ses_1&client=agent-1", "q=ses_1&status=active"} {
+		if got := listed(b.get("/console/sessions?" + q).body); len(got) != 1 || got[0] != "ses_1" {
+			t.Errorf("%s lists %v; want ses_1", q, got)
+		}
+	}
+	for _, q := range []string{"q=ses_1&client=svc-1", "q=ses_1&status=terminated", "q=ses_1&level=low"} {
+		if got := listed(b.get("/console/sessions?" + q).body); len(got) != 0 {
+			t.Errorf("%s lists %v; want nothing", q, got)
+		}
+	}
+}

@@ -198,6 +198,15 @@ func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session
 		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
 		return
 	}
+	scanned := len(ss)
+	if scanned == scanLimit && f.Q != "" {
+		// A session id finds its session however old it is.
+		x, err := c.d.Store.GetSession(ctx, f.Q)
+		if err == nil && (f.Client == "" || x.ClientID == f.Client) && (f.Status == "" || x.Status == f.Status) &&
+			!slices.ContainsFunc(ss, func(y storage.Session) bool { return y.ID == x.ID }) {
+			ss = append(ss, x)
+		}
+	}
 	now := c.d.Now()
 	var rows []summary
 	for _, x := range ss {
@@ -213,7 +222,7 @@ func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session
 	total := len(rows)
 	start := min((f.Page-1)*pageSize, total)
 	end := min(start+pageSize, total)
-	data["Rows"], data["Total"], data["Scanned"], data["Capped"] = rows[start:end], total, len(ss), len(ss) == scanLimit
+	data["Rows"], data["Total"], data["Scanned"], data["Capped"] = rows[start:end], total, scanned, scanned == scanLimit
 	data["First"], data["Last"] = start+1, end
 	if f.Page > 1 {
 		data["Prev"] = pageLink("/sessions", f.query(f.Page-1))
