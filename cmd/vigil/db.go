@@ -18,6 +18,7 @@ func dbCommands() []command {
 	return []command{
 		{"backup", "FILE", "write a consistent copy of the running server's database to FILE (admin API), and check it", dbBackup},
 		{"restore", "FILE [--data DIR]", "with the server stopped: replace the database by the backup FILE; every session of the backup ends", dbRestore},
+		{"end-sessions", "[--data DIR] [--store URL]", "with every instance stopped, after restoring a database by other means (a PostgreSQL dump or snapshot, a file-system snapshot): end every session, as restore does", dbEndSessions},
 		{"check", "[FILE] [--data DIR]", "with the server stopped: run the consistency check of a database file (default: the data directory's)", dbCheck},
 		{"stats", "[FILE] [--data DIR]", "with the server stopped: print the space each bucket of a database file takes (keys, bytes, pages)", dbStats},
 	}
@@ -98,6 +99,31 @@ func dbRestore(ctx context.Context, e *cli, args []string) error {
 	if rep.Previous != "" {
 		fmt.Fprintf(e.stdout, "the database it replaced is kept as %s\n", rep.Previous)
 	}
+	fmt.Fprintln(e.stdout, "next: start the server, re-apply the configuration file, and review admin changes made after the backup (docs/OPERATIONS.md)")
+	return nil
+}
+
+// dbEndSessions ends every session of a database restored by other means
+// than vigil db restore.
+func dbEndSessions(ctx context.Context, e *cli, args []string) error {
+	fs := e.newFlagSet("db end-sessions", "db end-sessions [flags]")
+	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
+	store := fs.String("store", "", "database: bolt (default: the data directory's file) or a postgres:// URL (env VIGIL_STORE)")
+	pos, err := parse(fs, args)
+	if err == nil {
+		err = wantArgs(fs, pos, 0)
+	}
+	if err != nil {
+		return err
+	}
+	s := config.Defaults()
+	s.Data = firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData)
+	s.Store = firstSet(*store, e.getenv("VIGIL_STORE"))
+	n, err := server.EndRestoredSessions(ctx, s, time.Now(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d sessions ended (their tokens revoked): nothing issued before the restore is trusted\n", n)
 	fmt.Fprintln(e.stdout, "next: start the server, re-apply the configuration file, and review admin changes made after the backup (docs/OPERATIONS.md)")
 	return nil
 }

@@ -72,7 +72,7 @@ Usage:
   vigil replay   [--json] [--steps] [--check] FILE...
   vigil eval     --seed N|N-M [--json] [--curve] [--plot FILE.png] [--out FILE]
   vigil signal   send
-  vigil db       backup FILE | restore FILE | check [FILE]   (see docs/OPERATIONS.md)
+  vigil db       backup FILE | restore FILE | end-sessions | check [FILE]   (see docs/OPERATIONS.md)
   vigil audit    [--client ID] [--sid SID] [--since TIME] [--limit N] [--oldest]
   vigil bench    [flags] | bench scale [flags]   load-test a server
   vigil health   [--addr URL] [--alive]      exit 0 when the server is ready

@@ -152,8 +152,9 @@ func markerGeneration(t *testing.T, d *deployment) uint64 {
 // TestDataFile_OlderCopyByHand: a backup copied over the database by hand
 // (not through vigil db restore) after a revocation is refused at start,
 // after a clean stop and after kill -9 alike, with the way out; following
-// it (vigil db restore) brings the server back with the revoked token and
-// every token issued before the restore refused.
+// it (vigil db restore of the copy, or vigil db end-sessions in place)
+// brings the server back with the revoked token and every token issued
+// before the restore refused.
 func TestDataFile_OlderCopyByHand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("process test: skipped with -short")
@@ -201,12 +202,16 @@ func TestDataFile_OlderCopyByHand(t *testing.T) {
 			if !l.LogHas("vigil db restore") || l.LogHas("goroutine ") {
 				t.Fatalf("the refusal does not give the way out:\n%s", l.Logs())
 			}
-			copied := d.dbPath() + ".copy"
-			if err := os.Rename(d.dbPath(), copied); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := vigilCmd(t, d, "db", "restore", copied, "--data", d.data); err != nil {
-				t.Fatalf("db restore: %v\n%s", err, out)
+			if how == "clean stop" {
+				copied := d.dbPath() + ".copy"
+				if err := os.Rename(d.dbPath(), copied); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := vigilCmd(t, d, "db", "restore", copied, "--data", d.data); err != nil {
+					t.Fatalf("db restore: %v\n%s", err, out)
+				}
+			} else if out, err := vigilCmd(t, d, "db", "end-sessions", "--data", d.data); err != nil {
+				t.Fatalf("db end-sessions: %v\n%s", err, out) // the other way out, in place
 			}
 			d.start(t)
 			if a := c.introspect(tok.str("access_token")); a.status != 200 || a.body["active"] != false {

@@ -153,8 +153,9 @@ func checkGeneration(dir string, gen uint64) error {
 	return fmt.Errorf("%w: %s is at generation %d, but this data directory already served generation %d. "+
 		"It is an older copy put in its place by hand (a backup?); serving it would bring back tokens revoked "+
 		"and sessions ended since the copy was taken. Restore it with vigil db restore, which ends every "+
-		"session the copy cannot vouch for: mv %s %s.copy && vigil db restore %s.copy --data %s (see docs/OPERATIONS.md)",
-		ErrOlderCopy, db, gen, seen, db, db, db, dir)
+		"session the copy cannot vouch for: mv %s %s.copy && vigil db restore %s.copy --data %s, or in place: "+
+		"vigil db end-sessions --data %s (see docs/OPERATIONS.md)",
+		ErrOlderCopy, db, gen, seen, db, db, db, dir, dir)
 }
 
 // verifyStore runs the database's consistency check at open; a damaged

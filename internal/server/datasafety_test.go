@@ -286,3 +286,57 @@ func TestDataDir_RequiredRefusesEmpty(t *testing.T) {
 		})
 	}
 }
+
+// TestDataDir_EndRestoredSessions: the way out in place for a database
+// restored by other means: every session ends, and the directory serves the
+// file from then on.
+func TestDataDir_EndRestoredSessions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := servertest.Env("")
+	st, err := openDir(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	update(t, st, func(ctx context.Context, w storage.Writer) error {
+		if err := w.PutClient(ctx, storage.Client{ID: "c1", Kind: "service", SecretHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return w.CreateSession(ctx, storage.Session{ID: "s1", ClientID: "c1", Subject: "c1", CreatedAt: now, Status: storage.SessionActive})
+	})
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, server.DBFile)
+	older := filepath.Join(t.TempDir(), "older.db")
+	copyTo(t, db, older)
+	st, err = openDir(t, dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update(t, st, func(ctx context.Context, w storage.Writer) error {
+		return w.AppendAudit(ctx, storage.AuditRecord{At: now, Type: "admin", Outcome: "noted"})
+	})
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copyTo(t, older, db)
+	if _, err := openDir(t, dir, env); !errors.Is(err, server.ErrOlderCopy) || !strings.Contains(err.Error(), "end-sessions") {
+		t.Fatalf("an older copy: %v", err)
+	}
+	s := servertest.Settings()
+	s.Data = dir
+	n, err := server.EndRestoredSessions(ctx, s, now, slog.New(slog.DiscardHandler))
+	if err != nil || n != 1 {
+		t.Fatalf("end-sessions: %d %v", n, err)
+	}
+	st, err = openDir(t, dir, env)
+	if err != nil {
+		t.Fatalf("open after end-sessions: %v", err)
+	}
+	defer st.Close()
+	if sess, err := st.Store().GetSession(ctx, "s1"); err != nil || sess.Status == storage.SessionActive {
+		t.Fatalf("the session of the copy is %+v %v", sess, err)
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/storage"
 	"github.com/vigil-auth/vigil/storage/bolt"
+	"github.com/vigil-auth/vigil/storage/postgres"
 )
 
 // RestoreReport says what a restore did.
@@ -86,6 +88,50 @@ func Restore(ctx context.Context, dir, src string, now time.Time, log *slog.Logg
 	// The restored file is older than the one it replaced: from now on it
 	// is the one this directory serves.
 	return rep, recordGeneration(dir, gen, now)
+}
+
+// EndRestoredSessions ends every session of the store s names, with every
+// instance stopped, as Restore does: for a database restored by other means
+// (a PostgreSQL dump or snapshot, a file-system snapshot of the data
+// directory), which cannot know what was revoked, terminated or rotated
+// after it was taken. For the bbolt file of s.Data, the file's generation
+// then becomes the data directory's (an older copy put in place by hand is
+// served after this).
+func EndRestoredSessions(ctx context.Context, s config.Settings, now time.Time, log *slog.Logger) (int, error) {
+	if config.IsPostgres(s.Store) {
+		store, err := postgres.Open(ctx, s.Store, postgres.WithLogger(log))
+		if err != nil {
+			return 0, err
+		}
+		defer store.Close()
+		return EndAllSessions(ctx, store, now, restoreReason)
+	}
+	path := filepath.Join(s.Data, DBFile)
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return 0, fmt.Errorf("%s: no database to end the sessions of", path)
+	}
+	store, err := openBoltFile(s.Data, log)
+	if err != nil {
+		return 0, err
+	}
+	if err := store.Check(); err != nil {
+		return 0, errors.Join(damaged(path, err), store.Close())
+	}
+	n, err := EndAllSessions(ctx, store, now, restoreReason)
+	var gen uint64
+	if err == nil {
+		gen, err = store.Generation()
+	}
+	if cerr := store.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = markInitialized(s.Data, now)
+	}
+	if err == nil {
+		err = recordGeneration(s.Data, gen, now)
+	}
+	return n, err
 }
 
 // EndAllSessions ends every active session of store at now, revoking each
