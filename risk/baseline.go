@@ -175,6 +175,7 @@ type summary struct {
 	nets, auds, scopes     []uint64
 	tenants, tools, trans  []uint64
 	actors                 []uint64
+	actorTiers             []uint8 // the highest tier each actor reached in the session
 	tier                   int
 	tactics                uint8
 	hour                   int
@@ -211,7 +212,9 @@ func (b *Baseline) learn(s *summary, hl float64) {
 		b.SensEgress++
 	}
 	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t)
-	b.Actors = bumpAll(b.Actors, s.actors, capActors, t)
+	for i, k := range s.actors { // a pair vouches for what the actor itself reached
+		b.Actors = bump(b.Actors, k, capActors, s.actorTiers[i])
+	}
 	b.Tiers[s.tier]++
 	for i := range 8 {
 		if s.tactics&(1<<i) != 0 {

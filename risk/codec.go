@@ -327,6 +327,7 @@ func (c *coder) origin(o *origin, hintName string) {
 	c.addr(&o.first)
 	c.addr(&o.last)
 	c.time(&o.lastAt)
+	c.u8(&o.tier)
 }
 
 // encode appends s's encoding to buf.

@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 )
@@ -41,7 +42,7 @@ func (x *evaluation) network() {
 	}
 	if fresh {
 		x.newNetwork(p, ip)
-	} else if x.tier >= x.e.p.SensitiveTier && x.tier > int(x.s.maxTier) && x.ev.Audience != "" {
+	} else if x.tier > int(x.s.maxTier) && x.ev.Audience != "" {
 		x.vouched(p, ip)
 	}
 	if o.last.IsValid() && netKey(o.last, 24) != k24 && x.at-o.lastAt <= int64(parallelWindow) {
@@ -97,16 +98,55 @@ func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 
 // vouched scores a known network used for a call above the highest tier
 // the network was learned from: low-tier work there does not make
-// sensitive work there normal. Declared networks vouch for every tier.
+// higher-tier work there normal, declared or not. A /24 never used but in a
+// known /16 is judged by the /16's. The evidence is how unlikely it is that
+// the n sessions from there never reached the tier if they were like the
+// principal's others (vouchDB); it grows as the session climbs tiers.
 func (x *evaluation) vouched(p principal, ip netip.Addr) {
-	if x.tier < x.e.p.SensitiveTier || len(p.profile.Networks) > 0 {
+	if x.ev.Audience == "" || x.tier < 2 {
 		return
 	}
 	n, t := lookupTier(p.base.Nets, netKey(ip, 24))
-	if n < float32(x.e.p.Baseline.KnownAt) || t >= x.tier {
+	if n < float32(x.e.p.Baseline.KnownAt) {
+		n, t = 0, 0
+		k16 := netKey(ip, 16)
+		for _, e := range p.base.Nets {
+			if same16(e.Key, k16) {
+				n += e.Count
+				t = max(t, int(e.Tier))
+			}
+		}
+		if n < float32(x.e.p.Baseline.KnownAt) {
+			return
+		}
+	}
+	if t >= x.tier {
 		return
 	}
-	x.add(dNewNetwork, ptsNetUnknownNear*x.learned(), ip.String()+" vouched only for tier "+strconv.Itoa(t)+" work of "+p.name)
+	pts := vouchDB(n, p.base, x.tier, t) - vouchDB(n, p.base, int(x.s.maxTier), t)
+	x.add(dNewNetwork, pts*x.learned(), ip.String()+" vouched only for tier "+strconv.Itoa(t)+" work of "+p.name)
+}
+
+// vouchDB is the evidence (decibels) that a context seen in n of b's clean
+// sessions, which reached at most tier vouched, is not being used as b
+// uses it when it now reaches tier: one over the chance, (1-f)^n, that n
+// sessions like b's others, of which a share f reach tier (estimated with
+// the rule of succession), all stayed below it. 0 at or below the vouched
+// tier, and for a tier b never reaches: that is no news about the context
+// (scope.tier_jump says it).
+func vouchDB(n float32, b *Baseline, tier, vouched int) float32 {
+	if tier <= vouched || tier >= len(b.Tiers) {
+		return 0
+	}
+	var hi float32
+	for t := tier; t < len(b.Tiers); t++ {
+		hi += b.Tiers[t]
+	}
+	if hi < 0.5 {
+		return 0
+	}
+	f := min((hi+1)/(b.Sessions+2), 0.9)
+	return min(ptsVouchMax, float32(-10*float64(n)*math.Log10(1-float64(f))))
 }
 
 // stability discounts a never-seen /16 for a client that already roams

@@ -420,9 +420,11 @@ func (x *evaluation) chain() {
 	n, vouched := lookupTier(x.base.Actors, hashString(nsActor, actor))
 	if f := min(1, n/float32(x.e.p.Baseline.KnownAt)); f < 1 {
 		x.add(dUnusualChain, ptsChainNewPair*(1-f)*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
-	} else if x.tier >= x.e.p.SensitiveTier && x.tier > vouched {
-		x.add(dUnusualChain, ptsTierStep*float32(x.tier-vouched)*x.learned(),
-			"actor "+actor+" acted for "+ev.ClientID+" only up to tier "+strconv.Itoa(vouched))
+	} else if o := s.originOf(actor, hashString(nsActor, actor)); x.tier > vouched && x.tier > int(o.tier) && ev.Audience != "" {
+		// the pair used above what the actor ever reached for this client
+		// (each step up the tiers adds what it newly says)
+		pts := vouchDB(n, x.base, x.tier, vouched) - vouchDB(n, x.base, int(o.tier), vouched)
+		x.add(dUnusualChain, pts*x.learned(), "actor "+actor+" acted for "+ev.ClientID+" only up to tier "+strconv.Itoa(vouched))
 	}
 	// the actor's own side: an actor the engine never saw work by itself,
 	// or acting at a tier above anything it reached for anyone

@@ -155,6 +155,7 @@ const (
 	ptsParallelNear          = 8  // two origins in different /24 within the window
 	ptsParallelDeclared      = 2  // two origins, both inside declared networks
 	ptsTierStep              = 5  // per tier above the session's and baseline's maximum
+	ptsVouchMax              = 20 // a learned context (network, delegation pair) used above the tier it was learned from
 	ptsTenantNovel           = 12 // most a tenant never seen says (Good-Turing, see novelty)
 	ptsFanoutBase            = 4  // reaching the fan-out limit
 	ptsFanoutPerDoubling     = 10 // per doubling beyond it

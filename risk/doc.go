@@ -60,7 +60,7 @@
 // fades with Policy.HalfLife, each capped per session (decibels):
 //
 //	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
-//	net.new_network            25 outside declared networks, 20 an unknown /16 (less for a client that roams), 6 an unknown /24 or a known one above the tier it vouched for, 1 inside declared networks
+//	net.new_network            25 outside declared networks, 20 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks; a known /24 (or, for a /24 never used, its /16) used above the tier it vouched for, declared or not: up to 20, one over the chance that its n clean sessions all stayed below a tier the client's sessions reach with share f, (1-f)^n
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
 //	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
@@ -71,7 +71,7 @@
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience), half for an unseen step between known tools
 //	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
-//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, 5 per tier above what the pair reached; the actor: 3 with no history, 5 per tier above its own
+//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
 //	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
 //	rs.unexpected_introspector 15 a resource server outside the token's audiences held it
 //

@@ -97,3 +97,26 @@ func TestSensitiveEgressChannel(t *testing.T) {
 		})
 	}
 }
+
+// TestNetworkVouchesForItsTier checks that a network a client uses only
+// for routine work does not vouch for the sensitive work it does from its
+// other network, declared or not: the first sensitive call from there
+// carries strong network evidence, from its usual network none.
+func TestNetworkVouchesForItsTier(t *testing.T) {
+	crm := call{op: risk.OpExchange, aud: "billing", sens: 3, tactic: "collection", tool: "billing.get", scopes: []string{"billing.read"}}
+	for _, tt := range []struct {
+		ip       string
+		min, max int
+	}{{"10.1.4.21", 0, 0}, {"10.1.9.30", 15, 20}} {
+		f := newFixture(t)
+		for range 10 {
+			f.train("agent", agent, "10.1.4.21", append(routine[:2:2], crm), 1)
+			f.train("agent", agent, "10.1.9.30", routine, 1)
+		}
+		sid, _ := f.open("agent", agent, tt.ip)
+		ds := f.do(sid, "agent", agent, tt.ip, append(routine[:2:2], crm))
+		if p := points(ds[2], risk.DetNewNetwork); p < tt.min || p > tt.max {
+			t.Errorf("from %s: %s %d, want %d..%d; %v", tt.ip, risk.DetNewNetwork, p, tt.min, tt.max, ds[2].Reasons)
+		}
+	}
+}

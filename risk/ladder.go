@@ -118,6 +118,12 @@ func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 		s.verifiedImpact = max(s.pendingImpact, x.imp)
 	case ev.Op == OpToken || ev.Op == OpExchange || ev.Op == OpIntrospect:
 		s.maxImpact = max(s.maxImpact, x.imp)
+		if len(ev.Actors) > 0 && ev.Actors[0] != ev.ClientID && ev.Audience != "" {
+			// what the pair reached: the tier this actor may later be
+			// vouched for when it acts for this client
+			o := s.originOf(ev.Actors[0], hashString(nsActor, ev.Actors[0]))
+			o.tier = max(o.tier, uint8(x.tier))
+		}
 		if sensitive {
 			s.sensitive = true
 			s.sensRead = s.sensRead || !x.sendsOut()

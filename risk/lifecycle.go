@@ -186,6 +186,7 @@ func (s *session) summarize(at int64) *summary {
 	for i := 0; i < int(s.norigins); i++ {
 		if o := &s.origins[i]; o.name != s.clientID && o.name != "" {
 			sum.actors = append(sum.actors, hashString(nsActor, o.name))
+			sum.actorTiers = append(sum.actorTiers, o.tier)
 		}
 	}
 	return sum

@@ -85,6 +85,7 @@ type origin struct {
 	who         uint64
 	first, last netip.Addr
 	lastAt      int64
+	tier        uint8 // the highest tier of the calls it was allowed in this session
 }
 
 // session is the engine's working state for one session while an event is
