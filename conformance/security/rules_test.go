@@ -211,7 +211,10 @@ func TestRules_SingleUseWhateverHappensAfter(t *testing.T) {
 		}, pathToken},
 		{"revalidation of another client's session", func() map[string][]string { return form("token", at) }, pathRevalidate},
 		{"revocation of another client's token", func() map[string][]string { return form("token", at) }, pathRevoke},
+		{"introspection of an unknown token", func() map[string][]string { return form("token", "vgl_at_nope") }, pathIntrospect},
 	}
+	// pkjwt introspects too, so that the introspection endpoint is a door.
+	e.editClient(t, "pkjwt", func(c *storage.Client) { c.Introspect = []string{rs1} })
 	for _, d := range doors {
 		t.Run(d.name, func(t *testing.T) {
 			a := e.assertion(t, "pkjwt", nil)
@@ -236,7 +239,6 @@ func TestRules_SingleUseWhateverHappensAfter(t *testing.T) {
 	})
 }
 
-var _ = storage.AccessToken
 
 // Zero durations through the admin API: a record's lifetime or cap of 0 is
 // refused, never taken as "use the default".
