@@ -40,6 +40,9 @@ type ScaleReport struct {
 	Before MemStatus `json:"before_restart"`
 	After  MemStatus `json:"after_restart"`
 	DBMiB  float64   `json:"db_mib,omitempty"`
+	// DBCachedMiB is how much of the data file the page cache held when
+	// Before was read, mapped by the server or not.
+	DBCachedMiB float64 `json:"db_cached_mib,omitempty"`
 	// StopSeconds is how long the graceful shutdown took. ReadySeconds runs
 	// from starting the new process to its readiness answering 200;
 	// ServingSeconds until the first introspection of a token issued before
@@ -100,6 +103,7 @@ func (s *Scale) Run(ctx context.Context) (*ScaleReport, error) {
 	}
 	if fi, err := os.Stat(s.DBPath); err == nil {
 		rep.DBMiB = float64(fi.Size()) / (1 << 20)
+		rep.DBCachedMiB, _ = FileCachedMiB(s.DBPath)
 	}
 	s.progress("%d sessions open; server RSS %.0f MiB; restarting", s.Sessions, rep.Before.RSS)
 	t0 := time.Now()
@@ -178,11 +182,11 @@ func (r *ScaleReport) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, `Vigil scale
 sessions          %d opened in %.0fs (%.0f/s), each with its token and risk state
 server memory     RSS %.0f MiB (anonymous %.0f, file-backed %.0f; peak %.0f)
-data file         %.0f MiB
+data file         %.0f MiB, of which %.0f MiB in the page cache
 restart           stopped in %.2fs; ready after %.2fs, first introspection answered after %.2fs
 after restart     RSS %.0f MiB (anonymous %.0f, file-backed %.0f); %d of %d sampled tokens still active
 `, r.Sessions, r.OpenSeconds, r.OpenPerSecond, r.Before.RSS, r.Before.RSSAnon, r.Before.RSSFile, r.Before.Peak,
-		r.DBMiB, r.StopSeconds, r.ReadySeconds, r.ServingSeconds, r.After.RSS, r.After.RSSAnon, r.After.RSSFile, r.Active, r.Checked)
+		r.DBMiB, r.DBCachedMiB, r.StopSeconds, r.ReadySeconds, r.ServingSeconds, r.After.RSS, r.After.RSSAnon, r.After.RSSFile, r.Active, r.Checked)
 	return err
 }
 
