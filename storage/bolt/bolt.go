@@ -276,7 +276,8 @@ func (s *Store) Close() error {
 // Check runs bbolt's consistency check over the whole file (every page
 // reachable exactly once, freelist consistent, keys ordered) and returns
 // every problem found, joined. It reads a consistent snapshot and does not
-// block writers.
+// block writers. It reads the file ahead in file order first; with a cache
+// budget (WithCacheBudget), the pages it brought in are handed back after.
 func (s *Store) Check() (err error) {
 	if err := s.usable(context.Background()); err != nil {
 		return err
@@ -298,6 +299,9 @@ func (s *Store) Check() (err error) {
 		}
 		return errors.Join(errs...)
 	})
+	// The check mapped every page: with a cache budget, hand them back
+	// now rather than at the next periodic look.
+	s.cache.check()
 	if err != nil {
 		return fmt.Errorf("bolt: check %s: %w", s.path, err)
 	}

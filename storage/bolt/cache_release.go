@@ -85,6 +85,9 @@ func (k *cacheKeeper) close() {
 
 // check hands the file's cached pages back when they exceed the budget.
 func (k *cacheKeeper) check() {
+	if k.budget <= 0 || !cacheControl {
+		return
+	}
 	cached, err := k.cached()
 	if err != nil || cached <= k.budget {
 		return

@@ -73,3 +73,39 @@ func TestReleaseCacheKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckHandsBackWhatItRead checks that the consistency check, which
+// reads every page, leaves no more of the file cached than the budget.
+func TestCheckHandsBackWhatItRead(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the page cache is handed back on Linux only")
+	}
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	s, err := bolt.Open(path, bolt.WithCacheBudget(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pad := strings.Repeat("y", 300)
+	err = s.Update(t.Context(), func(w storage.Writer) error {
+		var errs []error
+		for i := range 20_000 {
+			errs = append(errs, w.CreateToken(t.Context(), storage.Token{ID: fmt.Sprintf("tok-%06d", i), Subject: pad,
+				IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.CachedBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after > 1<<20 {
+		t.Errorf("%d bytes of the file cached after the check, budget 1 MiB", after)
+	}
+}
