@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-auth/vigil/internal/config"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -70,6 +71,21 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 				t.Fatalf("a removed scope is still in the live token: %s", r.raw)
 			}
 		}, nil},
+		{"scope removed (configuration file)", func(t *testing.T, e *env) {
+			e.applyFile(t, "clients:\n  - id: agent\n    kind: agent\n    grant_types: [client_credentials, refresh_token, "+grantExchange+"]\n"+
+				"    scopes: [tickets.read, tickets.write]\n    audiences: ["+rs1+", "+rs2+"]\n    may_act: [actor1, actor2, actor3, actor4]\n")
+		}, []string{"scope", "kb.read"}, 400, "invalid_scope", func(t *testing.T, e *env, at string) {
+			r := e.introspect(t, "rs1", at)
+			wantActive(t, r)
+			if strings.Contains(r.str("scope"), "kb.read") {
+				t.Fatalf("a removed scope is still in the live token: %s", r.raw)
+			}
+		}, nil},
+		{"resource no longer declared (configuration file)", func(t *testing.T, e *env) {
+			// Declared by the file, then removed from it: the file deletes it.
+			e.applyFile(t, "resources:\n  - {audience: \""+rs2+"\", sensitivity: 2}\n")
+			e.applyFile(t, "resources: []\n")
+		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2"), nil},
 		{"client audience removed", func(t *testing.T, e *env) {
 			e.editClient(t, "agent", func(c *storage.Client) { c.Audiences = []string{rs1} })
 		}, []string{"audience", rs2}, 400, "invalid_target", activeAtOnly("rs1", "rs2"), nil},
@@ -278,6 +294,22 @@ func activeAtOnly(yes, no string) func(t *testing.T, e *env, at string) {
 			t.Fatalf("a removed audience is still in the live token: %s", r.raw)
 		}
 		wantInactive(t, e.introspect(t, no, at))
+	}
+}
+
+// applyFile applies a configuration file to the store, as a start or a
+// reload does.
+func (e *env) applyFile(t testing.TB, doc string) {
+	t.Helper()
+	f, err := config.Parse([]byte(doc))
+	if err == nil {
+		err = f.Validate()
+	}
+	if err == nil {
+		_, err = f.Apply(context.Background(), e.base, e.hasher, e.clock.Now())
+	}
+	if err != nil {
+		t.Fatalf("apply %q: %v", doc, err)
 	}
 }
 

@@ -239,7 +239,6 @@ func TestRules_SingleUseWhateverHappensAfter(t *testing.T) {
 	})
 }
 
-
 // Zero durations through the admin API: a record's lifetime or cap of 0 is
 // refused, never taken as "use the default".
 func TestRules_ZeroDurationsAtTheAdminAPI(t *testing.T) {
