@@ -123,6 +123,17 @@ func TestParity_RegistrationBoundsEveryPath(t *testing.T) {
 				t.Errorf("%s: got %d %s, want a token of at most 30s", path, r.status, r.raw)
 			}
 		}},
+		{"grant type removed", func(t *testing.T, e *env) {
+			e.editClient(t, "agent", func(c *storage.Client) { c.GrantTypes = []string{"client_credentials"} })
+		}, nil, 0, "", func(t *testing.T, e *env, at string) { wantActive(t, e.introspect(t, "rs1", at)) },
+			func(t *testing.T, path string, r result) {
+				switch {
+				case path == "client_credentials" && (r.status != 200 || r.str("refresh_token") != ""):
+					t.Errorf("%s: %d %s, want a token and no refresh token", path, r.status, r.raw)
+				case path != "client_credentials" && (r.status != 400 || r.str("error") != "unauthorized_client"):
+					t.Errorf("%s: %d %s, want 400 unauthorized_client", path, r.status, r.raw)
+				}
+			}},
 		{"introspection right removed", func(t *testing.T, e *env) {
 			e.editClient(t, "rs2", func(c *storage.Client) { c.Introspect = nil })
 		}, nil, 200, "", func(t *testing.T, e *env, at string) {
