@@ -44,6 +44,8 @@ var errDPoPRequired = fmt.Errorf("%w: the client requires DPoP-bound tokens", Er
 // bounds are what the registrations allow a client in a session.
 type bounds struct {
 	scopes, audiences []string
+	// caps are the registered resources' max_ttl by audience (set ones only).
+	caps map[string]time.Duration
 }
 
 // allowed returns the bounds of client c's grants in session sess, which
@@ -70,28 +72,36 @@ func (s *Server) allowed(ctx context.Context, c storage.Client, sess storage.Ses
 	} else {
 		b.audiences = slices.Clone(c.Audiences)
 	}
-	auds, err := s.registered(ctx, b.audiences)
+	auds, caps, err := s.registered(ctx, b.audiences)
 	if err != nil {
 		return bounds{}, err
 	}
-	b.audiences = auds
+	b.audiences, b.caps = auds, caps
 	return b, nil
 }
 
-// registered keeps the audiences a resource registration names.
-func (s *Server) registered(ctx context.Context, auds []string) ([]string, error) {
+// registered keeps the audiences a resource registration names, with the
+// max_ttl of those that set one.
+func (s *Server) registered(ctx context.Context, auds []string) ([]string, map[string]time.Duration, error) {
 	out := auds[:0:0]
+	var caps map[string]time.Duration
 	for _, a := range auds {
-		_, err := s.store.GetResource(ctx, a)
+		r, err := s.store.GetResource(ctx, a)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("authz: load resource: %w", err)
+			return nil, nil, fmt.Errorf("authz: load resource: %w", err)
 		}
 		out = append(out, a)
+		if r.MaxTTL > 0 {
+			if caps == nil {
+				caps = map[string]time.Duration{}
+			}
+			caps[a] = r.MaxTTL.D()
+		}
 	}
-	return out, nil
+	return out, caps, nil
 }
 
 // Bound applies the registration policy to a live token held by client
@@ -122,9 +132,9 @@ func (s *Server) Bound(ctx context.Context, t storage.Token, sess storage.Sessio
 		return t, err
 	}
 	t.Scopes, t.Audiences = oauth.Intersect(t.Scopes, b.scopes), oauth.Intersect(t.Audiences, b.audiences)
-	limit, err := s.audienceCap(ctx, t.Audiences)
-	if err != nil {
-		return t, err
+	var limit time.Duration
+	for _, a := range t.Audiences {
+		limit = capTTL(limit, b.caps[a])
 	}
 	if limit > 0 && t.IssuedAt.Add(limit).Before(t.ExpiresAt) {
 		t.ExpiresAt = t.IssuedAt.Add(limit)
