@@ -105,3 +105,30 @@ func TestSecretOnlyClientIsNotChallenged(t *testing.T) {
 		})
 	}
 }
+
+// TestPassedChallengeIsLearned checks that a session whose every challenge
+// the client passed with its key teaches its baseline: a new habit that
+// meets a challenge is asked for a few times, not every session from then
+// on, while one whose challenges go unanswered keeps being asked.
+func TestPassedChallengeIsLearned(t *testing.T) {
+	fin := call{op: risk.OpExchange, aud: "finance", sens: 3, tool: "finance.get", tactic: "collection", scopes: []string{"finance.read"}}
+	for _, answer := range []bool{true, false} {
+		f := newFixture(t)
+		f.train("agent", agent, "10.1.4.21", routine, 20)
+		var last risk.Decision
+		for range 8 {
+			sid, _ := f.open("agent", agent, "10.1.4.21")
+			f.do(sid, "agent", agent, "10.1.4.21", routine)
+			last = f.do(sid, "agent", agent, "10.1.4.21", []call{fin})[0]
+			if last.Action == risk.StepUp && answer {
+				f.do(sid, "agent", agent, "10.1.4.21", []call{{op: risk.OpRevalidate, passed: true}, fin})
+			}
+			f.at = f.at.Add(2 * time.Second)
+			f.eng.Observe(risk.Event{Op: risk.OpRevoke, At: f.at, SessionID: sid, ClientID: "agent", Client: agent})
+			f.at = f.at.Add(12 * time.Hour)
+		}
+		if got := last.Action == risk.Allow; got != answer {
+			t.Errorf("answered %v: the eighth session's finance call %s (score %d), allowed want %v; %v", answer, last.Action, last.Score, answer, last.Reasons)
+		}
+	}
+}

@@ -100,7 +100,8 @@
 // # Baselines
 //
 // Each client's [Baseline] is learned online from its clean sessions only
-// (no fact, no challenge, a low peak, nothing accumulated): bounded sets of
+// (no fact, no challenge, a low peak, nothing accumulated; or every
+// challenge passed with the client's key, no fact, no failure): bounded sets of
 // hashed networks, audiences, scopes, tenants, tools, tool transitions and
 // actors with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work

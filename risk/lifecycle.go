@@ -57,10 +57,19 @@ const (
 )
 
 // clean reports whether s ended without risk: no fact, no challenge, no
-// inherited suspicion, and a peak below the policy's clean threshold.
+// inherited suspicion, and a peak below the policy's clean threshold; or
+// with every challenge it met passed with the client's key (and no fact,
+// no failure, none left pending), whatever its peak: what the client proved
+// it does itself is learned, so a benign habit that meets a challenge is
+// asked once, not every session from then on.
 func (e *Engine) clean(s *session) bool {
-	return s.id != "" && !s.terminated && len(s.facts) == 0 && s.challenges == 0 &&
-		s.inherited == 0 && s.accum < 0.5 && int(s.peak) < e.p.Baseline.CleanBelow
+	if s.id == "" || s.terminated || len(s.facts) > 0 {
+		return false
+	}
+	if s.challenges > 0 {
+		return s.verified && s.failed == 0 && !s.pending && s.inherited == 0
+	}
+	return s.inherited == 0 && s.accum < 0.5 && int(s.peak) < e.p.Baseline.CleanBelow
 }
 
 // learn replaces c's baseline with a changed copy.
