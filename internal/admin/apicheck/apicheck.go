@@ -56,6 +56,34 @@ func (d *Doc) Properties(name string) ([]string, error) {
 	return names, nil
 }
 
+// Has reports whether the named object schema has the property key. A
+// dotted key ("a.b") names a member of an object property, followed
+// through its "$ref" to another component schema.
+func (d *Doc) Has(name, key string) (bool, error) {
+	head, rest, nested := strings.Cut(key, ".")
+	raw, ok := d.schemas[name]
+	if !ok {
+		return false, fmt.Errorf("apicheck: no schema %s", name)
+	}
+	var s struct {
+		Properties map[string]struct {
+			Ref string `json:"$ref"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return false, fmt.Errorf("apicheck: schema %s: %w", name, err)
+	}
+	p, ok := s.Properties[head]
+	if !ok || !nested {
+		return ok, nil
+	}
+	ref, ok := strings.CutPrefix(p.Ref, "#/components/schemas/")
+	if !ok {
+		return false, fmt.Errorf("apicheck: %s.%s is not a reference to a component schema", name, head)
+	}
+	return d.Has(ref, rest)
+}
+
 // Compare returns one line for every JSON field of v's type that the named
 // schema lacks and every property of the schema that v's type lacks; none
 // when they agree.
