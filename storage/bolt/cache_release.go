@@ -22,9 +22,10 @@ import (
 // With a cache budget the Store bounds it: every cacheCheckEvery it counts
 // the file's pages held in the page cache (mincore over the mapping), and
 // when they exceed the budget it hands them back: madvise(MADV_PAGEOUT) on
-// the mapping reclaims the mapped pages (they are clean: bbolt writes with
-// pwrite and fdatasync, never through the mapping), and
-// posix_fadvise(POSIX_FADV_DONTNEED) drops the cached pages it never mapped.
+// the mapping reclaims the mapped pages (bbolt writes with pwrite, never
+// through the mapping; a page not yet written back is written first, never
+// dropped), and posix_fadvise(POSIX_FADV_DONTNEED) drops the clean cached
+// pages nobody maps.
 // The kernel frees them; a page needed again is read back from the file on
 // its next access. This changes what is cached, never what is stored.
 
@@ -53,6 +54,9 @@ type cacheKeeper struct {
 	log    *slog.Logger
 	stop   chan struct{}
 	done   sync.WaitGroup
+	// failed is set when handing back failed (a kernel without
+	// MADV_PAGEOUT): the budget is then no longer enforced.
+	failed atomic.Bool
 }
 
 func startCacheKeeper(db *bbolt.DB, path string, budget int64, log *slog.Logger) *cacheKeeper {
@@ -85,7 +89,7 @@ func (k *cacheKeeper) close() {
 
 // check hands the file's cached pages back when they exceed the budget.
 func (k *cacheKeeper) check() {
-	if k.budget <= 0 || !cacheControl {
+	if k.budget <= 0 || !cacheControl || k.failed.Load() {
 		return
 	}
 	cached, err := k.cached()
@@ -93,7 +97,9 @@ func (k *cacheKeeper) check() {
 		return
 	}
 	if err := k.release(); err != nil {
-		k.log.Warn("storage: handing back the data file's cached pages failed", "err", err)
+		if !k.failed.Swap(true) {
+			k.log.Warn("storage: handing back the data file's cached pages failed; the page cache is left to the kernel", "err", err)
+		}
 		return
 	}
 	after, _ := k.cached()
