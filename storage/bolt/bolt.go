@@ -78,6 +78,7 @@ type options struct {
 	retention   time.Duration
 	log         *slog.Logger
 	cacheBudget int64
+	cacheEvery  time.Duration
 }
 
 // WithLockTimeout sets how long Open waits for the file lock held by
@@ -122,7 +123,7 @@ func Open(path string, opts ...Option) (st *Store, err error) {
 			st, err = nil, fmt.Errorf("bolt: open %s: %w: damaged data file: %v", path, storage.ErrUnavailable, r)
 		}
 	}()
-	o := options{lockTimeout: time.Second, log: slog.New(slog.DiscardHandler)}
+	o := options{lockTimeout: time.Second, log: slog.New(slog.DiscardHandler), cacheEvery: cacheCheckEvery}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -139,7 +140,7 @@ func Open(path string, opts ...Option) (st *Store, err error) {
 	o.log.Info("storage opened", "path", path)
 	return &Store{db: db, path: path, log: o.log, retention: o.retention, regs: newRegCache(),
 		commits: &committer{db: db, delay: o.batchDelay},
-		cache:   startCacheKeeper(db, path, o.cacheBudget, o.log)}, nil
+		cache:   startCacheKeeper(db, path, o.cacheBudget, o.cacheEvery, o.log)}, nil
 }
 
 // initBuckets creates missing buckets and returns the file's schema

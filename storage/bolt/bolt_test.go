@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vigil-auth/vigil/conformance/storetest"
 	"github.com/vigil-auth/vigil/storage"
@@ -35,4 +36,13 @@ func (c checked) Close() error {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storage.Store { return checked{open(t), t} })
+}
+
+// TestConformanceWhileHandingBack runs the storage suite while the data
+// file's pages are handed back to the kernel every millisecond, so that
+// every read and write meets pages that must be read from the file again.
+func TestConformanceWhileHandingBack(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storage.Store {
+		return checked{open(t, bolt.WithCacheBudget(1), bolt.WithCacheCheckEvery(time.Millisecond)), t}
+	})
 }

@@ -30,7 +30,7 @@ import (
 // its next access. This changes what is cached, never what is stored.
 
 // cacheCheckEvery is how often the page cache of the data file is measured
-// against the budget.
+// against the budget (tests shorten it).
 const cacheCheckEvery = 5 * time.Second
 
 // releaseChunk bounds the span of the mapping one read transaction pins
@@ -59,7 +59,7 @@ type cacheKeeper struct {
 	failed atomic.Bool
 }
 
-func startCacheKeeper(db *bbolt.DB, path string, budget int64, log *slog.Logger) *cacheKeeper {
+func startCacheKeeper(db *bbolt.DB, path string, budget int64, every time.Duration, log *slog.Logger) *cacheKeeper {
 	k := &cacheKeeper{db: db, path: path, budget: budget, log: log, stop: make(chan struct{})}
 	if budget <= 0 || !cacheControl {
 		return k
@@ -67,7 +67,7 @@ func startCacheKeeper(db *bbolt.DB, path string, budget int64, log *slog.Logger)
 	k.done.Add(1)
 	go func() {
 		defer k.done.Done()
-		t := time.NewTicker(cacheCheckEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
