@@ -53,6 +53,7 @@ var Fields = []Field{
 	{"issuer", "issuer", "issuer URL (RFC 8414); empty means http://<listen>, with an unspecified host replaced by 127.0.0.1. Behind TLS, set the public https URL"},
 	{"data", "data", "data directory: the database, the key-encryption key (unless VIGIL_SECRET is set), the admin token"},
 	{"data_required", "", "the data directory already holds a database: a missing or empty one is refused at start instead of created (serve --init creates it); set it once the server has started for the first time"},
+	{"data_cache_mib", "", "MiB of the bolt data file's pages the page cache keeps for the server; beyond it they are handed back to the kernel (every 5s) and read from the file again when needed (Linux 5.4 or later); 0 leaves the page cache to the kernel"},
 	{"store", "store", "the database: bolt (the file in the data directory) or a postgres:// URL that several instances share (then set VIGIL_SECRET, the same on every instance); pool_max_conns and statement_timeout in the URL override the defaults (16, 5s)"},
 	{"cluster_url", "cluster-url", "with a postgres:// store: the base URL where the other instances reach this one (its risk peer endpoint); empty means http://<listen> with an unspecified host replaced by the host name; off keeps this instance out of risk ownership (it judges what it receives itself)"},
 	{"log_level", "log-level", "least level logged: debug, info, warn or error (the access log is at info)"},

@@ -61,7 +61,7 @@ func TestFieldsCoverSettings(t *testing.T) {
 }
 
 func TestResolvePrecedence(t *testing.T) {
-	f, err := config.Parse([]byte("listen: 127.0.0.1:7000\naccess_token_ttl: 10m\nmax_chain_depth: 2\ndpop_nonce: false\nlog_level: warn\n"))
+	f, err := config.Parse([]byte("listen: 127.0.0.1:7000\naccess_token_ttl: 10m\nmax_chain_depth: 2\ndpop_nonce: false\nlog_level: warn\ndata_cache_mib: 64\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +87,7 @@ func TestResolvePrecedence(t *testing.T) {
 		{"dpop_nonce", "false", config.OriginFile},
 		{"exchange_ttl", "5m", config.OriginDefault},
 		{"data", config.DefaultData, config.OriginDefault},
+		{"data_cache_mib", "64", config.OriginFile},
 	}
 	for _, tt := range tests {
 		if got := s.Value(tt.key); got != tt.value || origins[tt.key] != tt.origin {
@@ -102,6 +103,8 @@ func TestResolveBadEnvironment(t *testing.T) {
 		{"VIGIL_DPOP_NONCE", "maybe", "VIGIL_DPOP_NONCE"},
 		{"VIGIL_LOG_LEVEL", "loud", "log_level"},
 		{"VIGIL_KEY_ALG", "HS256", "key_alg"},
+		{"VIGIL_DATA_CACHE_MIB", "-1", "data_cache_mib"},
+		{"VIGIL_DATA_CACHE_MIB", "lots", "VIGIL_DATA_CACHE_MIB"},
 	}
 	for _, tt := range tests {
 		_, _, err := config.Resolve(nil, func(k string) string {
@@ -163,5 +166,30 @@ func TestREADMESettingsDefaults(t *testing.T) {
 	}
 	if rows < 5 {
 		t.Errorf("found %d settings rows in the README, want the settings table", rows)
+	}
+}
+
+// TestDataCacheZero checks that data_cache_mib: 0 (the page cache left to
+// the kernel) is kept, from the file and the environment, not replaced by
+// the default.
+func TestDataCacheZero(t *testing.T) {
+	f, err := config.Parse([]byte("data_cache_mib: 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err := config.Resolve(f, func(string) string { return "" }, nil); err != nil || s.DataCacheMiB != 0 {
+		t.Errorf("file: data_cache_mib = %d, %v; want 0", s.DataCacheMiB, err)
+	}
+	env := func(k string) string {
+		if k == "VIGIL_DATA_CACHE_MIB" {
+			return "0"
+		}
+		return ""
+	}
+	if s, _, err := config.Resolve(nil, env, nil); err != nil || s.DataCacheMiB != 0 {
+		t.Errorf("environment: data_cache_mib = %d, %v; want 0", s.DataCacheMiB, err)
+	}
+	if s, _, _ := config.Resolve(nil, func(string) string { return "" }, nil); s.DataCacheMiB != config.DefaultDataCacheMiB {
+		t.Errorf("default data_cache_mib = %d, want %d", s.DataCacheMiB, config.DefaultDataCacheMiB)
 	}
 }

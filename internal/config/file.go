@@ -40,7 +40,9 @@ type File struct {
 	Data   string `json:"data"`
 	// DataRequired is a pointer so that an explicit false differs from
 	// "not set".
-	DataRequired *bool  `json:"data_required"`
+	DataRequired *bool `json:"data_required"`
+	// DataCacheMiB is a pointer so that an explicit 0 differs from "not set".
+	DataCacheMiB *int   `json:"data_cache_mib"`
 	Store        string `json:"store"`
 	// ClusterURL is where the other instances reach this one (PostgreSQL).
 	ClusterURL string `json:"cluster_url"`

@@ -26,6 +26,7 @@ const (
 	DefaultExchangeTTL     = limits.ExchangeTTL
 	DefaultMaxChainDepth   = limits.MaxChainDepth
 	DefaultRefreshGrace    = limits.RefreshGrace
+	DefaultDataCacheMiB    = limits.DataCacheMiB
 	DefaultKeyAlg          = "ES256"
 	DefaultKeyRotateAfter  = 30 * 24 * time.Hour
 	DefaultLogLevel        = "info"
@@ -52,6 +53,9 @@ type Settings struct {
 	// missing or empty one is refused at start instead of created (serve
 	// --init creates it all the same).
 	DataRequired bool `key:"data_required"`
+	// DataCacheMiB bounds the bolt data file's pages the page cache keeps
+	// for the server, in MiB; 0 leaves the page cache to the kernel.
+	DataCacheMiB int `key:"data_cache_mib"`
 	// Store names the database: "" or "bolt" for the bbolt file in Data,
 	// or a postgres:// URL shared by several instances.
 	Store string `key:"store"`
@@ -89,7 +93,7 @@ type Settings struct {
 // Defaults returns the settings of a zero-configuration server.
 func Defaults() Settings {
 	return Settings{
-		Listen: DefaultListen, Data: DefaultData,
+		Listen: DefaultListen, Data: DefaultData, DataCacheMiB: DefaultDataCacheMiB,
 		AccessTokenTTL: DefaultAccessTokenTTL, RefreshTokenTTL: DefaultRefreshTokenTTL,
 		ExchangeTTL: DefaultExchangeTTL, MaxChainDepth: DefaultMaxChainDepth,
 		RefreshGrace: DefaultRefreshGrace, KeyAlg: DefaultKeyAlg, KeyRotateAfter: DefaultKeyRotateAfter,
@@ -130,6 +134,9 @@ func (f *File) Overlay(base Settings) Settings {
 	}
 	if f.DataRequired != nil {
 		base.DataRequired = *f.DataRequired
+	}
+	if f.DataCacheMiB != nil {
+		base.DataCacheMiB = *f.DataCacheMiB
 	}
 	if f.DPoPNonce != nil {
 		base.DPoPNonce = *f.DPoPNonce
@@ -210,6 +217,9 @@ func (s Settings) Validate() error {
 	checkTTL("access_token_ttl", s.AccessTokenTTL, storage.MaxAccessTokenTTL)
 	checkTTL("exchange_ttl", s.ExchangeTTL, storage.MaxAccessTokenTTL)
 	checkTTL("refresh_token_ttl", s.RefreshTokenTTL, storage.MaxRefreshTokenTTL)
+	if s.DataCacheMiB < 0 {
+		add("data_cache_mib: %d is negative (0 leaves the page cache to the kernel)", s.DataCacheMiB)
+	}
 	if s.MaxChainDepth < 0 || s.MaxChainDepth > MaxChainDepthLimit {
 		add("max_chain_depth: %d is not in 0..%d", s.MaxChainDepth, MaxChainDepthLimit)
 	}

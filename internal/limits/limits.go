@@ -80,6 +80,7 @@ const (
 	RegistrationBody   = 64 << 10  // a dynamic client registration request
 	StatementSize      = 16 << 10  // a software statement
 	SecretMinLength    = 16        // the shortest VIGIL_SECRET accepted, in bytes
+	DataCacheMiB       = 256       // default data_cache_mib: the bolt file's pages kept in the page cache
 	MaxChainDepth      = 3         // default longest RFC 8693 actor chain
 	MaxChainDepthLimit = 10        // the most max_chain_depth may be set to
 )
@@ -123,6 +124,8 @@ func Table() []Limit {
 		{"request headers", size(HeaderBytes), "larger headers are refused with 431"},
 		{"`VIGIL_SECRET`", fmt.Sprintf("%d bytes at least", SecretMinLength),
 			"a shorter secret is refused at start (the key-encryption key is derived from it with HKDF-SHA256)"},
+		{"data file page cache", fmt.Sprintf("%d MiB", DataCacheMiB),
+			"default (`data_cache_mib`; 0 leaves it to the kernel): beyond it, the bolt data file's cached pages are handed back to the kernel and read from the file again when needed (Linux 5.4 or later)"},
 		{"fetched JWK Set", size(JWKSDocument), "a larger `jwks_uri` document is refused (also at registration)"},
 		{"initial access token lifetime", dur(MaxInitialTokenTTL) + " at most",
 			"`expires_in` of `POST /admin/initial-access-tokens` is required, positive and at most this"},

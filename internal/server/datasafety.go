@@ -174,7 +174,7 @@ func damaged(path string, err error) error {
 
 // openVerified opens the bbolt file of dir after checking that a missing
 // database is meant to be new, verifies it, and marks dir initialized.
-func openVerified(dir string, init, required bool, now time.Time, log *slog.Logger) (*bolt.Store, error) {
+func openVerified(dir string, init, required bool, now time.Time, log *slog.Logger, opts ...bolt.Option) (*bolt.Store, error) {
 	if err := checkDataDir(dir, init, required); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func openVerified(dir string, init, required bool, now time.Time, log *slog.Logg
 			"credential unless one is configured). If this directory should hold a database, stop and restore it; "+
 			"set data_required: true to have this refused", "path", filepath.Join(dir, DBFile))
 	}
-	store, err := openBoltFile(dir, log)
+	store, err := openBoltFile(dir, log, opts...)
 	if err != nil {
 		if errors.Is(err, bolt.ErrLocked) {
 			return nil, err

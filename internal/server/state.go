@@ -34,10 +34,6 @@ const (
 	adminTokenPrefix = "vat_"
 	// lockTimeout is how long a second process waits for the data file.
 	lockTimeout = time.Second
-	// dataCacheBudget bounds the data file's pages kept in the page cache
-	// (and so in the server's resident memory): beyond it they are handed
-	// back to the kernel and read from the file again when needed.
-	dataCacheBudget = 256 << 20
 )
 
 // AdminTokenEnv, when set, is the admin credential every instance accepts;
@@ -208,13 +204,16 @@ func openConfigured(ctx context.Context, s config.Settings, o openOptions) (stor
 	if config.IsPostgres(s.Store) {
 		return postgres.Open(ctx, s.Store, postgres.WithLogger(o.log))
 	}
-	return openVerified(s.Data, o.init, s.DataRequired, o.now(), o.log)
+	return openVerified(s.Data, o.init, s.DataRequired, o.now(), o.log, bolt.WithCacheBudget(int64(s.DataCacheMiB)<<20))
 }
 
 // openBoltFile opens the bbolt file, turning a held lock into a clear message.
-func openBoltFile(dir string, log *slog.Logger) (*bolt.Store, error) {
+// A serving store passes its page-cache budget (bolt.WithCacheBudget, the
+// data_cache_mib setting); offline tools pass none.
+func openBoltFile(dir string, log *slog.Logger, opts ...bolt.Option) (*bolt.Store, error) {
 	path := filepath.Join(dir, DBFile)
-	store, err := bolt.Open(path, bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log), bolt.WithCacheBudget(dataCacheBudget))
+	opts = append([]bolt.Option{bolt.WithLockTimeout(lockTimeout), bolt.WithLogger(log)}, opts...)
+	store, err := bolt.Open(path, opts...)
 	if errors.Is(err, bolt.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another vigil process; stop it or use another --data directory: %w", path, err)
 	}
