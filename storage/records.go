@@ -209,7 +209,22 @@ type Fact struct {
 type SessionFilter struct {
 	ClientID string
 	Status   string
-	Limit    int // 0 means no limit
+	// CreatedFrom and CreatedTo bound CreatedAt, both inclusive; the zero
+	// time leaves that end open. Backends walk their creation-time index
+	// from CreatedTo down, so a bounded range costs what it returns.
+	CreatedFrom time.Time
+	CreatedTo   time.Time
+	Limit       int // 0 means no limit
+}
+
+// MatchesCreated reports whether t is within f's creation-time range.
+func (f SessionFilter) MatchesCreated(t time.Time) bool {
+	return (f.CreatedFrom.IsZero() || !t.Before(f.CreatedFrom)) && (f.CreatedTo.IsZero() || !t.After(f.CreatedTo))
+}
+
+// HasCreatedRange reports whether f bounds the creation time at either end.
+func (f SessionFilter) HasCreatedRange() bool {
+	return !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero()
 }
 
 // Token kinds.

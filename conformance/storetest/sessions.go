@@ -42,6 +42,24 @@ func testListSessions(t *testing.T, s storage.Store) {
 		{"status and limit", storage.SessionFilter{Status: storage.SessionActive, Limit: 2}, []string{"d", "b"}},
 		{"unknown client", storage.SessionFilter{ClientID: "c"}, []string{}},
 		{"unknown status", storage.SessionFilter{Status: "paused"}, []string{}},
+		{"created from is inclusive", storage.SessionFilter{CreatedFrom: at(time.Hour)}, []string{"d", "c", "b"}},
+		{"created to is inclusive", storage.SessionFilter{CreatedTo: at(2 * time.Hour)}, []string{"c", "b", "a"}},
+		{"created range", storage.SessionFilter{CreatedFrom: at(time.Hour), CreatedTo: at(2 * time.Hour)}, []string{"c", "b"}},
+		{"one instant, to the nanosecond", storage.SessionFilter{CreatedFrom: t0, CreatedTo: t0}, []string{"a"}},
+		{"range between sessions",
+			storage.SessionFilter{CreatedFrom: at(time.Hour + time.Nanosecond), CreatedTo: at(2*time.Hour - time.Nanosecond)}, []string{}},
+		{"to a nanosecond before the first", storage.SessionFilter{CreatedTo: at(-time.Nanosecond)}, []string{}},
+		{"from a nanosecond after the last", storage.SessionFilter{CreatedFrom: at(3*time.Hour + time.Nanosecond)}, []string{}},
+		{"range wider than every time", storage.SessionFilter{CreatedFrom: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC),
+			CreatedTo: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}, []string{"d", "c", "b", "a"}},
+		{"client and range", storage.SessionFilter{ClientID: "c1", CreatedFrom: t0, CreatedTo: at(2 * time.Hour)}, []string{"c", "a"}},
+		{"client, status and to", storage.SessionFilter{ClientID: "c1", Status: storage.SessionActive,
+			CreatedTo: at(3*time.Hour - time.Nanosecond)}, []string{"a"}},
+		{"status and from", storage.SessionFilter{Status: storage.SessionActive, CreatedFrom: at(time.Minute)}, []string{"d", "b"}},
+		{"from and limit keeps the newest", storage.SessionFilter{CreatedFrom: t0, Limit: 2}, []string{"d", "c"}},
+		{"to and limit", storage.SessionFilter{CreatedTo: at(2 * time.Hour), Limit: 2}, []string{"c", "b"}},
+		{"client, to and limit", storage.SessionFilter{ClientID: "c1", CreatedTo: at(2 * time.Hour), Limit: 1}, []string{"c"}},
+		{"unknown client and range", storage.SessionFilter{ClientID: "c", CreatedFrom: t0}, []string{}},
 	}
 	for _, tt := range tests {
 		equal(t, tt.name, sessionIDs(t, s, tt.f), tt.want)
@@ -53,6 +71,10 @@ func testListSessions(t *testing.T, s storage.Store) {
 	equal(t, "old client after move", sessionIDs(t, s, storage.SessionFilter{ClientID: "c1"}), []string{"d", "c"})
 	equal(t, "new client after move", sessionIDs(t, s, storage.SessionFilter{ClientID: "c2"}), []string{"a", "b"})
 	equal(t, "all after move", sessionIDs(t, s, storage.SessionFilter{}), []string{"a", "d", "c", "b"})
+	equal(t, "range after move", sessionIDs(t, s, storage.SessionFilter{CreatedFrom: at(3*time.Hour + time.Nanosecond)}), []string{"a"})
+	equal(t, "old range after move", sessionIDs(t, s, storage.SessionFilter{CreatedTo: at(time.Hour)}), []string{"b"})
+	equal(t, "new client's range after move",
+		sessionIDs(t, s, storage.SessionFilter{ClientID: "c2", CreatedFrom: at(2 * time.Hour)}), []string{"a"})
 	equal(t, "terminated after move",
 		sessionIDs(t, s, storage.SessionFilter{Status: storage.SessionTerminated}), []string{"a", "c"})
 }

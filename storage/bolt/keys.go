@@ -144,6 +144,23 @@ func last(c *bbolt.Cursor, p []byte) (k, v []byte) {
 	return k, v
 }
 
+// lastAtMost positions c on the last key with prefix p whose 8 bytes after
+// p are at most the big-endian bits.
+func lastAtMost(c *bbolt.Cursor, p []byte, bits uint64) (k, v []byte) {
+	bound := binary.BigEndian.AppendUint64(bytes.Clone(p), bits)
+	if succ := successor(bound); succ == nil {
+		k, v = c.Last()
+	} else if k, _ = c.Seek(succ); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, p) {
+		return nil, nil
+	}
+	return k, v
+}
+
 // next advances c and returns the next key with prefix p.
 func next(c *bbolt.Cursor, p []byte) (k, v []byte) {
 	if k, v = c.Next(); k == nil || !bytes.HasPrefix(k, p) {

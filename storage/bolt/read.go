@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -198,10 +199,11 @@ func (r txn) GetSession(ctx context.Context, id string) (storage.Session, error)
 	return s, err
 }
 
-// ListSessions implements storage.Reader. A bounded listing walks the
-// creation-time index (per client when the filter names one) backwards, so
-// it reads only as many sessions as it returns plus those the status filter
-// skips. An unbounded listing of every client's sessions reads the session
+// ListSessions implements storage.Reader. A bounded listing (a limit, a
+// client or a creation-time range) walks the creation-time index (per
+// client when the filter names one) backwards from the range's end to its
+// start, so it reads only as many sessions as it returns plus those the
+// status filter skips. An unbounded listing of every client's sessions reads the session
 // records in storage order instead and sorts them: the index would visit
 // them in random order, which for a million sessions is several times
 // slower (a restart restores every live session's risk facts this way).
@@ -209,16 +211,33 @@ func (r txn) ListSessions(ctx context.Context, f storage.SessionFilter) ([]stora
 	if err := check(ctx); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 && f.ClientID == "" {
+	if f.Limit <= 0 && f.ClientID == "" && !f.HasCreatedRange() {
 		return r.scanSessions(ctx, f.Status)
 	}
 	ix, p := ixSessionCreated, []byte(nil)
 	if f.ClientID != "" {
 		ix, p = ixClientSessions, prefix(f.ClientID)
 	}
+	var from []byte
+	if !f.CreatedFrom.IsZero() {
+		from = binary.BigEndian.AppendUint64(nil, timeBits(f.CreatedFrom))
+	}
 	var out []storage.Session
 	c := r.tx.Bucket(ix).Cursor()
-	for k, _ := last(c, p); k != nil; k, _ = prev(c, p) {
+	k, _ := last(c, p)
+	if !f.CreatedTo.IsZero() {
+		k, _ = lastAtMost(c, p, timeBits(f.CreatedTo))
+	}
+	n := 0
+	for ; k != nil; k, _ = prev(c, p) {
+		if from != nil && bytes.Compare(k[len(p):len(p)+8], from) < 0 {
+			break
+		}
+		if n++; n%10_000 == 0 {
+			if err := check(ctx); err != nil {
+				return nil, err
+			}
+		}
 		var s storage.Session
 		if err := r.getSession(string(k[len(p)+8:]), &s); err != nil {
 			return nil, err

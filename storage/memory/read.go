@@ -49,7 +49,8 @@ func (t *tx) ListSessions(ctx context.Context, f storage.SessionFilter) ([]stora
 	}
 	var out []storage.Session
 	t.sessions.each(func(_ string, s storage.Session) {
-		if (f.ClientID == "" || s.ClientID == f.ClientID) && (f.Status == "" || s.Status == f.Status) {
+		if (f.ClientID == "" || s.ClientID == f.ClientID) && (f.Status == "" || s.Status == f.Status) &&
+			f.MatchesCreated(s.CreatedAt) {
 			out = append(out, s)
 		}
 	})
