@@ -138,6 +138,8 @@ func driveCalls() []call {
 		{op: "GET /admin/sessions", path: "/admin/sessions?client=a1&status=active&limit=5", status: 200, before: seed("ses_2", "a1")},
 		{op: "GET /admin/sessions", path: "/admin/sessions?status=sleeping", status: 400, invalid: true},
 		{op: "GET /admin/sessions", path: "/admin/sessions?limit=0", status: 400, invalid: true},
+		{op: "GET /admin/sessions", path: "/admin/sessions?created_from=2026-03-17T09:00:00Z&created_to=1m", status: 200},
+		{op: "GET /admin/sessions", path: "/admin/sessions?created_from=yesterday", status: 400},
 		{op: "GET /admin/sessions/{sid}", path: "/admin/sessions/ses_1", status: 200},
 		{op: "GET /admin/sessions/{sid}", path: "/admin/sessions/ses_none", status: 404},
 		{op: "POST /admin/signals", path: "/admin/signals", body: `{"sid":"ses_1","type":"risk-level-change","level":"high","reason":"EDR alert"}`, status: 200},

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/vigil-auth/vigil/internal/web"
 	"github.com/vigil-auth/vigil/storage"
@@ -32,12 +33,34 @@ type SessionDetail struct {
 	Events  []storage.Event `json:"events"`
 }
 
-// listSessions answers GET /admin/sessions?client=&status=&limit=, newest first.
+// listSessions answers GET
+// /admin/sessions?client=&status=&created_from=&created_to=&limit=, newest
+// first. created_from and created_to bound the creation time, both
+// inclusive, each an RFC 3339 time or a duration meaning that long ago; to
+// read further back, ask again with created_to just before the oldest
+// session returned.
 func (a *API) listSessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := storage.SessionFilter{ClientID: q.Get("client"), Status: q.Get("status"), Limit: DefaultSessionLimit}
 	if f.Status != "" && f.Status != storage.SessionActive && f.Status != storage.SessionTerminated {
 		a.fail(w, r, badRequest("status must be %s or %s", storage.SessionActive, storage.SessionTerminated))
+		return
+	}
+	for _, b := range []struct {
+		name string
+		to   *time.Time
+	}{{"created_from", &f.CreatedFrom}, {"created_to", &f.CreatedTo}} {
+		if s := q.Get(b.name); s != "" {
+			t, err := parseSince(s, a.d.Now())
+			if err != nil {
+				a.fail(w, r, badRequest("%s must be an RFC 3339 time or a duration such as 1h", b.name))
+				return
+			}
+			*b.to = t
+		}
+	}
+	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && f.CreatedTo.Before(f.CreatedFrom) {
+		a.fail(w, r, badRequest("created_to is before created_from"))
 		return
 	}
 	if l := q.Get("limit"); l != "" {

@@ -2,8 +2,10 @@ package admin_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,9 @@ func TestSessions(t *testing.T) {
 		t.Errorf("limit=1 gave %d", n)
 	}
 	for _, bad := range []string{"?status=gone", "?limit=0", "?limit=x", "?limit=100000"} {
+		e.do("GET", "/admin/sessions"+bad, nil).want(t, http.StatusBadRequest)
+	}
+	for _, bad := range []string{"?created_from=x", "?created_to=-1h", "?created_from=2026-03-17T10:00:00Z&created_to=2026-03-17T09:00:00Z"} {
 		e.do("GET", "/admin/sessions"+bad, nil).want(t, http.StatusBadRequest)
 	}
 
@@ -126,5 +131,69 @@ func TestNoTerminatorFailsClosed(t *testing.T) {
 	}
 	if s, _ := store.GetSession(t.Context(), "s1"); s.Status != storage.SessionActive {
 		t.Errorf("session changed: %+v", s)
+	}
+}
+
+// TestSessionsCreatedRange pages back through sessions by creation time,
+// past the limit of one answer, with times and durations.
+func TestSessionsCreatedRange(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	err := e.store.Update(ctx, func(w storage.Writer) error {
+		for i := range 5 {
+			at := t0.Add(-time.Duration(i) * time.Hour)
+			s := storage.Session{ID: fmt.Sprintf("s%d", i), ClientID: "a1", Subject: "a1", CreatedAt: at,
+				ExpiresAt: at.Add(time.Hour), Status: storage.SessionActive}
+			if err := w.CreateSession(ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func(q string) (sids []string, oldest string) {
+		t.Helper()
+		for _, x := range e.do("GET", "/admin/sessions?"+q, nil).want(t, http.StatusOK).json(t)["sessions"].([]any) {
+			s := x.(map[string]any)
+			sids = append(sids, s["sid"].(string))
+			oldest = s["created_at"].(string)
+		}
+		return sids, oldest
+	}
+	tests := []struct{ q, want string }{
+		{"created_from=2026-03-17T08:00:00Z", "s0 s1 s2"},
+		{"created_to=2026-03-17T08:00:00Z", "s2 s3 s4"},
+		{"created_from=2026-03-17T07:00:00Z&created_to=2026-03-17T09:00:00Z", "s1 s2 s3"},
+		{"created_from=90m", "s0 s1"},
+		{"created_to=3h", "s3 s4"},
+		{"created_from=2026-03-17T09:30:00Z&created_to=2026-03-17T09:59:59Z", ""},
+		{"client=a2&created_from=5h", ""},
+	}
+	for _, tt := range tests {
+		got, _ := list(tt.q)
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%s: got %v, want %s", tt.q, got, tt.want)
+		}
+	}
+
+	// Paging back: each answer's oldest session, minus a nanosecond, is the next created_to.
+	var all []string
+	q := "limit=2"
+	for range 4 {
+		got, oldest := list(q)
+		if len(got) == 0 {
+			break
+		}
+		all = append(all, got...)
+		o, err := time.Parse(time.RFC3339Nano, oldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q = "limit=2&created_to=" + url.QueryEscape(o.Add(-time.Nanosecond).Format(time.RFC3339Nano))
+	}
+	if strings.Join(all, " ") != "s0 s1 s2 s3 s4" {
+		t.Errorf("paged back through %v", all)
 	}
 }
