@@ -502,3 +502,72 @@ func TestSessionIDFindsAnOldSession(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeRangeReachesEverySession checks that the creation-time range is
+// the store's filter: with 1000 newer sessions, a range, a deep page or the
+// "older" link reaches ses_1, created before all of them.
+func TestTimeRangeReachesEverySession(t *testing.T) {
+	e := newEnv(t)
+	e.seedServiceSessions(1000)
+	b := e.browser()
+	b.signIn(adminToken)
+	minute := func(d time.Duration) string { return url.QueryEscape(t0.Add(d).Format("2006-01-02T15:04")) }
+	for _, q := range []string{
+		"to=" + minute(time.Minute),
+		"from=" + minute(0) + "&to=" + minute(time.Minute),
+		"level=high&to=" + minute(30*time.Minute),
+		"q=escalation&to=" + minute(30*time.Minute),
+		"client=agent-1&action=allow&from=" + minute(-time.Hour),
+	} {
+		p := b.get("/console/sessions?" + q)
+		if got := listed(p.body); len(got) != 1 || got[0] != "ses_1" {
+			t.Errorf("%s lists %v; want ses_1", q, got)
+		}
+		if strings.Contains(p.body, `id="session-older"`) {
+			t.Errorf("%s: a range of one session offers older ones", q)
+		}
+	}
+	if got := listed(b.get("/console/sessions?from=" + minute(time.Hour+998*time.Minute)).body); len(got) != 2 ||
+		got[0] != "ses_svc_999" || got[1] != "ses_svc_998" {
+		t.Errorf("from the 999th session lists %v", got)
+	}
+
+	// With no timeline filter the store pages: 1001 sessions make 41 pages.
+	p := b.get("/console/sessions?page=41")
+	if got := listed(p.body); len(got) != 1 || got[0] != "ses_1" {
+		t.Errorf("page 41 lists %v; want ses_1", got)
+	}
+	if strings.Contains(p.body, `rel="next"`) || !strings.Contains(p.body, `rel="prev" href="/console/sessions?page=40"`) {
+		t.Error("page 41 is the last and links back")
+	}
+	p = b.get("/console/sessions?page=40")
+	if got := listed(p.body); len(got) != 25 || got[0] != "ses_svc_24" || !strings.Contains(p.body, `rel="next" href="/console/sessions?page=41"`) {
+		t.Errorf("page 40 lists %d from %v and must link to page 41", len(got), got)
+	}
+	if !strings.Contains(p.body, "976–1000 of more than 1000 matching sessions.") {
+		t.Error("page 40 does not say which sessions it shows")
+	}
+	if !strings.Contains(b.get("/console/sessions?page=41").body, "1001–1001 of 1001 matching sessions.") {
+		t.Error("page 41 does not count the sessions")
+	}
+	if !strings.Contains(b.get("/console/sessions?client=agent-1").body, "1–1 of 1 matching sessions.") {
+		t.Error("one client's list does not count its sessions")
+	}
+
+	// A timeline filter looks at the newest 1000 and links to the older ones.
+	p = b.get("/console/sessions?level=high")
+	if got := listed(p.body); len(got) != 0 {
+		t.Errorf("level=high lists %v among the newest 1000", got)
+	}
+	older := regexp.MustCompile(`<a href="(/console/sessions\?[^"]+)">Filter the older ones</a>`).FindStringSubmatch(p.body)
+	if older == nil {
+		t.Fatal("no link to the older sessions")
+	}
+	link := strings.ReplaceAll(older[1], "&amp;", "&")
+	if want := "to=" + url.QueryEscape(t0.Add(time.Hour).Format("2006-01-02T15:04:05.000")); !strings.Contains(link, want) {
+		t.Errorf("older link %s; want %s (the oldest looked at, inclusive)", link, want)
+	}
+	if got := listed(b.get(link).body); len(got) != 1 || got[0] != "ses_1" {
+		t.Errorf("the older link lists %v; want ses_1", got)
+	}
+}

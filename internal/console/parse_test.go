@@ -149,3 +149,16 @@ func TestThresholdLabelsDoNotOverlap(t *testing.T) {
 		}
 	}
 }
+
+func TestCeilMilli(t *testing.T) {
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct{ in, want time.Time }{
+		{base, base},
+		{base.Add(time.Nanosecond), base.Add(time.Millisecond)},
+		{base.Add(1500 * time.Microsecond), base.Add(2 * time.Millisecond)},
+	} {
+		if got := ceilMilli(tt.in); !got.Equal(tt.want) {
+			t.Errorf("ceilMilli(%v) = %v; want %v", tt.in, got, tt.want)
+		}
+	}
+}

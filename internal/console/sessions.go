@@ -193,18 +193,92 @@ func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session
 		c.render(w, r, http.StatusBadRequest, "sessions", s, data, titled("Sessions"))
 		return
 	}
-	ss, err := c.d.Store.ListSessions(ctx, storage.SessionFilter{ClientID: f.Client, Status: f.Status, Limit: scanLimit})
+	// The client, status and creation-time range are the store's filter,
+	// so they reach every session; the others need each session's
+	// timeline and are applied here.
+	sf := storage.SessionFilter{ClientID: f.Client, Status: f.Status, CreatedFrom: f.from, CreatedTo: f.to}
+	var rows []summary
+	var total, start, end int
+	if f.storeOnly() {
+		rows, total, err = c.storePage(ctx, sf, f.Page, kinds)
+		start = (f.Page - 1) * pageSize
+		end = start + len(rows)
+		data["Counted"] = max(scanLimit, f.Page*pageSize)
+	} else {
+		rows, err = c.scanSessions(ctx, sf, f, kinds, data)
+		total = len(rows)
+		start = min((f.Page-1)*pageSize, total)
+		end = min(start+pageSize, total)
+		rows = rows[start:end]
+	}
 	if err != nil {
 		c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
 		return
 	}
-	scanned := len(ss)
-	if scanned == scanLimit && f.Q != "" {
-		// A session id finds its session however old it is.
-		x, err := c.d.Store.GetSession(ctx, f.Q)
-		if err == nil && (f.Client == "" || x.ClientID == f.Client) && (f.Status == "" || x.Status == f.Status) &&
-			!slices.ContainsFunc(ss, func(y storage.Session) bool { return y.ID == x.ID }) {
-			ss = append(ss, x)
+	data["Rows"], data["Total"] = rows, total
+	data["First"], data["Last"] = start+1, start+len(rows)
+	if f.Page > 1 {
+		data["Prev"] = pageLink("/sessions", f.query(f.Page-1))
+	}
+	if end < total || (total < 0 && len(rows) == pageSize) {
+		data["Next"] = pageLink("/sessions", f.query(f.Page+1))
+	}
+	c.render(w, r, http.StatusOK, "sessions", s, data, titled("Sessions"), nav("sessions"))
+}
+
+// storeOnly reports whether the store's filter is the whole of f, so the
+// list can be paged by the store.
+func (f sessionFilter) storeOnly() bool {
+	return f.Kind == "" && f.Level == "" && f.Action == "" && f.Q == ""
+}
+
+// storePage reads page p of the sessions matching sf and summarizes only
+// them. It reads at least scanLimit+1 sessions (records only, not their
+// timelines) so it can count them up to scanLimit: total is their number,
+// or -1 when there are more than max(scanLimit, p*pageSize).
+func (c *Console) storePage(ctx context.Context, sf storage.SessionFilter, p int, kinds map[string]string) (rows []summary, total int, err error) {
+	counted := max(scanLimit, p*pageSize)
+	sf.Limit = counted + 1
+	ss, err := c.d.Store.ListSessions(ctx, sf)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := c.d.Now()
+	for _, x := range ss[min((p-1)*pageSize, len(ss)):min(p*pageSize, len(ss))] {
+		sm, err := c.summarize(ctx, x, kinds, now)
+		if err != nil {
+			return nil, 0, err
+		}
+		rows = append(rows, sm)
+	}
+	if total = len(ss); total > counted {
+		total = -1
+	}
+	return rows, total, nil
+}
+
+// scanSessions filters the newest scanLimit sessions matching sf by the
+// rest of f. When there are more, data gets Capped, Scanned and Older, a
+// link to the same filters on the sessions created at or before the oldest
+// one scanned.
+func (c *Console) scanSessions(ctx context.Context, sf storage.SessionFilter, f sessionFilter, kinds map[string]string, data map[string]any) ([]summary, error) {
+	sf.Limit = scanLimit
+	ss, err := c.d.Store.ListSessions(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	if len(ss) == scanLimit {
+		data["Capped"], data["Scanned"] = true, scanLimit
+		older := f
+		older.To = ceilMilli(ss[len(ss)-1].CreatedAt).Format("2006-01-02T15:04:05.000")
+		data["Older"] = pageLink("/sessions", older.query(1))
+		if f.Q != "" {
+			// A session id finds its session however old it is.
+			x, err := c.d.Store.GetSession(ctx, f.Q)
+			if err == nil && (f.Client == "" || x.ClientID == f.Client) && (f.Status == "" || x.Status == f.Status) &&
+				sf.MatchesCreated(x.CreatedAt) && !slices.ContainsFunc(ss, func(y storage.Session) bool { return y.ID == x.ID }) {
+				ss = append(ss, x)
+			}
 		}
 	}
 	now := c.d.Now()
@@ -212,25 +286,22 @@ func (c *Console) sessionList(w http.ResponseWriter, r *http.Request, s *session
 	for _, x := range ss {
 		sm, err := c.summarize(ctx, x, kinds, now)
 		if err != nil {
-			c.fail(w, r, s, http.StatusServiceUnavailable, "The store cannot be read: "+err.Error())
-			return
+			return nil, err
 		}
 		if f.match(sm) {
 			rows = append(rows, sm)
 		}
 	}
-	total := len(rows)
-	start := min((f.Page-1)*pageSize, total)
-	end := min(start+pageSize, total)
-	data["Rows"], data["Total"], data["Scanned"], data["Capped"] = rows[start:end], total, scanned, scanned == scanLimit
-	data["First"], data["Last"] = start+1, end
-	if f.Page > 1 {
-		data["Prev"] = pageLink("/sessions", f.query(f.Page-1))
+	return rows, nil
+}
+
+// ceilMilli rounds t up to a whole millisecond, the finest time the
+// "Created to" field shows, so a range ending there includes t.
+func ceilMilli(t time.Time) time.Time {
+	if r := t.Truncate(time.Millisecond); !r.Equal(t) {
+		return r.Add(time.Millisecond).UTC()
 	}
-	if end < total {
-		data["Next"] = pageLink("/sessions", f.query(f.Page+1))
-	}
-	c.render(w, r, http.StatusOK, "sessions", s, data, titled("Sessions"), nav("sessions"))
+	return t.UTC()
 }
 
 // pageLink is the console path with query q, as a link for the pages: a
