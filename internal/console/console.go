@@ -81,6 +81,11 @@ type BaselineReader interface {
 	Baseline(clientID string) (risk.Baseline, bool)
 }
 
+// LiveCounter counts live sessions by level; *risk.Engine implements it.
+type LiveCounter interface {
+	LiveSessions(risk.Level) int
+}
+
 // Deps are the console's collaborators. Store, Admin and Auth are
 // required; Policy and Baselines are optional (their parts of the pages
 // say they are unavailable).
@@ -94,7 +99,14 @@ type Deps struct {
 	Auth      Authenticator
 	Policy    PolicyControl
 	Baselines BaselineReader
-	Now       func() time.Time
+	// Live, when set, counts the sessions the risk engine holds open by
+	// the level of their latest decision (the counters behind
+	// vigil_risk_live_sessions): the overview's live sessions come from it,
+	// whatever the number of sessions. LivePartial says it counts only this
+	// instance's share (a cluster member).
+	Live        LiveCounter
+	LivePartial bool
+	Now         func() time.Time
 	Log       *slog.Logger
 }
 

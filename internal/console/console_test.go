@@ -101,7 +101,7 @@ func newEnv(t *testing.T) *env {
 	return newEnvConfig(t, console.Config{IdleTimeout: 10 * time.Minute})
 }
 
-func newEnvConfig(t *testing.T, cfg console.Config) *env {
+func newEnvConfig(t *testing.T, cfg console.Config, opts ...func(*console.Deps)) *env {
 	t.Helper()
 	h, err := secret.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -111,8 +111,11 @@ func newEnvConfig(t *testing.T, cfg console.Config) *env {
 	api := admin.New(adminToken, admin.Deps{Store: e.store, Hasher: h, Sessions: terminator{e.store}, Policy: e.pol, Now: e.clock,
 		Tokens: revoker{e.store}, Signals: e.signals,
 		Credentials: admin.Credentials{admin.TokenCredential("auditor", admin.RoleReadOnly, readOnlyToken)}})
-	c, err := console.New(cfg, console.Deps{Store: e.store, Admin: api.Internal(),
-		Auth: api.Credentials(), Policy: e.pol, Now: e.clock})
+	d := console.Deps{Store: e.store, Admin: api.Internal(), Auth: api.Credentials(), Policy: e.pol, Now: e.clock}
+	for _, o := range opts {
+		o(&d)
+	}
+	c, err := console.New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

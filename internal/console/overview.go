@@ -6,10 +6,13 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 )
 
-// The overview looks at the newest overviewScan sessions.
+// The overview's charts of decisions, reasons and terminations look at
+// the newest overviewScan sessions; its live sessions by level too, unless
+// the risk engine counts them (Deps.Live).
 const (
 	overviewScan    = 500
 	decisionWindow  = 30 // minutes
@@ -36,6 +39,9 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 			if err == nil {
 				data := overviewData(rows, c.d.Now())
 				data["Scanned"], data["Capped"] = len(ss), len(ss) == overviewScan
+				if c.d.Live != nil {
+					c.engineLive(data)
+				}
 				c.render(w, r, http.StatusOK, "overview", s, data, titled("Overview"), nav("overview"))
 				return
 			}
@@ -115,4 +121,19 @@ func overviewData(rows []summary, now time.Time) map[string]any {
 		"TermChart":    columnChart("terminations", "Terminations per hour, last 24 hours (UTC)", hourSlots, []series{{Name: "terminated", Class: "act-terminate", Values: hours}}),
 		"Terminations": terminated[:min(len(terminated), terminationsLen)],
 	}
+}
+
+// engineLive replaces the live sessions by level, counted from the newest
+// sessions, with the risk engine's counts of every session it holds open.
+func (c *Console) engineLive(data map[string]any) {
+	live := 0
+	var bars []bar
+	for _, l := range risk.Levels() {
+		n := c.d.Live.LiveSessions(l)
+		live += n
+		bars = append(bars, bar{Label: string(l), Value: n, Class: "lvl-" + string(l), Href: Prefix + "/sessions?status=active&level=" + string(l)})
+	}
+	data["Live"], data["Levels"] = live, bars
+	data["LevelChart"] = barChart("live-by-level", "Live sessions by risk level", bars)
+	data["LiveFromEngine"], data["LivePartial"] = true, c.d.LivePartial
 }

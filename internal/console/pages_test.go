@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-auth/vigil/internal/console"
+	"github.com/vigil-auth/vigil/risk"
 	"github.com/vigil-auth/vigil/storage"
 )
 
@@ -569,5 +570,56 @@ func TestTimeRangeReachesEverySession(t *testing.T) {
 	}
 	if got := listed(b.get(link).body); len(got) != 1 || got[0] != "ses_1" {
 		t.Errorf("the older link lists %v; want ses_1", got)
+	}
+}
+
+// liveCounts is a risk engine's live-session counters.
+type liveCounts map[risk.Level]int
+
+func (l liveCounts) LiveSessions(lv risk.Level) int { return l[lv] }
+
+// TestOverviewBeyondItsScan checks what the overview says with more
+// sessions than it reads: live sessions by level come from the risk
+// engine's counters when it has them, and the page says which charts are
+// partial.
+func TestOverviewBeyondItsScan(t *testing.T) {
+	live := liveCounts{risk.LevelNone: 700, risk.LevelHigh: 3}
+	for _, tt := range []struct {
+		name string
+		opts []func(*console.Deps)
+		want []string
+		not  []string
+	}{
+		{"from the store", nil,
+			[]string{"Live sessions: 500 (among the newest 500 sessions).",
+				"read from the newest 500 sessions only: there are more, so they may be partial"},
+			[]string{"counted by the risk engine"}},
+		{"from the risk engine", []func(*console.Deps){func(d *console.Deps) { d.Live = live }},
+			[]string{"Live sessions: 703, counted by the risk engine.", "<title>none: 700</title>", "<title>high: 3</title>",
+				`href="/console/sessions?status=active&amp;level=high">high: 3</a>`,
+				"read from the newest 500 sessions only: there are more, so they may be partial"},
+			[]string{"among the newest 500 sessions)", "cluster member"}},
+		{"from one cluster member's engine", []func(*console.Deps){func(d *console.Deps) { d.Live, d.LivePartial = live, true }},
+			[]string{"Live sessions: 703, counted by the risk engine of this instance (each cluster member counts the sessions it judges)."},
+			nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnvConfig(t, console.Config{IdleTimeout: 10 * time.Minute}, tt.opts...)
+			e.seedServiceSessions(600)
+			e.advance(time.Hour)
+			b := e.browser()
+			b.signIn(adminToken)
+			p := b.get("/console/overview")
+			for _, w := range tt.want {
+				if !strings.Contains(p.body, w) {
+					t.Errorf("overview lacks %q", w)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(p.body, w) {
+					t.Errorf("overview says %q", w)
+				}
+			}
+		})
 	}
 }

@@ -22,9 +22,12 @@ func (s *Server) mountAdmin(r *web.Router) error {
 	}
 	api.Mount(r)
 	u, _ := url.Parse(s.cfg.Issuer)
-	c, err := console.New(console.Config{Secure: u != nil && u.Scheme == "https"}, console.Deps{
-		Store: s.d.Store, Admin: api.Internal(), Auth: api.Credentials(), Policy: s.policy,
-		Baselines: baselines{s.d.Risk}, Now: s.d.Now, Log: s.d.Log})
+	d := console.Deps{Store: s.d.Store, Admin: api.Internal(), Auth: api.Credentials(), Policy: s.policy,
+		Baselines: baselines{s.d.Risk}, Now: s.d.Now, Log: s.d.Log}
+	if lc, ok := s.d.Risk.(liveCounter); ok {
+		d.Live, d.LivePartial = lc, s.d.Peer != nil
+	}
+	c, err := console.New(console.Config{Secure: u != nil && u.Scheme == "https"}, d)
 	if err != nil {
 		return err
 	}
