@@ -288,8 +288,15 @@ func (x *evaluation) toolVolume(k uint64) {
 	n := float32(s.toolN[i])
 	usual := float32(lookupMax(x.base.Tools, k))
 	limit := max(1.5*usual, usual+3, 4)
-	if v, _ := verbsOf(x.ev.Tool); usual == 0 && v&riskyVerbs != 0 {
-		limit = 1 // a tool that destroys, exports, spends or administers, never used: once is already new
+	if usual == 0 && x.verbs&riskyVerbs != 0 {
+		// a tool never used that destroys, exports, spends or
+		// administers: by its name, once is already new; by the scope it
+		// is called with only (a paid API's lookup), a second call may be
+		// the same request again, a third is a loop
+		limit = 2
+		if v, _ := verbsOf(x.ev.Tool); v&riskyVerbs != 0 {
+			limit = 1
+		}
 	}
 	if !x.mature() {
 		limit = max(limit, 20)
@@ -303,28 +310,41 @@ func (x *evaluation) toolVolume(k uint64) {
 }
 
 // riskyToolCount weighs the count of a tool that destroys, exports, spends
-// or administers by how likely the client's clean sessions make it: a
-// Poisson count with twice the mean its history suggests (the most one
-// session made of it, times the share of sessions that used it), so that a
-// few calls more of a tool the client calls once in a while already speak
-// (a cost loop that has only begun), while tools it calls in bulk every
-// session are left to the ratio above.
+// or administers against the client's clean sessions, two ways, and keeps
+// the stronger:
+//   - against the sessions that used it: one beats the most of n such
+//     sessions with chance 1/(n+1), and each doubling beyond that most is
+//     taken as another such step, so a few calls more of a tool the client
+//     calls once in most sessions already speak (a cost loop that has only
+//     begun);
+//   - against all its sessions: a Poisson count with twice the mean its
+//     history suggests (the most one session made of it, times the share of
+//     sessions that used it), so a tool it calls in a few sessions only,
+//     called many times, speaks too.
+//
+// The ratio to that most also scales the call's impact: every call of a
+// loop spends or destroys again.
 func (x *evaluation) riskyToolCount(k uint64, n int, usual float32) {
 	if x.verbs&riskyVerbs == 0 || usual <= 0 || !x.mature() {
 		return
 	}
-	cnt, _ := lookupTier(x.base.Tools, k)
-	lam := 2 * float64(usual) * float64(min(1, cnt/max(x.base.Sessions, 1)))
-	if lam <= 0 || float64(n) <= 2*lam {
+	r := float32(n) / usual
+	if r <= 1 {
 		return
 	}
-	tail := 1e-9
-	if float64(n) < 4*lam+50 {
-		tail = poissonTail(n, lam)
+	x.s.volRatio = max(x.s.volRatio, r)
+	used, _ := lookupTier(x.base.Tools, k)
+	db := log2f(r) * float32(10*math.Log10(float64(used)+1))
+	if lam := 2 * float64(usual) * float64(min(1, used/max(x.base.Sessions, 1))); lam > 0 && float64(n) > 2*lam {
+		tail := 1e-9
+		if float64(n) < 4*lam+50 {
+			tail = poissonTail(n, lam)
+		}
+		db = max(db, -10*float32(math.Log10(tail)))
 	}
-	if db := -10 * float32(math.Log10(tail)); db > ptsVolumeBase {
+	if db > ptsVolumeBase {
 		x.growTo(dSessionVolume, min(db, x.e.caps[dSessionVolume])*x.mat,
-			strconv.Itoa(n)+" calls of "+x.ev.Tool+" in the session (usual at most "+strconv.Itoa(int(usual))+", in a share of sessions)")
+			strconv.Itoa(n)+" calls of "+x.ev.Tool+" in the session (its sessions make at most "+strconv.Itoa(int(usual))+")")
 	}
 }
 
@@ -393,14 +413,24 @@ func (x *evaluation) volume() {
 	s.calls = min(s.calls+1, 65535)
 	x.memo.calls = 1
 	usual := x.base.Calls1
-	limit := max(3*usual, usual+20)
+	limit := max(2*usual, usual+10)
 	if !x.mature() {
 		limit = max(limit, 100)
 	}
 	if n := float32(s.calls); n > limit && x.mat > 0 {
-		x.growTo(dSessionVolume, (ptsVolumeBase+ptsVolumePerDoubling*log2f(n/limit))*x.mat,
+		x.growTo(dSessionVolume, (ptsVolumeBase+x.perDoubling()*log2f(n/limit))*x.mat,
 			strconv.Itoa(int(s.calls))+" calls in the session (usual at most "+strconv.Itoa(int(usual+0.5))+")")
 	}
+}
+
+// perDoubling is the evidence each doubling of a session's volume beyond
+// the most the client's clean sessions made gives: a new session beats the
+// most of n sessions with chance 1/(n+1), and each doubling is taken as
+// another such step, so a client with a long, steady history speaks more
+// strongly of the same spike than one seen a few times.
+func (x *evaluation) perDoubling() float32 {
+	db := float32(10 * math.Log10(float64(x.base.Sessions)+1))
+	return min(max(db, ptsVolumePerDoubling), 2*ptsVolumePerDoubling)
 }
 
 // chain runs deleg.unusual_chain: a deeper delegation chain than usual, or

@@ -1,6 +1,7 @@
 package risk_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/vigil-auth/vigil/risk"
@@ -118,5 +119,37 @@ func TestNetworkVouchesForItsTier(t *testing.T) {
 		if p := points(ds[2], risk.DetNewNetwork); p < tt.min || p > tt.max {
 			t.Errorf("from %s: %s %d, want %d..%d; %v", tt.ip, risk.DetNewNetwork, p, tt.min, tt.max, ds[2].Reasons)
 		}
+	}
+}
+
+// TestCostLoop checks that a paid tool the client calls once in its
+// sessions is stepped up when a session loops on it (the fourth call in
+// a row, four times the most its sessions made), while calling it twice
+// is allowed; and that a paid API's tool never used (paid by its scope
+// only) may be called twice but not looped on.
+func TestCostLoop(t *testing.T) {
+	paid := call{op: risk.OpExchange, aud: "llm", sens: 1, tool: "llm.lookup", scopes: []string{"llm.invoke"}}
+	prof := agent
+	prof.Scopes = append(slices.Clone(agent.Scopes), "llm.invoke")
+	prof.Audiences = append(slices.Clone(agent.Audiences), "llm")
+	for _, tt := range []struct {
+		name  string
+		train []call
+	}{
+		{"used once a session", append(routine[:2:2], paid)},
+		{"never used", routine},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.train("agent", prof, "10.1.4.21", tt.train, 20)
+			sid, _ := f.open("agent", prof, "10.1.4.21")
+			ds := f.do(sid, "agent", prof, "10.1.4.21", append(routine[:2:2], paid, paid, paid, paid))
+			if ds[3].Action != risk.Allow {
+				t.Errorf("second call: %s (score %d), want allow; %v", ds[3].Action, ds[3].Score, ds[3].Reasons)
+			}
+			if ds[5].Action == risk.Allow {
+				t.Errorf("fourth call: allowed (score %d, impact %g); %v", ds[5].Score, ds[5].Impact, ds[5].Reasons)
+			}
+		})
 	}
 }
