@@ -162,3 +162,47 @@ func TestCeilMilli(t *testing.T) {
 		}
 	}
 }
+
+func TestNextPage(t *testing.T) {
+	overview := Prefix + "/overview"
+	tests := []struct{ next, want string }{
+		{"", overview},
+		{Prefix + "/sessions/s1", Prefix + "/sessions/s1"},
+		{Prefix + "/sessions?client=a&page=2", Prefix + "/sessions?client=a&page=2"},
+		{Prefix + "/login", overview},
+		{Prefix + "/login?next=x", overview},
+		{Prefix + "/../admin", overview},
+		{Prefix + "/a/./b", overview},
+		{Prefix + "/a#b", overview},
+		{"/other", overview},
+		{"https://evil.example" + Prefix + "/overview", overview},
+		{"//evil.example" + Prefix + "/overview", overview},
+		{"/\\evil.example" + Prefix + "/", overview},
+		{Prefix + "/a\\b", overview},
+		{Prefix + "/a\r\nSet-Cookie: x", overview},
+		{"javascript:alert(1)", overview},
+	}
+	for _, tt := range tests {
+		if got := nextPage(tt.next); got != tt.want {
+			t.Errorf("nextPage(%q) = %q, want %q", tt.next, got, tt.want)
+		}
+	}
+}
+
+// FuzzNextPage feeds the sign-in's next parameter to nextPage: whatever it
+// answers is a path of the console on the same site, never the sign-in page.
+func FuzzNextPage(f *testing.F) {
+	for _, s := range []string{"", Prefix + "/sessions?page=2", "//evil.example/", "/\\evil.example",
+		Prefix + "/%2e%2e/x", Prefix + "/login", "https://a" + Prefix + "/x", Prefix + "/a%0d%0ab"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := nextPage(next)
+		u, err := url.Parse(got)
+		if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil ||
+			!strings.HasPrefix(got, Prefix+"/") || strings.HasPrefix(u.Path, Prefix+"/login") ||
+			strings.ContainsAny(got, "\\\r\n\t") || strings.HasPrefix(got, "//") {
+			t.Fatalf("nextPage(%q) = %q", next, got)
+		}
+	})
+}
