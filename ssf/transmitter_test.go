@@ -50,7 +50,7 @@ type env struct {
 	store storage.Store
 }
 
-func newEnv(t *testing.T, store storage.Store) *env {
+func newEnv(t testing.TB, store storage.Store) *env {
 	t.Helper()
 	tx, err := NewTransmitter(Config{Issuer: testIssuer, MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
 		IdlePoll: 20 * time.Millisecond, LongPoll: 200 * time.Millisecond}, store, fakeSigner{}, func(s string) string { return "id:" + s })
@@ -82,7 +82,7 @@ func newEnv(t *testing.T, store storage.Store) *env {
 }
 
 // call sends a management request as the receiver and returns status and body.
-func (e *env) call(t *testing.T, h http.HandlerFunc, method, target, body string) (int, string) {
+func (e *env) call(t testing.TB, h http.HandlerFunc, method, target, body string) (int, string) {
 	t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	r.Header.Set("Authorization", "Bearer rp-token")
@@ -94,7 +94,7 @@ func (e *env) call(t *testing.T, h http.HandlerFunc, method, target, body string
 	return w.Code, w.Body.String()
 }
 
-func (e *env) createStream(t *testing.T, body string) StreamConfig {
+func (e *env) createStream(t testing.TB, body string) StreamConfig {
 	t.Helper()
 	code, out := e.call(t, e.tx.Streams, http.MethodPost, PathStreams, body)
 	if code != http.StatusCreated {
