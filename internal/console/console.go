@@ -107,7 +107,7 @@ type Deps struct {
 	Live        LiveCounter
 	LivePartial bool
 	Now         func() time.Time
-	Log       *slog.Logger
+	Log         *slog.Logger
 }
 
 // Console is the admin console. It is safe for concurrent use.
