@@ -164,18 +164,12 @@ func actsFor(owner storage.Client, holder string, actors []string) bool {
 // audienceCap is the shortest max_ttl of the resources registered for auds
 // (0 when none caps): the longest any token for all of them may live.
 func (s *Server) audienceCap(ctx context.Context, auds []string) (time.Duration, error) {
+	_, caps, err := s.registered(ctx, auds)
 	var limit time.Duration
-	for _, a := range auds {
-		r, err := s.store.GetResource(ctx, a)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			continue
-		case err != nil:
-			return 0, fmt.Errorf("authz: load resource: %w", err)
-		}
-		limit = capTTL(limit, r.MaxTTL.D())
+	for _, c := range caps {
+		limit = capTTL(limit, c)
 	}
-	return limit, nil
+	return limit, err
 }
 
 // policyErr is the answer to a grant the registrations no longer allow.
