@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -128,19 +129,28 @@ func dbEndSessions(ctx context.Context, e *cli, args []string) error {
 	return nil
 }
 
-func dbCheck(_ context.Context, e *cli, args []string) error {
-	fs := e.newFlagSet("db check", "db check [FILE] [flags]")
+// dbFile parses the flags of db command name: the database file is its
+// argument, else the data directory's.
+func dbFile(e *cli, name string, args []string) (string, error) {
+	fs := e.newFlagSet("db "+name, "db "+name+" [FILE] [flags]")
 	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return "", err
 	}
-	path := filepath.Join(firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData), server.DBFile)
 	if len(pos) > 1 {
-		return wantArgs(fs, pos, 1)
+		return "", wantArgs(fs, pos, 1)
 	}
 	if len(pos) == 1 {
-		path = pos[0]
+		return pos[0], nil
+	}
+	return filepath.Join(firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData), server.DBFile), nil
+}
+
+func dbCheck(_ context.Context, e *cli, args []string) error {
+	path, err := dbFile(e, "check", args)
+	if err != nil {
+		return err
 	}
 	if err := server.CheckFile(path); err != nil {
 		return err
@@ -150,18 +160,9 @@ func dbCheck(_ context.Context, e *cli, args []string) error {
 }
 
 func dbStats(_ context.Context, e *cli, args []string) error {
-	fs := e.newFlagSet("db stats", "db stats [FILE] [flags]")
-	data := fs.String("data", "", "data directory (env VIGIL_DATA; default "+config.DefaultData+")")
-	pos, err := parse(fs, args)
+	path, err := dbFile(e, "stats", args)
 	if err != nil {
 		return err
-	}
-	path := filepath.Join(firstSet(*data, e.getenv("VIGIL_DATA"), config.DefaultData), server.DBFile)
-	if len(pos) > 1 {
-		return wantArgs(fs, pos, 1)
-	}
-	if len(pos) == 1 {
-		path = pos[0]
 	}
 	if _, err := os.Stat(path); err != nil {
 		return err
@@ -177,7 +178,12 @@ func dbStats(_ context.Context, e *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	return printStats(e.stdout, st)
+}
+
+// printStats writes st as a table: a row a bucket, then the totals.
+func printStats(out io.Writer, st bolt.FileStats) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "bucket\tkeys\tkey bytes\tvalue bytes\tleaf pages\tbranch pages\tleaf fill\tMiB\t")
 	var total int64
 	for _, b := range st.Buckets {
