@@ -229,6 +229,10 @@ func TestCLISessions(t *testing.T) {
 				return err
 			}
 		}
+		if err := w.CreateSession(ctx, storage.Session{ID: "ses_old", ClientID: "agent-2", Subject: "agent-2",
+			CreatedAt: t0.Add(-2 * time.Hour), ExpiresAt: t0.Add(-time.Hour), Status: storage.SessionActive}); err != nil {
+			return err
+		}
 		if err := w.CreateToken(ctx, storage.Token{ID: "tok-hash-0123456789", Kind: storage.AccessToken, Format: "opaque",
 			ClientID: "agent-1", SessionID: "ses_a", Scopes: []string{"secrets.read"}, Audiences: []string{"vault"},
 			IssuedAt: t0, NotBefore: t0, ExpiresAt: t0.Add(5 * time.Minute)}); err != nil {
@@ -245,6 +249,14 @@ func TestCLISessions(t *testing.T) {
 	list := mustVigil(t, env, "session", "list", "--client", "agent-1")
 	if strings.Count(list, "agent-1") != 2 || !strings.Contains(list, "10.1.4.21") {
 		t.Errorf("session list =\n%s", list)
+	}
+	if out := mustVigil(t, env, "session", "list", "--created-to", t0.Add(-time.Hour).Format(time.RFC3339)); strings.Count(out, "ses_") != 1 ||
+		!strings.Contains(out, "ses_old") {
+		t.Errorf("session list --created-to =\n%s", out)
+	}
+	if out := mustVigil(t, env, "session", "list", "--created-from", t0.Format(time.RFC3339)); strings.Count(out, "ses_") != 2 ||
+		strings.Contains(out, "ses_old") {
+		t.Errorf("session list --created-from =\n%s", out)
 	}
 	show := mustVigil(t, env, "session", "show", "ses_a")
 	for _, want := range []string{"session ses_a", "tokens (1):", "tok-hash-012…", "secrets.read", "timeline (1 events):",

@@ -16,7 +16,7 @@ import (
 
 func sessionCommands() []command {
 	return []command{
-		{"list", "[--client ID] [--status active|terminated] [--limit N]", "list sessions, newest first", listSessions},
+		{"list", "[--client ID] [--status active|terminated] [--created-from TIME] [--created-to TIME] [--limit N]", "list sessions, newest first", listSessions},
 		{"show", "SID", "print a session's tokens and risk timeline", showSession},
 		{"terminate", "SID [--reason TEXT]", "end a session and revoke every token in it", terminateSession},
 	}
@@ -29,6 +29,8 @@ func listSessions(ctx context.Context, e *cli, args []string) error {
 	af := e.addAdminFlags(fs)
 	client := fs.String("client", "", "only sessions of this client")
 	status := fs.String("status", "", "only sessions with this status: active or terminated")
+	from := fs.String("created-from", "", "only sessions created at or after this RFC 3339 time, or this long ago (such as 1h)")
+	to := fs.String("created-to", "", "only sessions created at or before this RFC 3339 time, or this long ago (such as 1h)")
 	limit := fs.Int("limit", 0, "at most this many sessions (server default 100)")
 	pos, err := parse(fs, args)
 	if err == nil {
@@ -38,7 +40,7 @@ func listSessions(ctx context.Context, e *cli, args []string) error {
 		return err
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"client": *client, "status": *status} {
+	for k, v := range map[string]string{"client": *client, "status": *status, "created_from": *from, "created_to": *to} {
 		if v != "" {
 			q.Set(k, v)
 		}
