@@ -25,10 +25,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s *session) 
 	if f["since"] == "" {
 		f["since"] = "24h"
 	}
-	page := 1
-	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 0 {
-		page = p
-	}
+	page := pageOf(q)
 	data := map[string]any{"F": f, "Types": []string{"issue", "exchange", "refresh", "refuse", "revoke", "terminate", "decision", "admin"}}
 	since, err := parseSince(f["since"], c.d.Now())
 	if err != nil {

@@ -83,13 +83,25 @@ type sessionFilter struct {
 	from, to                               time.Time
 }
 
+// maxPage is the highest page number a list accepts (a higher one shows
+// as maxPage): far beyond any list, and low enough that a page's offset
+// always fits an int.
+const maxPage = 1 << 20
+
+// pageOf returns the page number q asks for: 1 when absent or not a
+// positive number, at most maxPage.
+func pageOf(q url.Values) int {
+	p, err := strconv.Atoi(q.Get("page"))
+	if err != nil || p < 1 {
+		return 1
+	}
+	return min(p, maxPage)
+}
+
 func parseSessionFilter(q url.Values) (sessionFilter, error) {
 	f := sessionFilter{Client: q.Get("client"), Kind: q.Get("kind"), Level: q.Get("level"), Action: q.Get("action"),
 		Status: q.Get("status"), Q: strings.TrimSpace(q.Get("q")), From: q.Get("from"), To: q.Get("to"),
-		Page: 1, Auto: q.Get("refresh") == "1"}
-	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 0 {
-		f.Page = p
-	}
+		Page: pageOf(q), Auto: q.Get("refresh") == "1"}
 	var err error
 	if f.from, err = parseTime(f.From); err != nil {
 		return f, fmt.Errorf("from: %w", err)
