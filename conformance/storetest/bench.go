@@ -30,6 +30,34 @@ func Benchmark(b *testing.B, newStore BenchFunc) {
 	for _, p := range []int{1, 8, 64} {
 		b.Run("UpdateGrant/parallel-"+strconv.Itoa(p), func(b *testing.B) { benchUpdateGrant(b, fresh(b), p) })
 	}
+	b.Run("ListSessionsRange", func(b *testing.B) { benchListSessionsRange(b, fresh(b)) })
+}
+
+// benchListSessionsRange lists one old hour (100 sessions) of
+// benchSessions sessions created 36 s apart: a backend that walks its
+// creation-time index reads that hour only.
+func benchListSessionsRange(b *testing.B, s storage.Store) {
+	const benchSessions = 50_000
+	err := s.Update(b.Context(), func(w storage.Writer) error {
+		for i := range benchSessions {
+			c := "c" + strconv.Itoa(i%10)
+			if err := w.CreateSession(b.Context(), newSession("s"+strconv.Itoa(i), c, at(time.Duration(i)*36*time.Second))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatalf("seed: %v", err)
+	}
+	f := storage.SessionFilter{CreatedFrom: at(10 * time.Hour), CreatedTo: at(11*time.Hour - time.Nanosecond)}
+	b.ReportAllocs()
+	for b.Loop() {
+		ss, err := s.ListSessions(b.Context(), f)
+		if err != nil || len(ss) != 100 {
+			b.Fatalf("listed %d sessions: %v", len(ss), err)
+		}
+	}
 }
 
 const benchTokens = 10_000
