@@ -51,9 +51,6 @@ func (c *coder) fail() {
 	c.off = len(c.buf)
 }
 
-func (c *coder) u64(v *uint64) { c.uvarint(v) }
-
-func (c *coder) u32(v *uint32) { x := uint64(*v); c.uvarint(&x); *v = uint32(x) }
 func (c *coder) u16(v *uint16) { x := uint64(*v); c.uvarint(&x); *v = uint16(x) }
 
 func (c *coder) u8(v *uint8) {

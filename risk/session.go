@@ -191,12 +191,3 @@ func (s *session) factByCode(code string) int {
 	}
 	return -1
 }
-
-func (s *session) hasHardFact() bool {
-	for i := range s.facts {
-		if s.facts[i].hard {
-			return true
-		}
-	}
-	return false
-}

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -213,13 +212,4 @@ func statusOf(err error) int {
 		return ae.Status
 	}
 	return http.StatusBadRequest
-}
-
-// prettyJSON indents raw JSON for display; invalid JSON is returned as is.
-func prettyJSON(b []byte) string {
-	var out bytes.Buffer
-	if json.Indent(&out, b, "", "  ") != nil {
-		return string(b)
-	}
-	return out.String()
 }

@@ -3,7 +3,6 @@ package replay
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 
@@ -187,17 +186,6 @@ func (c Client) record(id string) storage.Client {
 		rec.Schedule = &storage.Schedule{Days: sc.Days, Hours: sc.Hours, TZ: sc.TZ}
 	}
 	return rec
-}
-
-// networks returns the client's declared networks as prefixes.
-func (c Client) networks() []netip.Prefix {
-	var out []netip.Prefix
-	for _, n := range c.Networks {
-		if p, err := netip.ParsePrefix(n); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // problem turns the first problem a storage validator reported ("field:
