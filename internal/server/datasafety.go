@@ -132,8 +132,8 @@ const lostCommitsReason = "the database lost its latest commits (a damaged meta 
 // bbolt opened it at the commit before: what the lost commits did (a
 // revocation, a termination, a rotation) is unknown, so, as after a
 // restore, every session is ended and every token revoked.
-func lostCommits(store *bolt.Store, dir string, now time.Time, log *slog.Logger) error {
-	n, err := EndAllSessions(context.Background(), store, now, lostCommitsReason)
+func lostCommits(ctx context.Context, store *bolt.Store, dir string, now time.Time, log *slog.Logger) error {
+	n, err := EndAllSessions(ctx, store, now, lostCommitsReason)
 	if err != nil {
 		return fmt.Errorf("%s: ending the sessions of a database that lost its latest commits: %w", dir, err)
 	}
@@ -174,7 +174,7 @@ func damaged(path string, err error) error {
 
 // openVerified opens the bbolt file of dir after checking that a missing
 // database is meant to be new, verifies it, and marks dir initialized.
-func openVerified(dir string, init, required bool, now time.Time, log *slog.Logger, opts ...bolt.Option) (*bolt.Store, error) {
+func openVerified(ctx context.Context, dir string, init, required bool, now time.Time, log *slog.Logger, opts ...bolt.Option) (*bolt.Store, error) {
 	if err := checkDataDir(dir, init, required); err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func openVerified(dir string, init, required bool, now time.Time, log *slog.Logg
 		if damaged, _ := bolt.MetaDamaged(filepath.Join(dir, DBFile)); errors.Is(err, ErrOlderCopy) && damaged {
 			// bbolt fell back to the older meta page: the file is whole, but
 			// its latest commits are lost. It is served as a restored one.
-			err = lostCommits(store, dir, now, log)
+			err = lostCommits(ctx, store, dir, now, log)
 			if err == nil {
 				gen, err = store.Generation()
 			}

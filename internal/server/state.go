@@ -66,6 +66,7 @@ type State struct {
 	file   *bolt.Store
 	dir    string
 	marked atomic.Uint64
+	now    func() time.Time // the marker's clock
 }
 
 // generationEvery is how often a running server records its database's
@@ -83,7 +84,7 @@ func (st *State) markGeneration(log *slog.Logger) {
 	if err != nil || gen <= st.marked.Load() {
 		return
 	}
-	if err := recordGeneration(st.dir, gen, time.Now()); err != nil {
+	if err := recordGeneration(st.dir, gen, st.now()); err != nil {
 		log.Warn("recording the database generation failed", "err", err)
 		return
 	}
@@ -133,7 +134,7 @@ func OpenState(ctx context.Context, s config.Settings, opts ...Option) (*State, 
 	}
 	st.ownStore = true
 	if b, ok := store.(*bolt.Store); ok {
-		st.file, st.dir = b, s.Data
+		st.file, st.dir, st.now = b, s.Data, o.now
 	}
 	return st, nil
 }
@@ -204,7 +205,7 @@ func openConfigured(ctx context.Context, s config.Settings, o openOptions) (stor
 	if config.IsPostgres(s.Store) {
 		return postgres.Open(ctx, s.Store, postgres.WithLogger(o.log))
 	}
-	return openVerified(s.Data, o.init, s.DataRequired, o.now(), o.log, bolt.WithCacheBudget(int64(s.DataCacheMiB)<<20))
+	return openVerified(ctx, s.Data, o.init, s.DataRequired, o.now(), o.log, bolt.WithCacheBudget(int64(s.DataCacheMiB)<<20))
 }
 
 // openBoltFile opens the bbolt file, turning a held lock into a clear message.
