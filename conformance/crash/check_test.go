@@ -77,15 +77,6 @@ func (m *model) checkOnline(c *client, r *rand.Rand) {
 	}
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // checkOffline opens the data file of the dead server: bbolt's consistency
 // check passes, and the stored state keeps the invariants whatever the
 // client was told: no token outlives its session, a terminated session has

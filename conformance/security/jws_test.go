@@ -88,14 +88,6 @@ func jwksOf(k *ecdsa.PrivateKey, kid string) json.RawMessage {
 	return b
 }
 
-// thumbprint is the RFC 7638 thumbprint of an EC P-256 key.
-func thumbprint(k *ecdsa.PublicKey) string {
-	j := ecJWK(k, "")
-	canon := `{"crv":"P-256","kty":"EC","x":"` + j["x"].(string) + `","y":"` + j["y"].(string) + `"}`
-	sum := sha256.Sum256([]byte(canon))
-	return b64(sum[:])
-}
-
 // assertionClaims are valid client assertion claims for client id,
 // overridden by over (a nil value deletes a claim).
 func (e *env) assertionClaims(id string, over map[string]any) map[string]any {
