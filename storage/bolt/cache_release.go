@@ -155,6 +155,11 @@ func (s *Store) CachedBytes() (int64, error) {
 	return s.cache.cached()
 }
 
+// FileCachedBytes returns how many bytes of the file at path the page
+// cache holds, mapped by any process or not. It needs Linux; elsewhere it
+// returns an error.
+func FileCachedBytes(path string) (int64, error) { return fileCached(path) }
+
 // ReleaseCache hands the data file's cached pages back to the kernel now,
 // whatever the budget (see WithCacheBudget).
 func (s *Store) ReleaseCache() error {

@@ -45,3 +45,24 @@ func dropCached(path string) error {
 	defer f.Close()
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
+
+// fileCached returns how many bytes of the file at path the page cache
+// holds, whoever maps it (mincore over a mapping of the file, which itself
+// reads nothing).
+func fileCached(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return 0, err
+	}
+	m, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Munmap(m)
+	return residentBytes(uintptr(unsafe.Pointer(&m[0])), int64(len(m)))
+}
