@@ -40,6 +40,7 @@ type SETError struct {
 	Description string `json:"description"`
 }
 
+// Error names the code and the description.
 func (e *SETError) Error() string { return "ssf: SET refused: " + e.Code + ": " + e.Description }
 
 func refuse(code, format string, a ...any) *SETError {
