@@ -413,24 +413,14 @@ func (x *evaluation) volume() {
 	s.calls = min(s.calls+1, 65535)
 	x.memo.calls = 1
 	usual := x.base.Calls1
-	limit := max(2*usual, usual+10)
+	limit := max(3*usual, usual+20)
 	if !x.mature() {
 		limit = max(limit, 100)
 	}
 	if n := float32(s.calls); n > limit && x.mat > 0 {
-		x.growTo(dSessionVolume, (ptsVolumeBase+x.perDoubling()*log2f(n/limit))*x.mat,
+		x.growTo(dSessionVolume, (ptsVolumeBase+ptsVolumePerDoubling*log2f(n/limit))*x.mat,
 			strconv.Itoa(int(s.calls))+" calls in the session (usual at most "+strconv.Itoa(int(usual+0.5))+")")
 	}
-}
-
-// perDoubling is the evidence each doubling of a session's volume beyond
-// the most the client's clean sessions made gives: a new session beats the
-// most of n sessions with chance 1/(n+1), and each doubling is taken as
-// another such step, so a client with a long, steady history speaks more
-// strongly of the same spike than one seen a few times.
-func (x *evaluation) perDoubling() float32 {
-	db := float32(10 * math.Log10(float64(x.base.Sessions)+1))
-	return min(max(db, ptsVolumePerDoubling), 2*ptsVolumePerDoubling)
 }
 
 // chain runs deleg.unusual_chain: a deeper delegation chain than usual, or

@@ -67,7 +67,7 @@
 //	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant)
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
-//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(2×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers), +15 per doubling
+//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience), half for an unseen step between known tools
 //	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
