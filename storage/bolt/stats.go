@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -58,6 +59,6 @@ func (s *Store) Stats() (FileStats, error) {
 		})
 	})
 	fs.FreePages = s.db.Stats().FreePageN
-	slices.SortFunc(fs.Buckets, func(a, b BucketStats) int { return int(b.Bytes - a.Bytes) })
+	slices.SortFunc(fs.Buckets, func(a, b BucketStats) int { return cmp.Compare(b.Bytes, a.Bytes) })
 	return fs, err
 }
