@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -205,7 +206,7 @@ func openConfigured(ctx context.Context, s config.Settings, o openOptions) (stor
 	if config.IsPostgres(s.Store) {
 		return postgres.Open(ctx, s.Store, postgres.WithLogger(o.log))
 	}
-	return openVerified(ctx, s.Data, o.init, s.DataRequired, o.now(), o.log, bolt.WithCacheBudget(int64(s.DataCacheMiB)<<20))
+	return openVerified(ctx, s.Data, o.init, s.DataRequired, o.now(), o.log, bolt.WithCacheBudget(mib(s.DataCacheMiB)))
 }
 
 // openBoltFile opens the bbolt file, turning a held lock into a clear message.
@@ -328,3 +329,7 @@ func loopbackListen(listen string) bool {
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
+
+// mib returns n MiB in bytes, at most math.MaxInt64 rounded down to a MiB
+// (so a huge data_cache_mib is no bound, never a wrapped small one).
+func mib(n int) int64 { return min(int64(n), math.MaxInt64>>20) << 20 }
