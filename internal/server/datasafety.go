@@ -104,7 +104,8 @@ func readGeneration(dir string) (uint64, bool) {
 }
 
 // recordGeneration writes gen into the marker of dir, keeping its first
-// line; the marker is replaced whole (written beside it, then renamed).
+// line; the marker is replaced whole (written and fsynced beside it, then
+// renamed).
 func recordGeneration(dir string, gen uint64, now time.Time) error {
 	path := filepath.Join(dir, MarkerFile)
 	first := "database created or restored " + now.UTC().Format(time.RFC3339)
@@ -115,13 +116,30 @@ func recordGeneration(dir string, gen uint64, now time.Time) error {
 	}
 	tmp := path + ".tmp"
 	body := first + "\n" + generationPrefix + strconv.FormatUint(gen, 10) + "\n"
-	if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
+	if err := writeSynced(tmp, body); err != nil {
 		return fmt.Errorf("data directory: write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
 	return nil
+}
+
+// writeSynced replaces the file at path with body and fsyncs it, so that a
+// crash after the rename that follows never leaves an empty marker.
+func writeSynced(path, body string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(body)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // lostCommitsReason is the reason recorded on the sessions ended because
