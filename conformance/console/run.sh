@@ -39,22 +39,9 @@ fail() {
 
 ci_root() { [[ "${CI:-}" == "true" && "$(id -u)" == "0" ]]; }
 
-# apt_install installs Debian packages with CI=true and as root (waiting out
-# another apt or dpkg run, retrying a failed download); elsewhere it says
-# what to install and stops.
-apt_install() {
-	ci_root || fail "needs $* (Debian: apt-get install $*)"
-	echo "run.sh: installing $* from Debian's packages" >&2
-	local i
-	for i in 1 2 3 4 5; do
-		if apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null &&
-			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
-			return 0
-		fi
-		sleep $((i * 10))
-	done
-	fail "could not install $*"
-}
+# apt_install installs Debian packages (scripts/apt-install.sh: with CI=true
+# as root; elsewhere it says what to install and stops).
+apt_install() { "$root/scripts/apt-install.sh" "$@"; }
 
 if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null; then
 	apt_install chromium

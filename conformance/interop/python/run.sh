@@ -10,26 +10,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 py=/usr/bin/python3
 
-# apt_install installs Debian packages with CI=true and as root (waiting out
-# another apt or dpkg run, retrying a failed download); elsewhere it says
-# what to install and stops.
-apt_install() {
-	if [[ "${CI:-}" != "true" || "$(id -u)" != "0" ]]; then
-		echo "run.sh: needs $* (apt-get install $*)" >&2
-		exit 1
-	fi
-	echo "run.sh: installing $* from Debian's packages" >&2
-	local i
-	for i in 1 2 3 4 5; do
-		if apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null &&
-			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "$@" >/dev/null; then
-			return 0
-		fi
-		sleep $((i * 10))
-	done
-	echo "run.sh: could not install $*" >&2
-	exit 1
-}
+# apt_install installs Debian packages (scripts/apt-install.sh: with CI=true
+# as root; elsewhere it says what to install and stops).
+apt_install() { "$root/scripts/apt-install.sh" "$@"; }
 
 if ! "$py" -c 'import authlib, requests' 2>/dev/null; then
 	apt_install python3 python3-authlib python3-requests
