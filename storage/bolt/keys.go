@@ -131,30 +131,32 @@ func first(c *bbolt.Cursor, p []byte) (k, v []byte) {
 
 // last positions c on the last key with prefix p.
 func last(c *bbolt.Cursor, p []byte) (k, v []byte) {
-	if succ := successor(p); succ == nil {
-		k, v = c.Last()
-	} else if k, _ = c.Seek(succ); k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
-	}
-	if k == nil || !bytes.HasPrefix(k, p) {
-		return nil, nil
-	}
-	return k, v
+	k, v = before(c, successor(p))
+	return keep(p, k, v)
 }
 
 // lastAtMost positions c on the last key with prefix p whose 8 bytes after
 // p are at most the big-endian bits.
 func lastAtMost(c *bbolt.Cursor, p []byte, bits uint64) (k, v []byte) {
 	bound := binary.BigEndian.AppendUint64(bytes.Clone(p), bits)
-	if succ := successor(bound); succ == nil {
-		k, v = c.Last()
-	} else if k, _ = c.Seek(succ); k == nil {
-		k, v = c.Last()
-	} else {
-		k, v = c.Prev()
+	k, v = before(c, successor(bound))
+	return keep(p, k, v)
+}
+
+// before positions c on the last key below limit (nil: no limit, the
+// bucket's last key).
+func before(c *bbolt.Cursor, limit []byte) (k, v []byte) {
+	if limit == nil {
+		return c.Last()
 	}
+	if k, _ = c.Seek(limit); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+// keep returns k and v when k has prefix p, and nils otherwise.
+func keep(p, k, v []byte) ([]byte, []byte) {
 	if k == nil || !bytes.HasPrefix(k, p) {
 		return nil, nil
 	}
