@@ -123,10 +123,7 @@ func successor(p []byte) []byte {
 // first positions c on the first key with prefix p.
 func first(c *bbolt.Cursor, p []byte) (k, v []byte) {
 	k, v = c.Seek(p)
-	if k == nil || !bytes.HasPrefix(k, p) {
-		return nil, nil
-	}
-	return k, v
+	return keep(p, k, v)
 }
 
 // last positions c on the last key with prefix p.
@@ -165,10 +162,8 @@ func keep(p, k, v []byte) ([]byte, []byte) {
 
 // next advances c and returns the next key with prefix p.
 func next(c *bbolt.Cursor, p []byte) (k, v []byte) {
-	if k, v = c.Next(); k == nil || !bytes.HasPrefix(k, p) {
-		return nil, nil
-	}
-	return k, v
+	k, v = c.Next()
+	return keep(p, k, v)
 }
 
 // prev moves c back and returns the previous key with prefix p.
