@@ -43,8 +43,8 @@ func (s *Server) clientCredentials(ctx context.Context, req *tokenRequest) (*tok
 	if err != nil {
 		return nil, err
 	}
-	g := grant{client: c, session: sess, newSess: true, scopes: scopes, audiences: auds, format: c.TokenFormat,
-		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now,
+	g := grant{client: c, session: sess, newSess: true, scopes: scopes, audiences: auds, caps: b.caps,
+		format: c.TokenFormat, ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now,
 		refresh: c.HasGrant(oauth.GrantRefreshToken) && !d.NoRefresh, decision: d, eventType: "token", jkt: jkt}
 	return s.issue(ctx, req, g)
 }
@@ -66,10 +66,13 @@ type grant struct {
 	newSess   bool
 	scopes    []string
 	audiences []string
-	format    string
-	ttl       time.Duration
-	now       time.Time
-	refresh   bool
+	// caps are the registered resources' max_ttl by audience, from the
+	// bounds the grant path computed (bounds.caps).
+	caps    map[string]time.Duration
+	format  string
+	ttl     time.Duration
+	now     time.Time
+	refresh bool
 	// parent, family and actors are set for refresh and exchange.
 	parent, family string
 	actors, mayAct []string
@@ -100,11 +103,7 @@ func (g grant) endOf(ttl time.Duration) time.Time {
 // transaction, then answers.
 func (s *Server) issue(ctx context.Context, req *tokenRequest, g grant) (*tokenResponse, error) {
 	// Every grant path meets the same resource caps (max_ttl).
-	limit, err := s.audienceCap(ctx, g.audiences)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	g.ttl = capTTL(g.ttl, limit)
+	g.ttl = capTTL(g.ttl, capOf(g.caps, g.audiences))
 	at := storage.Token{Kind: storage.AccessToken, Format: orDefault(g.format, FormatOpaque), ClientID: g.client.ID,
 		Subject: g.session.Subject, SessionID: g.session.ID, ParentID: g.parent, Scopes: g.scopes,
 		Audiences: g.audiences, Actors: g.actors, MayAct: g.mayAct, JKT: g.jkt,

@@ -50,11 +50,11 @@ func (s *Server) exchange(ctx context.Context, req *tokenRequest) (*tokenRespons
 	if err != nil {
 		return nil, err
 	}
-	scopes, auds, err := s.exchangeTargets(ctx, req, subj)
+	b, err := s.exchangeTargets(ctx, req, subj)
 	if err != nil {
 		return nil, err
 	}
-	return s.issueExchange(ctx, req, p, subj, chain, scopes, auds)
+	return s.issueExchange(ctx, req, p, subj, chain, b)
 }
 
 // parseExchange applies RFC 8693 §2.1's presence and type rules.
@@ -153,28 +153,27 @@ func subjectStillLive(ctx context.Context, w storage.Writer, id string, now time
 // carries and the caller is registered for. Asking for more is refused
 // (invalid_scope, invalid_target) and reported to the risk engine as an
 // escalation attempt, a fact that sticks to the session.
-func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj subjectToken) ([]string, []string, error) {
+func (s *Server) exchangeTargets(ctx context.Context, req *tokenRequest, subj subjectToken) (bounds, error) {
 	c := req.caller.client
 	live, err := s.liveSubject(ctx, subj)
 	if err != nil {
-		return nil, nil, err
+		return bounds{}, err
 	}
 	b, err := s.allowed(ctx, c, subj.session)
 	if err != nil {
-		return nil, nil, policyErr(err)
+		return bounds{}, policyErr(err)
 	}
-	scopes, err := narrowScopes(req.scopes, oauth.Intersect(live.Scopes, b.scopes))
+	b.scopes, err = narrowScopes(req.scopes, oauth.Intersect(live.Scopes, b.scopes))
 	if err == nil {
-		var auds []string
-		auds, err = narrowTargets(req.targets, oauth.Intersect(live.Audiences, b.audiences))
+		b.audiences, err = narrowTargets(req.targets, oauth.Intersect(live.Audiences, b.audiences))
 		if err == nil {
-			return scopes, auds, nil
+			return b, nil
 		}
 	}
 	if !subj.newSess {
 		s.recordFact(ctx, req, subj, risk.FactEscalationAttempt, "asked beyond the subject token or registration")
 	}
-	return nil, nil, err
+	return bounds{}, err
 }
 
 // recordFact reports a refused request's fact to the risk engine and makes
@@ -238,8 +237,9 @@ func (s *Server) actorProfile(ctx context.Context, chain []string, caller storag
 
 // issueExchange judges the exchange and issues the token in the subject's session.
 func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken,
-	chain, scopes, auds []string) (*tokenResponse, error) {
+	chain []string, b bounds) (*tokenResponse, error) {
 	c := req.caller.client
+	scopes, auds := b.scopes, b.audiences
 	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
 	ev.Caller, ev.Actors, ev.Scopes = c.ID, chain, scopes
 	ev.ActorProfile = s.actorProfile(ctx, chain, c)
@@ -262,11 +262,11 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 		return nil, err
 	}
 	now := s.now()
-	ttl, err := s.exchangeTTL(ctx, c, subj, auds, d, now)
+	ttl, err := exchangeTTL(s.cfg.ExchangeTTL, c, subj, capOf(b.caps, auds), d, now)
 	if err != nil {
 		return nil, err
 	}
-	g := grant{client: c, session: subj.session, newSess: subj.newSess, scopes: scopes, audiences: auds,
+	g := grant{client: c, session: subj.session, newSess: subj.newSess, scopes: scopes, audiences: auds, caps: b.caps,
 		format: exchangeFormat(p.requested, c), ttl: ttl, now: now, parent: subj.token.ID, actors: chain,
 		decision: d, eventType: "exchange", jkt: jkt, notAfter: subj.token.ExpiresAt,
 		// Per-call tokens never refresh; a session opened from an external
@@ -311,17 +311,12 @@ func (s *Server) liveSubject(ctx context.Context, subj subjectToken) (storage.To
 // exchangeTTL is the per-tool-call lifetime: the client's or server's
 // exchange default, capped by the resource's maximum, the risk decision and
 // the subject token's remaining life.
-func (s *Server) exchangeTTL(ctx context.Context, c storage.Client, subj subjectToken, auds []string, d risk.Decision, now time.Time) (time.Duration, error) {
+func exchangeTTL(def time.Duration, c storage.Client, subj subjectToken, resourceCap time.Duration, d risk.Decision, now time.Time) (time.Duration, error) {
 	left := subj.token.ExpiresAt.Sub(now)
 	if left < time.Second {
 		return 0, errSubject("subject_token is expired or about to expire")
 	}
-	ttl := capTTL(c.ExchangeTTL.D(), s.cfg.ExchangeTTL, d.MaxTTL, left)
-	for _, a := range auds {
-		if r, err := s.store.GetResource(ctx, a); err == nil {
-			ttl = capTTL(ttl, r.MaxTTL.D())
-		}
-	}
+	ttl := capTTL(c.ExchangeTTL.D(), def, d.MaxTTL, left, resourceCap)
 	if ttl < time.Second {
 		return 0, errSubject("subject_token is about to expire")
 	}

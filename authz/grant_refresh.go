@@ -51,7 +51,7 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 	// first granted (RFC 6749 §6: never wider than the original grant).
 	// The client's current registration bounds the refresh too: a scope or
 	// audience an admin removed is gone from every grant at once.
-	live, err := s.Bound(ctx, old, sess, c)
+	live, b, err := s.bound(ctx, old, sess, c)
 	if err != nil {
 		return nil, policyErr(err)
 	}
@@ -75,7 +75,7 @@ func (s *Server) refresh(ctx context.Context, req *tokenRequest) (*tokenResponse
 		s.retire(ctx, old)
 		return nil, err
 	}
-	g := grant{client: c, session: sess, scopes: scopes, audiences: auds, format: c.TokenFormat,
+	g := grant{client: c, session: sess, scopes: scopes, audiences: auds, caps: b.caps, format: c.TokenFormat,
 		ttl: capTTL(c.AccessTokenTTL.D(), s.cfg.AccessTokenTTL, d.MaxTTL), now: now, refresh: true,
 		parent: old.ID, family: old.FamilyID, actors: old.Actors, mayAct: old.MayAct, jkt: jkt,
 		decision: d, eventType: "refresh", refreshRaw: s.successorRefresh(raw), rotate: &old}

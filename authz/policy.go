@@ -109,37 +109,39 @@ func (s *Server) registered(ctx context.Context, auds []string) ([]string, map[s
 // audiences narrowed to what the registrations allow now, or ErrRegistration
 // when they allow nothing. Other errors are storage failures.
 func (s *Server) Bound(ctx context.Context, t storage.Token, sess storage.Session, holder storage.Client) (storage.Token, error) {
+	t, _, err := s.bound(ctx, t, sess, holder)
+	return t, err
+}
+
+// bound is Bound, also returning the bounds it applied.
+func (s *Server) bound(ctx context.Context, t storage.Token, sess storage.Session, holder storage.Client) (storage.Token, bounds, error) {
 	if holder.ID != t.ClientID {
-		return t, ErrRegistration
+		return t, bounds{}, ErrRegistration
 	}
 	if holder.DPoP && t.JKT == "" {
-		return t, errDPoPRequired
+		return t, bounds{}, errDPoPRequired
 	}
 	if sess.ClientID != holder.ID {
 		owner, err := s.store.GetClient(ctx, sess.ClientID)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && owner.Disabled) {
-			return t, ErrRegistration
+			return t, bounds{}, ErrRegistration
 		}
 		if err != nil {
-			return t, fmt.Errorf("authz: load client: %w", err)
+			return t, bounds{}, fmt.Errorf("authz: load client: %w", err)
 		}
 		if !actsFor(owner, holder.ID, t.Actors) {
-			return t, ErrRegistration
+			return t, bounds{}, ErrRegistration
 		}
 	}
 	b, err := s.allowed(ctx, holder, sess)
 	if err != nil {
-		return t, err
+		return t, bounds{}, err
 	}
 	t.Scopes, t.Audiences = oauth.Intersect(t.Scopes, b.scopes), oauth.Intersect(t.Audiences, b.audiences)
-	var limit time.Duration
-	for _, a := range t.Audiences {
-		limit = capTTL(limit, b.caps[a])
-	}
-	if limit > 0 && t.IssuedAt.Add(limit).Before(t.ExpiresAt) {
+	if limit := capOf(b.caps, t.Audiences); limit > 0 && t.IssuedAt.Add(limit).Before(t.ExpiresAt) {
 		t.ExpiresAt = t.IssuedAt.Add(limit)
 	}
-	return t, nil
+	return t, b, nil
 }
 
 // actsFor reports whether owner's registration still lets holder hold a
@@ -161,15 +163,14 @@ func actsFor(owner storage.Client, holder string, actors []string) bool {
 	return true
 }
 
-// audienceCap is the shortest max_ttl of the resources registered for auds
-// (0 when none caps): the longest any token for all of them may live.
-func (s *Server) audienceCap(ctx context.Context, auds []string) (time.Duration, error) {
-	_, caps, err := s.registered(ctx, auds)
+// capOf is the shortest of caps' max_ttl for auds (0 when none caps): the
+// longest any token for all of them may live.
+func capOf(caps map[string]time.Duration, auds []string) time.Duration {
 	var limit time.Duration
-	for _, c := range caps {
-		limit = capTTL(limit, c)
+	for _, a := range auds {
+		limit = capTTL(limit, caps[a])
 	}
-	return limit, err
+	return limit
 }
 
 // policyErr is the answer to a grant the registrations no longer allow.
