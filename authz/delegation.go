@@ -11,7 +11,8 @@ import (
 )
 
 // delegation decides who the issued token acts for and returns its
-// delegation chain, current actor first (RFC 8693 §4.1). The decision rests
+// delegation chain, current actor first (RFC 8693 §4.1), and the verified
+// actor token when the request carries one. The decision rests
 // on the subject token's stored provenance and the subject's current
 // registration, re-checked at every hop, never on which parameters the
 // request happens to carry:
@@ -24,32 +25,34 @@ import (
 //     not exceed the maximum depth;
 //   - impersonation (no actor, another client's subject) only where the
 //     subject's registration allows it for the caller.
-func (s *Server) delegation(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken) ([]string, error) {
+func (s *Server) delegation(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken) ([]string, *storage.Token, error) {
 	caller := req.caller.client.ID
 	prior := subj.token.Actors
 	if len(prior) > 0 && len(subj.token.MayAct) > 0 {
-		return nil, s.refuseDelegation(ctx, req, subj, "subject token carries both act and may_act")
+		return nil, nil, s.refuseDelegation(ctx, req, subj, "subject token carries both act and may_act")
 	}
 	if p.actor == "" {
-		return s.withoutActor(ctx, req, subj, caller, prior)
+		chain, err := s.withoutActor(ctx, req, subj, caller, prior)
+		return chain, nil, err
 	}
-	if err := s.checkActorToken(ctx, p.actor, caller); err != nil {
-		return nil, err
+	actor, err := s.checkActorToken(ctx, p.actor, req.caller.client)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !s.mayAct(subj, caller) {
-		return nil, s.refuseDelegation(ctx, req, subj, "may_act does not name "+caller)
+		return nil, nil, s.refuseDelegation(ctx, req, subj, "may_act does not name "+caller)
 	}
 	if len(prior) > 0 && prior[0] == caller {
-		return prior, nil // the current actor narrows its own delegated token
+		return prior, &actor, nil // the current actor narrows its own delegated token
 	}
 	if slices.Contains(prior, caller) || caller == subj.owner.ID {
-		return nil, s.refuseDelegation(ctx, req, subj, "actor repeats in the delegation chain")
+		return nil, nil, s.refuseDelegation(ctx, req, subj, "actor repeats in the delegation chain")
 	}
 	chain := append([]string{caller}, prior...)
 	if len(chain) > s.cfg.MaxChainDepth {
-		return nil, s.refuseDelegation(ctx, req, subj, "delegation chain too deep")
+		return nil, nil, s.refuseDelegation(ctx, req, subj, "delegation chain too deep")
 	}
-	return chain, nil
+	return chain, &actor, nil
 }
 
 func (s *Server) withoutActor(ctx context.Context, req *tokenRequest, subj subjectToken, caller string, prior []string) ([]string, error) {
@@ -79,26 +82,32 @@ func (s *Server) mayAct(subj subjectToken, caller string) bool {
 }
 
 // checkActorToken verifies that the actor token is a live, undelegated
-// access token of the calling client itself.
-func (s *Server) checkActorToken(ctx context.Context, raw, caller string) error {
+// access token of the calling client itself, bound to a DPoP key when the
+// client's registration demands one (as introspection would), and returns
+// its record (whose key the exchange's proof must match, see
+// exchangeBinding).
+func (s *Server) checkActorToken(ctx context.Context, raw string, client storage.Client) (storage.Token, error) {
+	caller := client.ID
 	t, err := s.store.GetToken(ctx, TokenID(raw))
 	if errors.Is(err, storage.ErrNotFound) {
-		return oauth.Errorf(oauth.InvalidRequest, "actor_token is invalid")
+		return storage.Token{}, oauth.Errorf(oauth.InvalidRequest, "actor_token is invalid")
 	}
 	if err != nil {
-		return storeErr(err)
+		return storage.Token{}, storeErr(err)
 	}
 	switch {
 	case t.Kind != storage.AccessToken || t.Format == FormatTxn || !t.Active(s.now()):
-		return oauth.Errorf(oauth.InvalidRequest, "actor_token is invalid, expired or revoked")
+		return storage.Token{}, oauth.Errorf(oauth.InvalidRequest, "actor_token is invalid, expired or revoked")
 	case t.ClientID != caller || t.Subject != caller || len(t.Actors) > 0:
-		return oauth.Errorf(oauth.InvalidRequest, "actor_token was not issued to the calling client")
+		return storage.Token{}, oauth.Errorf(oauth.InvalidRequest, "actor_token was not issued to the calling client")
+	case client.DPoP && t.JKT == "":
+		return storage.Token{}, oauth.Errorf(oauth.InvalidRequest, "actor_token is not DPoP-bound, and the calling client's tokens must be")
 	}
 	sess, err := s.store.GetSession(ctx, t.SessionID)
 	if err != nil || sess.Status != storage.SessionActive {
-		return oauth.Errorf(oauth.InvalidRequest, "actor_token's session has ended")
+		return storage.Token{}, oauth.Errorf(oauth.InvalidRequest, "actor_token's session has ended")
 	}
-	return nil
+	return t, nil
 }
 
 // refuseDelegation records a delegation anomaly on the subject's session

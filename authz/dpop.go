@@ -83,9 +83,12 @@ func (s *Server) dpopProof(r *http.Request) (*Proof, error) {
 
 func errDPoP(desc string) *oauth.Error { return oauth.Errorf(oauth.InvalidDPoPProof, "%s", desc) }
 
-// binding decides the DPoP key a grant's tokens are bound to: the key they
-// were bound to before (which the proof must match), else the proof's key.
-// A client registered with dpop must always prove possession.
+// binding decides the DPoP key a grant's tokens are bound to: bound, the key
+// of the token the caller presents as its own (which the proof must match;
+// a proof by another key is recorded on subj's session), else the proof's
+// key. A client registered with dpop must always prove possession. Whenever
+// it accepts a proof, it returns the proof's key. For which token's key an
+// exchange demands, see exchangeBinding.
 func (s *Server) binding(ctx context.Context, req *tokenRequest, bound string, subj *subjectToken) (string, error) {
 	p := req.proof
 	switch {

@@ -46,7 +46,7 @@ func (s *Server) exchange(ctx context.Context, req *tokenRequest) (*tokenRespons
 	if !subj.newSess {
 		req.sid = subj.session.ID
 	}
-	chain, err := s.delegation(ctx, req, p, subj)
+	chain, actor, err := s.delegation(ctx, req, p, subj)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (s *Server) exchange(ctx context.Context, req *tokenRequest) (*tokenRespons
 	if err != nil {
 		return nil, err
 	}
-	return s.issueExchange(ctx, req, p, subj, chain, b)
+	return s.issueExchange(ctx, req, p, subj, actor, chain, b)
 }
 
 // parseExchange applies RFC 8693 §2.1's presence and type rules.
@@ -235,9 +235,10 @@ func (s *Server) actorProfile(ctx context.Context, chain []string, caller storag
 	return risk.ClientProfile{}
 }
 
-// issueExchange judges the exchange and issues the token in the subject's session.
+// issueExchange judges the exchange and issues the token in the subject's
+// session. actor is the verified actor token of a delegation, or nil.
 func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchangeParams, subj subjectToken,
-	chain []string, b bounds) (*tokenResponse, error) {
+	actor *storage.Token, chain []string, b bounds) (*tokenResponse, error) {
 	c := req.caller.client
 	scopes, auds := b.scopes, b.audiences
 	ev := s.event(ctx, risk.OpExchange, subj.session.ID, subj.owner, req)
@@ -246,7 +247,7 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 	if len(auds) > 0 {
 		ev.Audience, ev.Resource = auds[0], s.resourceProfile(ctx, auds[0])
 	}
-	jkt, err := s.binding(ctx, req, subj.token.JKT, &subj)
+	jkt, err := s.exchangeBinding(ctx, req, subj, actor)
 	if err != nil {
 		return nil, err
 	}
@@ -281,6 +282,47 @@ func (s *Server) issueExchange(ctx context.Context, req *tokenRequest, p exchang
 		resp.TokenType = "N_A"
 	}
 	return resp, nil
+}
+
+// exchangeBinding decides the DPoP key of an exchanged token (RFC 9449 binds
+// a token to the key of whoever presents it) and checks the request's proof:
+//   - Without an actor token, the caller presents the subject token as its
+//     own (the subject's client, the current actor of a delegated token, an
+//     impersonator): the proof must be by the subject token's key, and the
+//     issued token keeps it.
+//   - In a delegation (an actor token, which checkActorToken verified is the
+//     caller's own), the caller presents its actor token and passes the
+//     subject token on the subject's authority (may_act): the proof must be
+//     by the actor token's key, and the issued token is bound to the proof's
+//     key, the actor's. The subject token's key is not demanded of the actor,
+//     who does not hold it, unless the caller holds the subject token too
+//     (the current actor narrowing its own delegated token): then the one
+//     proof must match both tokens' keys.
+//   - A proof by another key than a presented bound token's is refused and
+//     recorded on the subject's session (bind.pop_mismatch), as in refresh.
+//   - Sender constraint never falls away: when the subject token is bound,
+//     the delegated token must be bound too, so an actor whose own token is
+//     not bound must still send a proof (by a key of its own), and a client
+//     registered with dpop always must.
+func (s *Server) exchangeBinding(ctx context.Context, req *tokenRequest, subj subjectToken, actor *storage.Token) (string, error) {
+	if actor == nil {
+		return s.binding(ctx, req, subj.token.JKT, &subj)
+	}
+	if subj.token.ClientID == req.caller.client.ID {
+		// binding returns the proof's key whenever it accepts a proof, so
+		// both calls agree when both pass.
+		if _, err := s.binding(ctx, req, subj.token.JKT, &subj); err != nil {
+			return "", err
+		}
+	}
+	jkt, err := s.binding(ctx, req, actor.JKT, &subj)
+	if err != nil {
+		return "", err
+	}
+	if jkt == "" && subj.token.JKT != "" {
+		return "", errDPoP("the subject token is DPoP-bound: a delegated token must be too; send a DPoP proof")
+	}
+	return jkt, nil
 }
 
 // liveSubject is the subject token as the registrations allow it now: a

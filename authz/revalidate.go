@@ -48,7 +48,7 @@ func (s *Server) revalidate(r *http.Request) (string, error) {
 		}
 	}
 	passed := owner && c.method == AuthPrivateKeyJWT &&
-		(len(t.Actors) == 0 || s.freshActor(ctx, form, c.client.ID) == nil)
+		(len(t.Actors) == 0 || s.freshActor(ctx, form, c.client) == nil)
 	// Whoever holds a token of the session and cannot prove more fails the
 	// challenge: that raises the session's risk, it never lowers it.
 	sessClient, _ := s.store.GetClient(ctx, sess.ClientID)
@@ -105,12 +105,13 @@ func (s *Server) sessionOf(ctx context.Context, raw string) (storage.Token, stor
 }
 
 // freshActor checks the actor_token of a delegated session's revalidation.
-func (s *Server) freshActor(ctx context.Context, form map[string][]string, caller string) error {
+func (s *Server) freshActor(ctx context.Context, form map[string][]string, caller storage.Client) error {
 	vals := form["actor_token"]
 	if len(vals) != 1 {
 		return errors.New("authz: actor_token required")
 	}
-	return s.checkActorToken(ctx, vals[0], caller)
+	_, err := s.checkActorToken(ctx, vals[0], caller)
+	return err
 }
 
 // recordDecision appends a decision to the session's timeline, persists its
