@@ -16,6 +16,10 @@ type entry struct {
 	Tier  uint8   `json:"t,omitempty"`
 	// Max is the most calls one clean session made of it (tools).
 	Max uint16 `json:"m,omitempty"`
+	// First is when a clean session first used it, in hours since the
+	// Unix epoch (0: before the engine remembered it): a value learned
+	// only lately vouches for sensitive work in proportion (vouches).
+	First uint32 `json:"f,omitempty"`
 }
 
 // lookupMax returns the Max of k in set, 0 if absent.
@@ -50,7 +54,7 @@ func lookup(set []entry, k uint64) float32 {
 
 // bump adds one sighting of k to set, evicting the weakest entry when the
 // set is at capacity.
-func bump(set []entry, k uint64, capacity int, tier uint8) []entry {
+func bump(set []entry, k uint64, capacity int, tier uint8, hour uint32) []entry {
 	for i := range set {
 		if set[i].Key == k {
 			set[i].Count++
@@ -59,7 +63,7 @@ func bump(set []entry, k uint64, capacity int, tier uint8) []entry {
 		}
 	}
 	if len(set) < capacity {
-		return append(set, entry{Key: k, Count: 1, Tier: tier})
+		return append(set, entry{Key: k, Count: 1, Tier: tier, First: hour})
 	}
 	weakest := 0
 	for i := range set {
@@ -67,7 +71,7 @@ func bump(set []entry, k uint64, capacity int, tier uint8) []entry {
 			weakest = i
 		}
 	}
-	set[weakest] = entry{Key: k, Count: 1, Tier: tier}
+	set[weakest] = entry{Key: k, Count: 1, Tier: tier, First: hour}
 	return set
 }
 
@@ -197,12 +201,12 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	}
 	b.Sessions++
 	b.Calls += float32(s.calls)
-	t := uint8(s.tier)
-	b.Nets = bumpAll(b.Nets, s.nets, capNets, t)
-	b.Auds = bumpAll(b.Auds, s.auds, capAuds, t)
-	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes, t)
-	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants, t)
-	b.Tools = bumpAll(b.Tools, s.tools, capTools, t)
+	t, h := uint8(s.tier), hourOf(s.at)
+	b.Nets = bumpAll(b.Nets, s.nets, capNets, t, h)
+	b.Auds = bumpAll(b.Auds, s.auds, capAuds, t, h)
+	b.Scopes = bumpAll(b.Scopes, s.scopes, capScopes, t, h)
+	b.Tenants = bumpAll(b.Tenants, s.tenants, capTenants, t, h)
+	b.Tools = bumpAll(b.Tools, s.tools, capTools, t, h)
 	for i, k := range s.tools {
 		if i < len(s.toolN) {
 			b.Tools = raiseMax(b.Tools, k, s.toolN[i])
@@ -211,9 +215,9 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	if s.sensEgress {
 		b.SensEgress++
 	}
-	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t)
+	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t, h)
 	for i, k := range s.actors { // a pair vouches for what the actor itself reached
-		b.Actors = bump(b.Actors, k, capActors, s.actorTiers[i])
+		b.Actors = bump(b.Actors, k, capActors, s.actorTiers[i], h)
 	}
 	b.Tiers[s.tier]++
 	for i := range 8 {
@@ -236,15 +240,18 @@ func (b *Baseline) learn(s *summary, hl float64) {
 // session it acted in).
 func (b *Baseline) learnNet(k uint64, tier uint8, at int64, hl float64) {
 	b.fadeTo(at, hl)
-	b.Nets = bump(b.Nets, k, capNets, tier)
+	b.Nets = bump(b.Nets, k, capNets, tier, hourOf(at))
 }
 
-func bumpAll(set []entry, keys []uint64, capacity int, tier uint8) []entry {
+func bumpAll(set []entry, keys []uint64, capacity int, tier uint8, hour uint32) []entry {
 	for _, k := range keys {
-		set = bump(set, k, capacity, tier)
+		set = bump(set, k, capacity, tier, hour)
 	}
 	return set
 }
+
+// hourOf is unix seconds at in hours since the epoch, as entry.First keeps it.
+func hourOf(at int64) uint32 { return uint32(max(at, 0) / 3600) }
 
 // raiseMax raises the Max of k in set to n.
 func raiseMax(set []entry, k uint64, n uint16) []entry {

@@ -36,7 +36,17 @@ func TestDetectors(t *testing.T) {
 			code: risk.DetParallelUse, min: 20, max: 20},
 		{name: "no parallel use minutes apart", probe: append(routine[:1:1], call{op: risk.OpIntrospect, aud: "tickets", sens: 1, tool: "tickets.get", ip: "203.0.113.9", after: 10 * time.Minute}),
 			code: risk.DetParallelUse, min: 0, max: 0},
-		{name: "novel sensitive resource", probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 19, max: 19},
+		// a sensitive tier adds to a new audience's novelty (6 at tier 3,
+		// 10 at tier 4) when it is reached with tools the client never
+		// used: new work, not its own work on another instance
+		{name: "novel sensitive resource", probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 25, max: 25},
+		{name: "novel tier 3 resource", probe: append(routine[:2:2], finance), code: risk.DetNovelResource, min: 23, max: 23},
+		{name: "novel tier 3 resource with new tools", trainWith: []call{finance},
+			probe: append(routine[:2:2], call{op: risk.OpExchange, aud: "directory", sens: 3, tool: "directory.lookup", scopes: []string{"kb.read"}}),
+			code:  risk.DetNovelResource, min: 20, max: 20},
+		{name: "novel tier 3 resource with the client's own tools", trainWith: []call{finance},
+			probe: append(routine[:2:2], call{op: risk.OpExchange, aud: "directory", sens: 3, tool: "finance.get", scopes: []string{"kb.read"}}),
+			code:  risk.DetNovelResource, min: 14, max: 14},
 		{name: "familiar sensitive resource", trainWith: []call{vault}, probe: append(routine[:2:2], vault), code: risk.DetNovelResource, min: 0, max: 0},
 		{name: "novel routine resource is cheap", probe: []call{{op: risk.OpExchange, aud: "directory", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}}},
 			code: risk.DetNovelResource, min: 6, max: 6},
@@ -54,7 +64,14 @@ func TestDetectors(t *testing.T) {
 		{name: "known tools in an unseen order", probe: []call{routine[2], routine[0]}, code: risk.DetRareTransition, min: 2, max: 2},
 		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 5, max: 5},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
-			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 11, max: 15},
+			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 25, max: 25},
+		// a pair never seen: the principal's history says how often it
+		// meets a new actor (Good-Turing), and a sensitive tier adds what
+		// the principal's own sessions say of it
+		{name: "new delegation pair on routine work", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
+			actors: []string{"helper"}, caller: "helper", profile: &agent}}, code: risk.DetUnusualChain, min: 17, max: 17},
+		{name: "new delegation pair on sensitive work", probe: []call{{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.get", scopes: []string{"finance.read"},
+			actors: []string{"helper"}, caller: "helper", profile: &agent}}, code: risk.DetUnusualChain, min: 23, max: 23},
 		{name: "upstream risk level high", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "high"}}},
 			code: risk.DetExternalSignal, min: 30, max: 30},
 		{name: "upstream risk level low", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "low"}}},

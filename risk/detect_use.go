@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"time"
 )
 
 // tactics are the tactic classes a resource may declare, as bit numbers:
@@ -51,7 +52,15 @@ func (x *evaluation) resource() {
 		s.distinctAuds++
 		x.fanout("audiences", int(s.distinctAuds), x.base.Auds1)
 		if registered {
-			pts += x.novelty(x.base.Auds, aud, ptsNovelAudience[x.tier])
+			f := x.vouches(x.base.Auds, aud)
+			// a sensitive tier says more of an audience reached with tools
+			// the client never used (new work) than with its own tools (the
+			// same work on another instance, a new tenant's ledger)
+			tool := float32(0)
+			if ev.Tool != "" {
+				tool = x.familiar(x.base.Tools, hashString(nsTool, ev.Tool))
+			}
+			pts += x.noveltyOf(x.base.Auds, f, ptsNovelAudience[x.tier]) + ptsNovelSensitive[x.tier]*(1-f)*(1-tool)
 			what = " audience " + ev.Audience
 		}
 	}
@@ -81,6 +90,63 @@ func (x *evaluation) resource() {
 	x.tierJump()
 	x.tactic()
 }
+
+// rareTier is what the call's sensitive tier adds to the novelty of a
+// tenant never served: a thief reading other tenants' data goes for the
+// sensitive, while the client's own new tenants come in the tiers its
+// sessions work at. The client's chance of one at this tier or above is
+// taken as the share of its clean sessions that reach it, (sessions
+// reaching it + 1) / (sessions + 2), so a client that works with
+// sensitive data every day speaks little of it, one that rarely does up
+// to ptsNovelSensitive.
+func (x *evaluation) rareTier() float32 {
+	most := ptsNovelSensitive[x.tier]
+	if most <= 0 {
+		return 0
+	}
+	var hi float32
+	for t := x.tier; t < len(x.base.Tiers); t++ {
+		hi += x.base.Tiers[t]
+	}
+	q := min(1, (hi+1)/(x.base.Sessions+2))
+	return min(most, -10*float32(math.Log10(float64(q))))
+}
+
+// vouches is how far value k of set vouches for the call, 0..1: how
+// familiar it is and, for a call at a sensitive tier, how long ago a clean
+// session first used it. A value first used in the latter half of the
+// client's observed life (up to the baseline's half-life) is young and
+// vouches by the square root of the share of that life since: one learned
+// only from the last few sessions (an attacker grooming the baseline with
+// quiet reads before the bulk read) vouches for sensitive work in part,
+// one used for most of the time the client is known vouches fully.
+func (x *evaluation) vouches(set []entry, k uint64) float32 {
+	f := x.familiar(set, k)
+	if f <= 0 || x.tier < x.e.p.SensitiveTier || x.base.FirstAt == 0 {
+		return f
+	}
+	var first uint32
+	for i := range set {
+		if set[i].Key == k {
+			first = set[i].First
+			break
+		}
+	}
+	now := x.at / int64(time.Second)
+	span := min(float64(now-x.base.FirstAt), x.e.baseHL)
+	if first == 0 || span <= 0 {
+		return f // learned before the engine kept when, or no span yet
+	}
+	share := max(0, float64(now-int64(first)*3600)/span)
+	if share >= youngShare {
+		return f
+	}
+	return f * float32(math.Sqrt(share))
+}
+
+// youngShare is the share of the client's observed life under which a
+// value is young: first used in the latter half of it.
+const youngShare = 0.5
 
 // tierJump scores the first access in the session to a tier above both the
 // session's and the client's usual maximum.
@@ -142,7 +208,7 @@ func (x *evaluation) tenant() {
 	if ev.Resource.Tenant == ev.Tenant {
 		return // the declared tenant of a registered audience
 	}
-	if pts := x.novelty(x.base.Tenants, k, ptsTenantNovel) * x.onNewAudience(); pts > 0 {
+	if pts := (x.novelty(x.base.Tenants, k, ptsTenantNovel) + x.rareTier()*(1-x.familiar(x.base.Tenants, k))) * x.onNewAudience(); pts > 0 {
 		x.add(dTenantNovel, pts*x.learned(), "tenant "+ev.Tenant+" never served")
 	}
 	if x.familiar(x.base.Tenants, k) < 1 && x.ev.Op == OpExchange && x.s.id != "" {
@@ -246,7 +312,7 @@ func (x *evaluation) tool() {
 	tr := pairKey(prev, k)
 	s.trans.add(tr)
 	onNew := x.onNewAudience()
-	switch pts := x.novelty(x.base.Tools, k, ptsNovelTool[x.tier]) * x.verbWeight(ev.Tool) * onNew; {
+	switch pts := x.noveltyOf(x.base.Tools, x.vouches(x.base.Tools, k), ptsNovelTool[x.tier]) * x.verbWeight(ev.Tool) * onNew; {
 	case pts > 0 && again:
 		// a tool new to the client, met again in the session: counted once
 	case pts > 0:
@@ -355,7 +421,11 @@ func (x *evaluation) riskyToolCount(k uint64, n int, usual float32) {
 // values seen many times speaks strongly of a new one; one that keeps
 // meeting new values, weakly. A value partly known counts in proportion.
 func (x *evaluation) novelty(set []entry, k uint64, limit float32) float32 {
-	f := x.familiar(set, k)
+	return x.noveltyOf(set, x.familiar(set, k), limit)
+}
+
+// noveltyOf is novelty for a value whose familiarity is f.
+func (x *evaluation) noveltyOf(set []entry, f, limit float32) float32 {
 	if f >= 1 {
 		return 0
 	}
@@ -437,10 +507,22 @@ func (x *evaluation) chain() {
 		x.add(dUnusualChain, ptsChainDepth*float32(depth-usual), "delegation depth "+strconv.Itoa(depth)+", usual "+strconv.Itoa(usual))
 	}
 	actor := ev.Actors[0]
-	n, vouched := lookupTier(x.base.Actors, hashString(nsActor, actor))
+	ak := hashString(nsActor, actor)
+	n, vouched := lookupTier(x.base.Actors, ak)
 	if f := min(1, n/float32(x.e.p.Baseline.KnownAt)); f < 1 {
-		x.add(dUnusualChain, ptsChainNewPair*(1-f)*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
-	} else if o := s.originOf(actor, hashString(nsActor, actor)); x.tier > vouched && x.tier > int(o.tier) && ev.Audience != "" {
+		pts := ptsChainNewPair * (1 - f)
+		if o := s.originOf(actor, ak); x.tier > int(o.tier) && ev.Audience != "" {
+			// a pair never seen vouches for nothing: the principal's
+			// history says how often it meets a new actor (Good-Turing,
+			// once per session), and each step up to a sensitive tier
+			// adds what that tier newly says
+			if o.tier == 0 {
+				pts += x.novelty(x.base.Actors, ak, ptsChainPairNovel)
+			}
+			pts += (ptsNovelSensitive[x.tier] - ptsNovelSensitive[o.tier]) * (1 - f)
+		}
+		x.add(dUnusualChain, pts*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
+	} else if o := s.originOf(actor, ak); x.tier > vouched && x.tier > int(o.tier) && ev.Audience != "" {
 		// the pair used above what the actor ever reached for this client
 		// (each step up the tiers adds what it newly says)
 		pts := vouchDB(n, x.base, x.tier, vouched) - vouchDB(n, x.base, int(o.tier), vouched)

@@ -174,6 +174,7 @@ const (
 	ptsChainDepth            = 8  // per delegation level beyond the usual depth
 	ptsChainNewActor         = 3  // an actor never seen acting for this client
 	ptsChainNewPair          = 4  // an actor known, but never for this client, and vice versa
+	ptsChainPairNovel        = 12 // most a pair never seen says in a session (Good-Turing over the principal's actors)
 	ptsChainActorOff         = 10 // the actor far from its own normal (network) while acting
 	ptsSignalLow             = 3
 	ptsSignalMedium          = 20
@@ -188,6 +189,11 @@ var (
 	ptsNovelAudience = [5]float32{0, 6, 12, 20, 20}
 	ptsNovelScope    = [5]float32{0, 0.5, 1.5, 4, 6}
 	ptsNovelTool     = [5]float32{0, 3, 6, 10, 10}
+	// ptsNovelSensitive is what a sensitive tier adds to the novelty of an
+	// audience (or delegation pair) never used, whatever the Good-Turing
+	// estimate: about one in four of the resources a client starts to use
+	// is tier 3, one in ten tier 4, while a thief turns to them first.
+	ptsNovelSensitive = [5]float32{0, 0, 0, 6, 10}
 	// learningFloor is how much of a learned detector's novelty evidence a
 	// client that is not yet mature still gets, by tier: a first read of
 	// routine data says little about a new client, its first secret read a

@@ -62,16 +62,16 @@
 //	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
 //	net.new_network            25 outside declared networks, 20 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks; a known /24 (or, for a /24 never used, its /16) used above the tier it vouched for, declared or not: up to 20, one over the chance that its n clean sessions all stayed below a tier the client's sessions reach with share f, (1-f)^n
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
-//	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
+//	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), plus 6/10 at tier 3/4 when reached with tools the client never used, scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
-//	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant)
+//	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant), plus at tier 3/4 up to 6/10 by how rarely the client's sessions reach the tier (-10·log10 of (sessions reaching it + 1)/(sessions + 2))
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
 //	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience), half for an unseen step between known tools
 //	seq.multi_tactic           5 per tactic class beyond the first when one is new, 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
-//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
+//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, and once a session up to 12 more (Good-Turing over the client's actors) plus 6/10 at tier 3/4 as for an audience, above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
 //	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
 //	rs.unexpected_introspector 15 a resource server outside the token's audiences held it
 //
@@ -105,7 +105,8 @@
 // hashed networks, audiences, scopes, tenants, tools, tool transitions and
 // actors with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work
-// there normal), a 168-bucket hour-of-week histogram, and per-session
+// there normal) and when it was first used (a value learned only lately
+// vouches for sensitive work in part), a 168-bucket hour-of-week histogram, and per-session
 // call, tenant and rate figures. It stays under 8 KiB.
 //
 // # Live sessions

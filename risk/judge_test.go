@@ -3,6 +3,7 @@ package risk_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vigil-auth/vigil/risk"
 )
@@ -149,6 +150,64 @@ func TestCostLoop(t *testing.T) {
 			}
 			if ds[5].Action == risk.Allow {
 				t.Errorf("fourth call: allowed (score %d, impact %g); %v", ds[5].Score, ds[5].Impact, ds[5].Reasons)
+			}
+		})
+	}
+}
+
+// TestSensitiveEvidenceByAgeAndTier checks that what a baseline learned
+// only lately vouches less for sensitive work than what it learned from the
+// start (a baseline groomed with a few quiet reads before the bulk read),
+// and that a tenant never served says more at a tier the client's sessions
+// rarely reach.
+func TestSensitiveEvidenceByAgeAndTier(t *testing.T) {
+	fin := func(tenant string) call {
+		return call{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.get", tenant: tenant, scopes: []string{"finance.read"}}
+	}
+	bill := func(tenant string) call {
+		return call{op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: tenant, scopes: []string{"billing.read"}}
+	}
+	tests := []struct {
+		name string
+		// reads says which of the 24 training sessions also read finance
+		reads    func(i int) bool
+		probe    []call
+		code     string
+		min, max int
+	}{
+		{name: "sensitive resource read from the start vouches", reads: func(i int) bool { return i%6 == 0 },
+			probe: []call{fin("t-acme")}, code: risk.DetNovelResource, min: 0, max: 0},
+		{name: "sensitive resource read only lately vouches in part", reads: func(i int) bool { return i >= 16 && i%2 == 0 },
+			probe: []call{fin("t-acme")}, code: risk.DetNovelResource, min: 3, max: 12},
+		{name: "new tenant on routine data", reads: func(i int) bool { return i%6 == 0 },
+			probe: []call{bill("t-new")}, code: risk.DetTenantNovel, min: 11, max: 11},
+		{name: "new tenant on sensitive data the client rarely reads", reads: func(i int) bool { return i%6 == 0 },
+			probe: []call{fin("t-new")}, code: risk.DetTenantNovel, min: 17, max: 17},
+		{name: "new tenant on sensitive data the client always reads", reads: func(int) bool { return true },
+			probe: []call{fin("t-new")}, code: risk.DetTenantNovel, min: 11, max: 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			for i := range 24 {
+				calls := append(slices.Clone(routine), bill("t-acme"))
+				if tt.reads(i) {
+					calls = append(calls, fin("t-acme"))
+				}
+				sid, _ := f.open("agent", agent, "10.1.4.21")
+				for _, d := range f.do(sid, "agent", agent, "10.1.4.21", calls) {
+					if d.Action == risk.StepUp { // the client answers with its key, as a rightful one does
+						f.do(sid, "agent", agent, "10.1.4.21", []call{{op: risk.OpRevalidate, passed: true}})
+					}
+				}
+				f.at = f.at.Add(2 * time.Second)
+				f.eng.Observe(risk.Event{Op: risk.OpRevoke, At: f.at, SessionID: sid, ClientID: "agent", Client: agent})
+				f.at = f.at.Add(12 * time.Hour)
+			}
+			sid, _ := f.open("agent", agent, "10.1.4.21")
+			d := last(f.do(sid, "agent", agent, "10.1.4.21", tt.probe))
+			if got := points(d, tt.code); got < tt.min || got > tt.max {
+				t.Errorf("%s = %d, want %d..%d; reasons %v", tt.code, got, tt.min, tt.max, d.Reasons)
 			}
 		})
 	}
