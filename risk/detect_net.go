@@ -42,8 +42,11 @@ func (x *evaluation) network() {
 	}
 	if fresh {
 		x.newNetwork(p, ip)
-	} else if x.tier > int(x.s.maxTier) && x.ev.Audience != "" {
-		x.vouched(p, ip)
+	} else {
+		x.stillNew(p, ip)
+		if x.tier > int(x.s.maxTier) && x.ev.Audience != "" {
+			x.vouched(p, ip)
+		}
 	}
 	if o.last.IsValid() && netKey(o.last, 24) != k24 && x.at-o.lastAt <= int64(parallelWindow) {
 		x.parallel(p, o.last, o.lastAt, ip)
@@ -71,20 +74,65 @@ func (x *evaluation) originChange(p principal, first, ip netip.Addr) {
 // newNetwork scores a caller network outside the declared networks or
 // unknown to the learned baseline, discounted when peers share it.
 func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
-	decl := p.profile.Networks
-	k24 := netKey(ip, 24)
-	if len(decl) > 0 && !inNetworks(ip, decl) {
-		x.add(dNewNetwork, ptsNetOutsideDeclared, ip.String()+" is outside the declared networks of "+p.name)
-		return
-	}
-	if x.known(p.base.Nets, k24) {
+	pts, why := x.netEvidence(p, ip)
+	if why == whyKnown {
 		x.vouched(p, ip)
 		return
 	}
+	if pts > 0 {
+		x.add(dNewNetwork, pts, ip.String()+why+p.name)
+	}
+}
+
+// stillNew keeps the evidence of a network the session is still used from
+// standing: it is about where the session is now, re-observed with every
+// call, so it does not fade while the calls keep coming from there. It
+// raises the standing contribution back to the network's evidence without
+// counting it again as novelty.
+func (x *evaluation) stillNew(p principal, ip netip.Addr) {
+	a := &x.s.acc[dNewNetwork]
+	w := x.e.weights[dNewNetwork]
+	if a.pts >= x.e.caps[dNewNetwork] || w <= 0 {
+		return
+	}
+	pts, why := x.netEvidence(p, ip)
+	if pts*w > a.pts+0.5 && why != whyKnown {
+		a.pts = min(x.e.caps[dNewNetwork], pts*w)
+		a.ev = ip.String() + why + p.name
+	}
+}
+
+// Evidence strings of netEvidence, completed with the principal's name.
+const (
+	whyKnown    = ""
+	whyOutside  = " is outside the declared networks of "
+	whyNewScope = " is outside the address space (internal or public) ever used by "
+	whyNew      = " is new for "
+)
+
+// netEvidence is the evidence (decibels, before weight) that address ip
+// says about who holds p's credentials, and why: outside p's declared
+// networks, in an address space p never used (a client only ever seen from
+// internal addresses now calling from the public Internet, or the
+// reverse), or a network it never used, less for a client that already
+// roams over several, and divided among peers that share it. A known
+// network gives whyKnown (its tier is vouched's to judge).
+func (x *evaluation) netEvidence(p principal, ip netip.Addr) (float32, string) {
+	decl := p.profile.Networks
+	k24 := netKey(ip, 24)
+	if len(decl) > 0 && !inNetworks(ip, decl) {
+		return ptsNetOutsideDeclared, whyOutside
+	}
+	if x.known(p.base.Nets, k24) {
+		return 0, whyKnown
+	}
 	var pts float32
+	why := whyNew
 	switch {
 	case len(decl) > 0:
 		pts = ptsNetNewInsideDeclared
+	case newScope(p.base.Nets, ip):
+		pts, why = ptsNetNewScope*x.learned(), whyNewScope
 	case knows16(p.base.Nets, netKey(ip, 16)):
 		pts = ptsNetUnknownNear * x.learned()
 	default:
@@ -93,7 +141,36 @@ func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 	if n := x.e.peerCount(k24); n >= 2 {
 		pts /= float32(n)
 	}
-	x.add(dNewNetwork, pts, ip.String()+" is new for "+p.name)
+	return pts, why
+}
+
+// newScope reports whether ip lies in an address space (internal: private,
+// shared, loopback or link-local; or public) none of the networks in set
+// lies in. An empty set has no address space yet.
+func newScope(set []entry, ip netip.Addr) bool {
+	in := internalAddr(ip)
+	seen := false
+	for _, e := range set {
+		if e.Count < 0.5 {
+			continue
+		}
+		if internalAddr(keyAddr(e.Key)) == in {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}
+
+// shared is the shared address space of carrier-grade NAT and overlay
+// networks (RFC 6598): not routed on the Internet.
+var shared = netip.MustParsePrefix("100.64.0.0/10")
+
+// internalAddr reports whether addr is not globally routable: private
+// (RFC 1918, fc00::/7), shared (RFC 6598), loopback or link-local.
+func internalAddr(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	return addr.IsPrivate() || addr.IsLoopback() || addr.IsLinkLocalUnicast() || shared.Contains(addr)
 }
 
 // vouched scores a known network used for a call above the highest tier

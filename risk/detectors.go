@@ -151,6 +151,7 @@ const (
 	ptsNetUnknownFar         = 20 // /16 never seen for a mature client with few networks
 	ptsNetUnknownNear        = 6  // /24 never seen, /16 known
 	ptsNetNewInsideDeclared  = 1  // /24 never seen, inside declared networks
+	ptsNetNewScope           = 25 // an address space (internal or public) the principal never used
 	ptsParallelFar           = 20 // two origins in different /16 within the window
 	ptsParallelNear          = 8  // two origins in different /24 within the window
 	ptsParallelDeclared      = 2  // two origins, both inside declared networks

@@ -25,7 +25,8 @@ func TestScore_DecayAndFacts(t *testing.T) {
 	if points(d, risk.DetNewNetwork) != 25 || points(d, risk.FactEscalationAttempt) != 25 {
 		t.Fatalf("start: %v", d.Reasons)
 	}
-	later := f.do(sid, "agent", agent, "198.51.100.7", []call{{op: risk.OpRefresh, after: 20 * time.Minute}})[0]
+	// back on its own network: the outside network is no longer re-observed
+	later := f.do(sid, "agent", agent, "10.1.4.21", []call{{op: risk.OpRefresh, after: 20 * time.Minute}})[0]
 	if got := points(later, risk.DetNewNetwork); got < 12 || got > 13 {
 		t.Errorf("after one half-life new_network = %d, want 12.5 rounded", got)
 	}

@@ -73,6 +73,32 @@ func netKey(addr netip.Addr, v4bits int) uint64 {
 	return (v>>(64-bits))<<8 | uint64(bits) | 2<<62
 }
 
+// keyAddr is the first address of the network with key k (netKey's
+// inverse, up to the prefix), or the zero Addr for key 0.
+func keyAddr(k uint64) netip.Addr {
+	bits := int(k & 0xff)
+	v := (k &^ (3 << 62)) >> 8
+	switch k >> 62 {
+	case 1:
+		if bits > 32 {
+			return netip.Addr{}
+		}
+		a := uint32(v << (32 - bits))
+		return netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+	case 2:
+		if bits > 64 {
+			return netip.Addr{}
+		}
+		v <<= 64 - bits
+		var b [16]byte
+		for i := range 8 {
+			b[i] = byte(v >> (56 - 8*i))
+		}
+		return netip.AddrFrom16(b)
+	}
+	return netip.Addr{}
+}
+
 // inNetworks reports whether addr lies in one of nets.
 func inNetworks(addr netip.Addr, nets []netip.Prefix) bool {
 	addr = addr.Unmap()
