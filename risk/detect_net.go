@@ -82,6 +82,9 @@ func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 	if pts > 0 {
 		x.add(dNewNetwork, pts, ip.String()+why+p.name)
 	}
+	if why != whyOutside {
+		x.vouched(p, ip)
+	}
 }
 
 // stillNew keeps the evidence of a network the session is still used from
@@ -175,24 +178,21 @@ func internalAddr(addr netip.Addr) bool {
 
 // vouched scores a known network used for a call above the highest tier
 // the network was learned from: low-tier work there does not make
-// higher-tier work there normal, declared or not. A /24 never used but in a
-// known /16 is judged by the /16's. The evidence is how unlikely it is that
-// the n sessions from there never reached the tier if they were like the
-// principal's others (vouchDB); it grows as the session climbs tiers.
+// higher-tier work there normal, declared or not. A /24 never used (or
+// seen too little) is judged by the declared network that holds it, all
+// the /24s the principal used inside it together, or, outside its declared
+// networks, by its /16: a declared network is the unit the principal runs
+// one kind of work from, where a /16 may also hold its main network. The
+// evidence is how unlikely it is that the n sessions from there never
+// reached the tier if they were like the principal's others (vouchDB); it
+// grows as the session climbs tiers.
 func (x *evaluation) vouched(p principal, ip netip.Addr) {
 	if x.ev.Audience == "" || x.tier < 2 {
 		return
 	}
 	n, t := lookupTier(p.base.Nets, netKey(ip, 24))
 	if n < float32(x.e.p.Baseline.KnownAt) {
-		n, t = 0, 0
-		k16 := netKey(ip, 16)
-		for _, e := range p.base.Nets {
-			if same16(e.Key, k16) {
-				n += e.Count
-				t = max(t, int(e.Tier))
-			}
-		}
+		n, t = around(p.base.Nets, ip, p.profile.Networks)
 		if n < float32(x.e.p.Baseline.KnownAt) {
 			return
 		}
@@ -202,6 +202,32 @@ func (x *evaluation) vouched(p principal, ip netip.Addr) {
 	}
 	pts := vouchDB(n, p.base, x.tier, t) - vouchDB(n, p.base, int(x.s.maxTier), t)
 	x.add(dNewNetwork, pts*x.learned(), ip.String()+" vouched only for tier "+strconv.Itoa(t)+" work of "+p.name)
+}
+
+// around sums the counts, and takes the highest tier, of the /24s in set
+// that lie in the network ip is judged by when its own /24 is not known:
+// the most specific of decl holding ip, else ip's /16.
+func around(set []entry, ip netip.Addr, decl []netip.Prefix) (n float32, t int) {
+	var in netip.Prefix
+	for _, d := range decl {
+		if d.Contains(ip) && d.Bits() > in.Bits() {
+			in = d
+		}
+	}
+	k16 := netKey(ip, 16)
+	for _, e := range set {
+		var ok bool
+		if in.IsValid() {
+			ok = in.Contains(keyAddr(e.Key))
+		} else {
+			ok = same16(e.Key, k16)
+		}
+		if ok {
+			n += e.Count
+			t = max(t, int(e.Tier))
+		}
+	}
+	return n, t
 }
 
 // vouchDB is the evidence (decibels) that a context seen in n of b's clean

@@ -1,6 +1,7 @@
 package risk_test
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -43,6 +44,41 @@ func TestNetworkEvidence(t *testing.T) {
 			}
 			if got := points(d, risk.DetNewNetwork); got != tt.want {
 				t.Errorf("%s = %d, want %d; reasons %v", risk.DetNewNetwork, got, tt.want, d.Reasons)
+			}
+		})
+	}
+}
+
+// TestVouchedByDeclaredNetwork checks that a /24 never used is judged by
+// the declared network that holds it: a side network the client declared
+// and used only for routine work does not vouch for secret reads because
+// its /16 also holds the client's main network.
+func TestVouchedByDeclaredNetwork(t *testing.T) {
+	declared := agent
+	declared.Networks = []netip.Prefix{netip.MustParsePrefix("10.2.0.0/20"), netip.MustParsePrefix("10.2.16.0/20")}
+	open := agent
+	open.Networks = nil
+	tests := []struct {
+		name     string
+		prof     risk.ClientProfile
+		probeIP  string
+		min, max int
+	}{
+		{name: "new /24 in the declared routine network", prof: declared, probeIP: "10.2.18.9", min: 5, max: 30},
+		{name: "new /24 in the declared main network", prof: declared, probeIP: "10.2.7.9", min: 0, max: 1},
+		{name: "undeclared: judged by the /16, which holds the main network", prof: open, probeIP: "10.2.18.9", min: 0, max: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			for range 10 {
+				f.session("c", tt.prof, "10.2.4.21", append(append([]call{}, routine...), vaultCall))
+				f.session("c", tt.prof, "10.2.17.5", routine)
+			}
+			sid, _ := f.open("c", tt.prof, tt.probeIP)
+			d := last(f.do(sid, "c", tt.prof, tt.probeIP, []call{routine[0], vaultCall}))
+			if got := points(d, risk.DetNewNetwork); got < tt.min || got > tt.max {
+				t.Errorf("%s = %d, want %d..%d; reasons %v", risk.DetNewNetwork, got, tt.min, tt.max, d.Reasons)
 			}
 		})
 	}

@@ -60,7 +60,7 @@
 // fades with Policy.HalfLife, each capped per session (decibels):
 //
 //	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
-//	net.new_network            25 outside declared networks, 25 an address space (internal or public) the client never used, 20 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks; standing while the session is still used from there; a known /24 (or, for a /24 never used, its /16) used above the tier it vouched for, declared or not: up to 20, one over the chance that its n clean sessions all stayed below a tier the client's sessions reach with share f, (1-f)^n
+//	net.new_network            25 outside declared networks, 25 an address space (internal or public) the client never used, 20 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks; standing while the session is still used from there; a known /24 (or, for a /24 never used, the declared network holding it, else its /16) used above the tier it vouched for, declared or not: up to 20, one over the chance that its n clean sessions all stayed below a tier the client's sessions reach with share f, (1-f)^n
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
 //	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), plus 6/10 at tier 3/4 when reached with tools the client never used, scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
