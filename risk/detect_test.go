@@ -2,6 +2,7 @@ package risk_test
 
 import (
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func TestDetectors(t *testing.T) {
 			code: risk.DetRateSpike, min: 6, max: 20},
 		{name: "tool never used", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.delete_all", scopes: []string{"tickets.read"}}},
 			code: risk.DetRareTransition, min: 5, max: 5},
-		{name: "known tools in an unseen order", probe: []call{routine[2], routine[0]}, code: risk.DetRareTransition, min: 2, max: 2},
+		{name: "known tools in an unseen order", trainWith: []call{kbRead}, probe: []call{routine[0], kbRead}, code: risk.DetRareTransition, min: 2, max: 2},
 		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 5, max: 5},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
 			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 25, max: 25},
@@ -102,6 +103,75 @@ func repeatCall(c call, n int) []call {
 		out[i] = c
 	}
 	return out
+}
+
+var kbRead = call{op: risk.OpExchange, aud: "kb", sens: 1, tool: "kb.read_article", scopes: []string{"kb.read"}}
+
+// TestRareTransition checks what seq.rare_transition says of a step between
+// two tools: an order never seen between tools the client knows speaks as
+// a novelty, weighed by how often the client meets new orders and by how
+// many chances the tool it leaves had to show what follows it.
+func TestRareTransition(t *testing.T) {
+	finance := func(i int) call {
+		return call{op: risk.OpExchange, aud: "finance", sens: 3, tool: "finance.t" + strconv.Itoa(i), scopes: []string{"finance.read"}}
+	}
+	fixed := []call{finance(0), finance(1), finance(2), finance(3)}
+	// an agent combining ten tools anew in every session (never starting
+	// with the ninth), and a step between two of them it never made
+	var walks [][]call
+	seen := map[[2]int]bool{}
+	for i := range 20 {
+		var w []call
+		prev := -1
+		for j := range 5 {
+			k := (i*7 + j*(i%5+2)) % 9
+			if j > 0 {
+				k = (k + i + j) % 10
+			}
+			w = append(w, finance(k))
+			seen[[2]int{prev, k}] = true
+			prev = k
+		}
+		walks = append(walks, w)
+	}
+	var unseen []call
+	for a := range 9 {
+		if !seen[[2]int{a, 9}] && seen[[2]int{-1, a}] {
+			unseen = []call{finance(a), finance(9)}
+			break
+		}
+	}
+	if unseen == nil {
+		t.Fatal("no unseen step in the walks")
+	}
+	tests := []struct {
+		name     string
+		train    [][]call
+		probe    []call
+		min, max int
+	}{
+		{name: "a fixed sequence in a new order", train: [][]call{fixed}, probe: []call{fixed[0], fixed[2]}, min: 5, max: 5},
+		{name: "a step from a tool used in two sessions says little", train: [][]call{fixed, fixed, fixed, fixed, fixed, fixed, fixed, fixed, fixed, append(fixed[:4:4], finance(5))},
+			probe: []call{finance(5), fixed[1]}, min: 2, max: 3},
+		{name: "a client that keeps combining its tools anew", train: walks, probe: unseen, min: 0, max: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			for i := range 20 {
+				f.train("fin", agent, "10.1.4.21", tt.train[i%len(tt.train)], 1)
+			}
+			sid, _ := f.open("fin", agent, "10.1.4.21")
+			ds := f.do(sid, "fin", agent, "10.1.4.21", tt.probe)
+			got := 0
+			for _, d := range ds {
+				got = max(got, points(d, risk.DetRareTransition))
+			}
+			if got < tt.min || got > tt.max {
+				t.Errorf("%s = %d, want %d..%d; reasons %v", risk.DetRareTransition, got, tt.min, tt.max, last(ds).Reasons)
+			}
+		})
+	}
 }
 
 // TestOffSchedule checks the declared schedule, its slack, and the learned

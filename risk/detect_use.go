@@ -317,13 +317,33 @@ func (x *evaluation) tool() {
 		// a tool new to the client, met again in the session: counted once
 	case pts > 0:
 		x.add(dRareTransition, pts*x.learned(), "tool "+ev.Tool+" never used")
-	case onNew < 1 || (prev != startKey && lookup(x.base.Tools, prev) == 0):
+	case onNew < 1 || prev == startKey:
 		// steps into, between or out of the tools of an audience the
-		// client never used, or from a tool new to it: their novelty
-		// already speaks for the step
-	case prev != startKey && lookup(x.base.Trans, tr) < float32(x.e.p.Baseline.KnownAt):
-		x.add(dRareTransition, ptsNovelTool[x.tier]/2*x.learned(), "tool "+ev.Tool+" never follows "+prevTool)
+		// client never used: the audience's novelty already speaks for
+		// the step
+	default:
+		// an order never seen between two tools the client knows, weighed
+		// like any novelty by how often the client meets new orders (a
+		// job repeating one sequence speaks strongly of a new one, a
+		// client that keeps combining its tools anew weakly); a step from
+		// or to a tool it is still learning is explained by that tool's
+		// novelty, counted once when it was met. A tool the client used in
+		// few sessions had few chances to show what follows it, so the
+		// step says at most what chancesDB allows for its sessions.
+		w := x.familiar(x.base.Tools, prev) * x.familiar(x.base.Tools, k)
+		if pts := min(x.novelty(x.base.Trans, tr, ptsNovelTool[x.tier]/2), chancesDB(lookup(x.base.Tools, prev))) * w; pts > 0 {
+			x.add(dRareTransition, pts*x.learned(), "tool "+ev.Tool+" never follows "+prevTool)
+		}
 	}
+}
+
+// chancesDB is the most a value never seen among those following a context
+// the client met in n clean sessions can say: by Good-Turing on the
+// context's own sightings, at best one in n+2 of its next uses meets a new
+// one, against an even chance for someone else. A context met in few
+// sessions had few chances to show what goes with it.
+func chancesDB(n float32) float32 {
+	return float32(10 * math.Log10(0.5*float64(n+2)))
 }
 
 // onNewAudience discounts the novelty of a tool or tenant met on an
