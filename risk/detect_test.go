@@ -14,6 +14,8 @@ import (
 func TestDetectors(t *testing.T) {
 	vault := call{op: risk.OpExchange, aud: "vault", sens: 4, tactic: "credential_access", tool: "vault.read", scopes: []string{"secrets.read"}}
 	finance := call{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.get", scopes: []string{"finance.read"}}
+	directory := call{op: risk.OpExchange, aud: "directory", sens: 1, tactic: "discovery", tool: "directory.lookup", scopes: []string{"tickets.read"}}
+	billingSend := call{op: risk.OpExchange, aud: "billing", sens: 2, tactic: "exfiltration", tool: "invoices.list", scopes: []string{"billing.read"}}
 	billing := func(tenant string) call {
 		return call{op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: tenant, scopes: []string{"billing.read"}, after: time.Second}
 	}
@@ -64,6 +66,10 @@ func TestDetectors(t *testing.T) {
 			code: risk.DetRareTransition, min: 5, max: 5},
 		{name: "known tools in an unseen order", trainWith: []call{kbRead}, probe: []call{routine[0], kbRead}, code: risk.DetRareTransition, min: 2, max: 2},
 		{name: "several tactics, one new", trainWith: []call{finance}, probe: []call{finance, vault}, code: risk.DetMultiTactic, min: 5, max: 5},
+		{name: "several tactics, one new through a routine audience never used", trainWith: []call{finance, billingSend},
+			probe: []call{directory, finance, billingSend}, code: risk.DetMultiTactic, min: 3, max: 4},
+		{name: "several tactics, one new through a routine audience it uses", trainWith: []call{finance, billingSend, directory},
+			probe: []call{directory, finance, billingSend}, code: risk.DetMultiTactic, min: 0, max: 0},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
 			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 25, max: 25},
 		// a pair never seen: the principal's history says how often it

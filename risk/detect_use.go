@@ -37,6 +37,12 @@ func (x *evaluation) sendsOut() bool {
 	return x.egress || tacticBit(x.ev.Resource.Tactic) == tacticExfiltration
 }
 
+// routineNewTacticWeight is what a tactic class the session reached only
+// through routine-tier audiences the client never used says, against one
+// reached otherwise: a third, as for the tools and tenants of an audience
+// never used.
+var routineNewTacticWeight float32 = 1.0 / 3
+
 // startKey is the sequence state before a session's first tool.
 var startKey = hashString(nsTool, "^")
 
@@ -168,7 +174,17 @@ func (x *evaluation) tierJump() {
 func (x *evaluation) tactic() {
 	bit := tacticBit(x.ev.Resource.Tactic)
 	s := x.s
-	if bit < 0 || s.tactics&(1<<bit) != 0 {
+	if bit < 0 {
+		return
+	}
+	if x.onNewAudience() < 1 && x.tier < x.e.p.SensitiveTier {
+		if s.tactics&(1<<bit) == 0 {
+			s.routineNewTactics |= 1 << bit
+		}
+	} else {
+		s.routineNewTactics &^= 1 << bit
+	}
+	if s.tactics&(1<<bit) != 0 {
 		return
 	}
 	s.tactics |= 1 << bit
@@ -176,21 +192,31 @@ func (x *evaluation) tactic() {
 	if s.challenges > 0 && n > 1 {
 		x.add(dMultiTactic, ptsTacticSwitch, "switched to "+x.ev.Resource.Tactic+" after a challenge")
 	}
-	if n >= 2 && x.novelTactic() {
-		x.add(dMultiTactic, ptsTacticStep*x.learned(), strconv.Itoa(n)+" tactic classes in one session, "+x.ev.Resource.Tactic+" last")
+	if n >= 2 {
+		if w := x.novelTactic(); w > 0 {
+			x.add(dMultiTactic, ptsTacticStep*w*x.learned(), strconv.Itoa(n)+" tactic classes in one session, "+x.ev.Resource.Tactic+" last")
+		}
 	}
 }
 
-// novelTactic reports whether the session touched a tactic class the client
-// does not normally touch.
-func (x *evaluation) novelTactic() bool {
+// novelTactic is how much the session's tactic classes say: 1 when it
+// touched one the client does not normally touch, a third when it did so
+// only through routine-tier audiences the client never used (a routine
+// resource it starts using brings its own purpose, and the audience's
+// novelty already speaks for it), 0 otherwise.
+func (x *evaluation) novelTactic() float32 {
 	normal := float32(x.e.p.Baseline.KnownAt)
+	var w float32
 	for i := range 8 {
-		if x.s.tactics&(1<<i) != 0 && x.base.Tactics[i] < normal {
-			return true
+		if x.s.tactics&(1<<i) == 0 || x.base.Tactics[i] >= normal {
+			continue
 		}
+		if x.s.routineNewTactics&(1<<i) == 0 {
+			return 1
+		}
+		w = routineNewTacticWeight
 	}
-	return false
+	return w
 }
 
 // tenant runs tenant.novel and the tenant side of vol.fanout.

@@ -110,6 +110,7 @@ type session struct {
 	prevTool                      string
 	distinctTenants, distinctAuds uint16
 	tactics                       uint8 // bit set of tactic classes touched
+	routineNewTactics             uint8 // the classes touched only through routine-tier audiences the client never used
 
 	rate, peakRate float32 // decayed count of client calls in the last minute
 	calls          uint16  // calls the client made in this session
