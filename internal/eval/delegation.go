@@ -197,7 +197,7 @@ func sideSessions(g *gen, p *profile, hist []slot) []slot {
 	ip := host(g.r, p.side)
 	for i := range hist {
 		if i%3 == 1 {
-			hist[i].ip, hist[i].flow = ip, p.sideFlow
+			hist[i].ip, hist[i].flow, hist[i].own = ip, p.sideFlow, true
 		}
 	}
 	return hist

@@ -244,3 +244,36 @@ func TestCombine(t *testing.T) {
 		t.Errorf("curve %+v", c.Curve)
 	}
 }
+
+// TestSideNetworkRoutineOnly: in a tier-creep case the network the attack
+// comes from carried only routine (tier-1) work in the client's history,
+// long sessions included, as the tactic says.
+func TestSideNetworkRoutineOnly(t *testing.T) {
+	seen := 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		pop := generate(t, Config{Seed: seed, Clients: 2 * len(Tactics), HistorySessions: 12})
+		for _, c := range pop.Cases {
+			if c.Tactic != "tier-creep" {
+				continue
+			}
+			side, err := netip.ParsePrefix(strings.TrimSuffix(strings.Fields(c.Scenario.Description)[1], ","))
+			if err != nil {
+				t.Fatalf("%s: no side network in %q", c.ID, c.Scenario.Description)
+			}
+			for _, b := range c.Scenario.History {
+				for _, st := range b.Steps {
+					if st.Audience == "" || !side.Contains(st.IP) {
+						continue
+					}
+					seen++
+					if tier := c.Scenario.Resources[st.Audience].Sensitivity; tier != 1 {
+						t.Errorf("%s: history reaches %s (tier %d) from the side network %s", c.ID, st.Audience, tier, side)
+					}
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no history call from a side network: the test checks nothing")
+	}
+}

@@ -27,6 +27,9 @@ type slot struct {
 	ip    netip.Addr
 	flow  []call
 	scale float64 // volume factor (month-end peaks)
+	// own confines the session to its flow: a long session pads with its
+	// own calls, not the client's other work.
+	own bool
 }
 
 // slots lists the sessions p's cadence plans in [from, to), in time order.
@@ -117,7 +120,11 @@ func (g *gen) session(p *profile, s slot) sess {
 	calls := scaled(s.flow, s.scale)
 	if p.long {
 		for len(calls) < 12 {
-			calls = append(calls, pick(r, p.flows)...)
+			pad := pick(r, p.flows)
+			if s.own {
+				pad = s.flow
+			}
+			calls = append(calls, pad...)
 		}
 	}
 	sensitive := false
