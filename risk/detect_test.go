@@ -77,6 +77,8 @@ func TestDetectors(t *testing.T) {
 		// the principal's own sessions say of it
 		{name: "new delegation pair on routine work", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
 			actors: []string{"helper"}, caller: "helper", profile: &agent}}, code: risk.DetUnusualChain, min: 17, max: 17},
+		{name: "new delegation pair writing", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.update", scopes: []string{"tickets.read"},
+			actors: []string{"helper"}, caller: "helper", profile: &agent}}, code: risk.DetUnusualChain, min: 20, max: 20},
 		{name: "new delegation pair on sensitive work", probe: []call{{op: risk.OpExchange, aud: "finance", sens: 3, tactic: "collection", tool: "finance.get", scopes: []string{"finance.read"},
 			actors: []string{"helper"}, caller: "helper", profile: &agent}}, code: risk.DetUnusualChain, min: 23, max: 23},
 		{name: "upstream risk level high", probe: []call{{op: risk.OpSignal, signal: &risk.Signal{Type: risk.SignalRiskLevelChange, Level: "high"}}},

@@ -505,6 +505,17 @@ func (x *evaluation) verbWeight(name string) float32 {
 	return 1
 }
 
+// callVerbWeight is verbWeight for the call's tool and scopes together.
+func (x *evaluation) callVerbWeight() float32 {
+	switch {
+	case x.verbs&riskyVerbs != 0:
+		return 1.5
+	case x.verbs&1 != 0: // write
+		return 1.2
+	}
+	return 1
+}
+
 // rate runs vol.rate_spike on calls the client makes (not introspection).
 func (x *evaluation) rate() {
 	s := x.s
@@ -567,7 +578,9 @@ func (x *evaluation) chain() {
 			}
 			pts += (ptsNovelSensitive[x.tier] - ptsNovelSensitive[o.tier]) * (1 - f)
 		}
-		x.add(dUnusualChain, pts*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
+		// what the pair does says more when it writes, deletes, exports,
+		// spends or administers, as for a tool never used
+		x.add(dUnusualChain, pts*x.callVerbWeight()*x.learned(), "actor "+actor+" never acted for "+ev.ClientID)
 	} else if o := s.originOf(actor, ak); x.tier > vouched && x.tier > int(o.tier) && ev.Audience != "" {
 		// the pair used above what the actor ever reached for this client
 		// (each step up the tiers adds what it newly says)

@@ -71,7 +71,7 @@
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience); an unseen step between known tools up to half that (Good-Turing over the client's steps, at most 10·log10((n+2)/2) for a tool it left in n sessions), none from or to a tool still being learned
 //	seq.multi_tactic           5 per tactic class beyond the first when one is new (a third when the new one was reached only through a routine-tier audience never used), 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
-//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, and once a session up to 12 more (Good-Turing over the client's actors) plus 6/10 at tier 3/4 as for an audience, above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
+//	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, and once a session up to 12 more (Good-Turing over the client's actors) plus 6/10 at tier 3/4 as for an audience (×1.2 write, ×1.5 delete, export, cost, admin), above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
 //	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
 //	rs.unexpected_introspector 15 a resource server outside the token's audiences held it
 //
