@@ -300,13 +300,15 @@ type Memory struct {
 	WinCalls  float32 `json:"window_calls"`
 	SlowCalls float32 `json:"slow_calls"`
 	WinAt     int64   `json:"window_at"` // unix ns the windows were last decayed to
-	// Opened counts the sessions the client opened, halving every
-	// Memory.Slow; Met holds the tenants it met for the first time
-	// recently (at most maxMet, hashed) and when. How many new tenants a
-	// client meets in days, against how many its history says it meets in
-	// that many sessions, is evidence that adds up across sessions.
-	Opened float32 `json:"opened"`
-	Met    []Met   `json:"met,omitempty"`
+	// Opened and OpenedWin count the sessions the client opened, halving
+	// every Memory.Slow and Memory.Window; Met holds the tenants it met for
+	// the first time recently (at most maxMet, hashed) and when. How many
+	// new tenants a client meets in hours or days, against how many its
+	// history says it meets in that many sessions, is evidence that adds up
+	// across sessions.
+	Opened    float32 `json:"opened"`
+	OpenedWin float32 `json:"opened_window,omitempty"`
+	Met       []Met   `json:"met,omitempty"`
 }
 
 // Met is a value a client met for the first time: its key and when (unix ns).
@@ -338,16 +340,30 @@ func (m *Memory) meet(k uint64, at int64) {
 }
 
 // recentMet is how many values the client met for the first time in the
-// window that a count halving every hl ns spans (hl/ln 2), the window
-// Opened counts sessions over.
-func (m *Memory) recentMet(at int64, hl float64) float32 {
-	var n float32
+// windows that counts halving every win and slow ns span (their mean
+// lifetimes, win/ln 2 and slow/ln 2), the windows OpenedWin and Opened
+// count sessions over.
+func (m *Memory) recentMet(at int64, win, slow float64) (inWin, inSlow float32) {
 	for _, e := range m.Met {
-		if float64(at-e.At) < hl/math.Ln2 {
-			n++
+		switch age := float64(at - e.At); {
+		case age < win/math.Ln2:
+			inWin++
+			inSlow++
+		case age < slow/math.Ln2:
+			inSlow++
 		}
 	}
-	return n
+	return inWin, inSlow
+}
+
+// metAt returns when k was met, if it is among the recently met values.
+func (m *Memory) metAt(k uint64) (int64, bool) {
+	for _, e := range m.Met {
+		if e.Key == k {
+			return e.At, true
+		}
+	}
+	return 0, false
 }
 
 // metHas reports whether k is among the recently met values.
@@ -380,6 +396,7 @@ func (m *Memory) fadeWindows(at int64, win, slow float64) {
 		m.SlowCalls *= fs
 		m.Novelty *= fs
 		m.Opened *= fs
+		m.OpenedWin *= float32(math.Exp2(-dt / win))
 	}
 	m.WinAt = max(m.WinAt, at)
 }

@@ -58,8 +58,6 @@ func TestDetectors(t *testing.T) {
 		{name: "novel tenant", trainWith: []call{billing("t-acme")}, probe: []call{billing("t-acme"), billing("t-new")}, code: risk.DetTenantNovel, min: 10, max: 10},
 		{name: "declared tenant is not novel", probe: []call{{op: risk.OpExchange, aud: "billing", sens: 2, tenant: "t-own", resTen: "t-own", tool: "invoices.list"}},
 			code: risk.DetTenantNovel, min: 0, max: 0},
-		{name: "fan-out across tenants", trainWith: []call{billing("t-acme")}, probe: []call{billing("a"), billing("b"), billing("c"), billing("d"), billing("e")},
-			code: risk.DetFanout, min: 4, max: 10},
 		{name: "rate spike", probe: repeatCall(call{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"}, after: time.Second}, 40),
 			code: risk.DetRateSpike, min: 6, max: 20},
 		{name: "tool never used", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.delete_all", scopes: []string{"tickets.read"}}},

@@ -222,7 +222,10 @@ func (x *evaluation) novelTactic() float32 {
 // tenant runs tenant.novel and the tenant side of vol.fanout.
 func (x *evaluation) tenant() {
 	ev, s := x.ev, x.s
-	if ev.Tenant == "" {
+	if ev.Tenant == "" || ev.Resource.Tenant == ev.Tenant {
+		// no tenant, or the declared tenant of a single-tenant resource:
+		// the audience names it, the client does not choose it, so it
+		// neither counts as served nor as met
 		return
 	}
 	k := hashString(nsTenant, ev.Tenant)
@@ -231,52 +234,78 @@ func (x *evaluation) tenant() {
 	}
 	s.distinctTenants++
 	x.fanout("tenants", int(s.distinctTenants), x.base.Tenants1)
-	if ev.Resource.Tenant == ev.Tenant {
-		return // the declared tenant of a registered audience
-	}
 	if pts := (x.novelty(x.base.Tenants, k, ptsTenantNovel) + x.rareTier()*(1-x.familiar(x.base.Tenants, k))) * x.onNewAudience(); pts > 0 {
 		x.add(dTenantNovel, pts*x.learned(), "tenant "+ev.Tenant+" never served")
 	}
-	if x.familiar(x.base.Tenants, k) < 1 && x.ev.Op == OpExchange && x.s.id != "" {
-		x.newTenants(k)
+	if x.ev.Op == OpExchange && x.s.id != "" {
+		x.newTenants(k, x.familiar(x.base.Tenants, k) < 1)
 	}
 }
 
 // newTenants runs the client-wide side of tenant.novel for a call that
-// meets tenant k, never served: the tenants the client met for the first
-// time over the last days (Memory.Met, halving every Memory.Slow) against
-// how many its history says it meets in as many sessions. Meeting one new
-// tenant is onboarding; meeting several in days, when the client's clean
+// meets tenant k: never served (novel), or met for the first time
+// recently (or still served about once since). It weighs the tenants the
+// client met for the first time in the last hours and the last days
+// (Memory.Met, over the windows of Memory.Window and Memory.Slow) against
+// how many its history says it meets in as many sessions. Meeting one new tenant is onboarding; meeting
+// several in a session, in hours or in days, when the client's clean
 // sessions rarely meet any, is a thief reading other tenants' data a
-// little at a time, however the work is split across sessions.
-func (x *evaluation) newTenants(k uint64) {
-	c, hl := x.c, x.e.slowHL
+// little at a time, however the work is split across sessions. Once the
+// count is that unlikely, every call on one of those tenants carries the
+// evidence, not only the first: a tenant met in a session that looked
+// clean is still one of the several.
+func (x *evaluation) newTenants(k uint64, novel bool) {
+	c, e := x.c, x.e
 	c.mu.Lock()
-	c.mem.fadeWindows(x.at, x.e.winHL, hl)
-	c.mem.meet(k, x.at)
-	met := c.mem.recentMet(x.at, hl)
-	opened := max(c.mem.Opened, 1)
+	c.mem.fadeWindows(x.at, e.winHL, e.slowHL)
+	if novel {
+		c.mem.meet(k, x.at)
+	} else if at, ok := c.mem.metAt(k); !ok || (float64(x.at-at) >= e.slowHL/math.Ln2 && lookup(x.base.Tenants, k) >= 1.5) {
+		// not met recently, nor still served about once since
+		c.mu.Unlock()
+		return
+	}
+	inWin, inSlow := c.mem.recentMet(x.at, e.winHL, e.slowHL)
+	opened, openedWin := max(c.mem.Opened, 1), max(c.mem.OpenedWin, 1)
 	var once float32
-	for _, e := range x.base.Tenants {
-		if e.Count < 1.5 && !c.mem.metHas(e.Key) {
+	for _, t := range x.base.Tenants {
+		if t.Count < 1.5 && !c.mem.metHas(t.Key) {
 			once++
 		}
 	}
 	c.mu.Unlock()
-	x.met = met
-	// expected new tenants in as many sessions: the Good-Turing estimate
-	// of new tenants per clean session, from values not met recently
-	mu := (once + 1) / (x.base.Sessions + 2) * opened
-	n := int(met + 0.5)
-	if n < 2 || float32(n) <= mu {
+	x.met = inSlow
+	// the Good-Turing estimate of new tenants per clean session, from
+	// values not met recently, times the sessions opened in each window:
+	// the stronger of the two counts, less what looking twice costs
+	rate := (once + 1) / (x.base.Sessions + 2)
+	db, n, mu := metEvidence(inSlow, rate*opened)
+	if w, nw, muw := metEvidence(inWin, rate*openedWin); w-twoLooks > db {
+		db, n, mu = w-twoLooks, nw, muw
+	}
+	if db <= 0 {
 		return
 	}
-	// meeting n or more new tenants is about certain for a thief working
-	// through other tenants and this unlikely for the client: the
-	// likelihood ratio is one over the Poisson tail, in decibels
-	db := -10 * float32(math.Log10(poissonTail(n, float64(mu))))
-	x.growTo(dTenantNovel, min(db, x.e.caps[dTenantNovel])*x.learned(),
-		strconv.Itoa(n)+" tenants never served met in the last days (usual "+strconv.FormatFloat(float64(mu), 'f', 1, 32)+")")
+	x.growTo(dTenantNovel, min(db, e.caps[dTenantNovel])*x.learned(),
+		strconv.Itoa(n)+" tenants never served met recently (usual "+strconv.FormatFloat(float64(mu), 'f', 1, 32)+")")
+}
+
+// twoLooks is what weighing new tenants over two windows costs, in
+// decibels: the stronger of two looks is about twice as likely to be
+// extreme by chance.
+const twoLooks = 3
+
+// metEvidence is the evidence (decibels) of meeting met new tenants where
+// mu are expected: meeting n or more is about certain for a thief working
+// through other tenants and this unlikely for the client, so the
+// likelihood ratio is one over the Poisson tail. Under two, or no more
+// than expected, it is 0.
+func metEvidence(met, mu float32) (db float32, n int, _ float32) {
+	n = int(met + 0.5)
+	if n < 2 || float32(n) <= mu {
+		return 0, n, mu
+	}
+	return -10 * float32(math.Log10(poissonTail(n, float64(mu)))), n, mu
 }
 
 // poissonTail is P(X ≥ n) for X Poisson with mean mu, at least 1e-9.

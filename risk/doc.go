@@ -64,7 +64,7 @@
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
 //	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), plus 6/10 at tier 3/4 when reached with tools the client never used, scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
-//	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant), plus at tier 3/4 up to 6/10 by how rarely the client's sessions reach the tier (-10·log10 of (sessions reaching it + 1)/(sessions + 2))
+//	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant, which is not served either), plus at tier 3/4 up to 6/10 by how rarely the client's sessions reach the tier (-10·log10 of (sessions reaching it + 1)/(sessions + 2)); up to 40, one over the Poisson tail, for the tenants the client met for the first time in the last hours or days against its rate of meeting new ones, on every call to one of them
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
 //	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger

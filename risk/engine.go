@@ -186,6 +186,7 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	c.mem.fadeWindows(at, e.winHL, e.slowHL)
 	if s.id != "" {
 		c.mem.Opened++
+		c.mem.OpenedWin++
 	}
 	m := c.mem
 	if s.id != "" {
