@@ -356,6 +356,13 @@ func (m *Memory) recentMet(at int64, win, slow float64) (inWin, inSlow float32) 
 	return inWin, inSlow
 }
 
+// forget drops keys from the recently met values: a session that proved
+// itself with the client's key met them, so they are no longer counted
+// among the new tenants a thief may be working through.
+func (m *Memory) forget(keys []uint64) {
+	m.Met = slices.DeleteFunc(m.Met, func(e Met) bool { return slices.Contains(keys, e.Key) })
+}
+
 // metAt returns when k was met, if it is among the recently met values.
 func (m *Memory) metAt(k uint64) (int64, bool) {
 	for _, e := range m.Met {

@@ -25,6 +25,9 @@ func (e *Engine) end(hd *held, c *client, at int64, learn bool) {
 		sum.winCalls, sum.slowCalls = c.mem.WinCalls, c.mem.SlowCalls
 		c.mu.Unlock()
 	}
+	// a clean session that met challenges passed them all with the
+	// client's key: the tenants it met are the client's own doing
+	proven := sum != nil && s.challenges > 0
 	actorNets := s.actorNets()
 	excess := min(s.novelty-2*c.base.Load().Novelty1-noveltySlack, maxSessionNovelty)
 	sid := s.id
@@ -41,6 +44,11 @@ func (e *Engine) end(hd *held, c *client, at int64, learn bool) {
 	c.mu.Unlock()
 	if sum == nil {
 		return
+	}
+	if proven {
+		c.mu.Lock()
+		c.mem.forget(sum.tenants)
+		c.mu.Unlock()
 	}
 	e.learn(c, func(b *Baseline) { b.learn(sum, e.baseHL) })
 	for _, an := range actorNets {

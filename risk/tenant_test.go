@@ -44,6 +44,12 @@ func TestNewTenantsAcrossSessions(t *testing.T) {
 		// one more tenant each session for days, then the first of them
 		// again: it is one of the several
 		{name: "a tenant met in a clean session, read again", sessions: every(12*time.Hour, "t-1", "t-2", "t-3", "t-4", "t-1"), min: 15, max: 40},
+		// two new tenants in one session are stepped up; the client
+		// passes the challenge with its key, so they are its own doing
+		// and its next session on one of them carries nothing
+		{name: "tenants met in a session the client proved", sessions: []sess{
+			{12 * time.Hour, []call{billing("t-acme"), billing("t-1"), billing("t-2"), {op: risk.OpRevalidate, passed: true}, billing("t-2")}},
+			{12 * time.Hour, []call{billing("t-acme"), billing("t-1")}}}, min: 0, max: 0},
 		// a single-tenant resource's declared tenant is named by its
 		// audience: the client does not serve it on shared resources
 		{name: "declared tenant read on a shared resource", train: []call{ledger},
