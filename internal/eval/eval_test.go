@@ -277,3 +277,20 @@ func TestSideNetworkRoutineOnly(t *testing.T) {
 		t.Fatal("no history call from a side network: the test checks nothing")
 	}
 }
+
+// TestBeatKeptAfterHistory: a service's or workload's sessions after its
+// history fall on the beat its history shows.
+func TestBeatKeptAfterHistory(t *testing.T) {
+	g := &gen{r: newRNG(7, 0x5eed), cfg: Config{}.withDefaults()}
+	g.o = newOrg(g.r)
+	for i := range 20 {
+		kind := []string{KindService, KindWorkload}[i%2]
+		p := g.newProfile(kind)
+		pl := g.planAt(p, g.someDay(), 30*time.Hour, 4)
+		for _, s := range append(pl.hist, pl.scored...) {
+			if off := s.at.Sub(pl.w) % p.every; off != 0 {
+				t.Errorf("%s (every %s): a session at %s is %s off the beat of %s", p.id, p.every, s.at, off, pl.w)
+			}
+		}
+	}
+}

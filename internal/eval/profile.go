@@ -40,6 +40,7 @@ type profile struct {
 	winTo    int
 	runs     []int         // jobs: minutes of the local day of each run
 	every    time.Duration // services and workloads: spacing of sessions
+	phase    float64       // services and workloads: where in each beat their sessions fall, 0..1
 	perDay   int           // agents: sessions per working day
 	nets     []netip.Prefix
 	hosts    []netip.Addr   // the addresses it usually runs from
@@ -89,6 +90,7 @@ func (g *gen) newProfile(kind string) *profile {
 		p.hosts = append(p.hosts, host(r, homes[i%len(homes)]))
 	}
 	p.dpop = r.chance(0.2)
+	p.phase = r.Float64()
 	p.tenants = sample(r, o.tenants, r.between(1, 4))
 	switch kind {
 	case KindAgent:

@@ -67,8 +67,9 @@ func (g *gen) slots(p *profile, from, to time.Time) []slot {
 			}
 		}
 	default:
-		// Replicas (or a service's instances) take turns on a regular beat.
-		phase := time.Duration(r.IntN(int(p.every/time.Minute))) * time.Minute
+		// Replicas (or a service's instances) take turns on a regular beat,
+		// the same in history and after it.
+		phase := time.Duration(p.phase * float64(p.every)).Truncate(time.Minute)
 		first := from.Truncate(p.every).Add(phase)
 		for i, at := 0, first; at.Before(to); i, at = i+1, at.Add(p.every) {
 			add(at, p.hosts[i%len(p.hosts)])
