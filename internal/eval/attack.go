@@ -32,7 +32,7 @@ var Tactics = []Tactic{
 	{Name: "immature-pivot", Class: "maturity counted in sessions", fits: anyClient, prepare: immature, build: pivot},
 	{Name: "parallel-use", Class: "token replay in parallel", fits: hasTarget, build: parallelUse},
 	{Name: "refresh-theft", Class: "refresh token theft", fits: hasTarget, build: refreshTheft},
-	{Name: "volume-spike", Class: "per-session volume at normal pace", fits: kinds(KindJob, KindService), build: volumeSpike},
+	{Name: "volume-spike", Class: "per-session volume at normal pace", fits: func(p *profile) bool { return kinds(KindJob, KindService)(p) && everyFlowReaches(p, 2) }, build: volumeSpike},
 	{Name: "destructive-burst", Class: "destructive actions", fits: anyClient, prepare: registerDeletes, build: destructiveBurst},
 	{Name: "cost-loop", Class: "cost-bearing tools", fits: kinds(KindAgent, KindService), prepare: usePaid, build: costLoop},
 	{Name: "exfil-order", Class: "sensitive read then familiar egress", fits: kinds(KindAgent, KindService, KindJob), prepare: separateEgress, build: exfilOrder},
@@ -313,6 +313,17 @@ func refreshTheft(g *gen, p *profile, d *draft, pl plan) string {
 		how = "presents an already rotated refresh token"
 	}
 	return describe("a thief of a", p.kind+"'s", "refresh token", how, "from", a.ip)
+}
+
+// everyFlowReaches reports whether each of p's sessions reaches a resource
+// of at least tier, so that more of the same work can do harm.
+func everyFlowReaches(p *profile, tier int) bool {
+	for _, f := range p.flows {
+		if !slices.ContainsFunc(f, func(c call) bool { return c.res.tier >= tier }) {
+			return false
+		}
+	}
+	return true
 }
 
 // usual is the most calls p makes in one session of its history.
