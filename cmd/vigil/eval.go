@@ -19,7 +19,7 @@ import (
 // tolerance, for one seed or several.
 func evalCmd(ctx context.Context, args []string, e *cli) error {
 	fs := e.newFlagSet("eval", "eval --seed N|N-M|N,M,... [--clients N] [--json] [--misses] [--curve] [--plot FILE.png] [--out FILE.jsonl]")
-	seedList := fs.String("seed", "", "population seed, a range such as 101-105 or a list such as 1,2,3 (seeds 1-5 are for tuning, 101-105 for reporting)")
+	seedList := fs.String("seed", "", "population seed, a range such as 101-105 or a list such as 1,2,3 (seeds 1-30 are for tuning, 101-120 for reporting)")
 	clients := fs.Int("clients", eval.DefaultClients, "clients per seed; each yields one benign and one malicious scenario")
 	history := fs.Int("history", eval.DefaultHistorySessions, "about how many sessions of history each client has")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (several seeds: their reports and the total)")
