@@ -48,7 +48,7 @@ func dbBackup(ctx context.Context, e *cli, args []string) error {
 	}
 	dst := pos[0]
 	tmp := dst + ".partial"
-	if err := writeSynced(tmp, b); err != nil {
+	if err := server.WriteSynced(tmp, b); err != nil {
 		return err
 	}
 	if err := server.CheckFile(tmp); err != nil {
@@ -60,21 +60,6 @@ func dbBackup(ctx context.Context, e *cli, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "backup written to %s (%d bytes, checked)\n", dst, len(b))
 	return nil
-}
-
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func dbRestore(ctx context.Context, e *cli, args []string) error {

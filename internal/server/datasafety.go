@@ -116,7 +116,7 @@ func recordGeneration(dir string, gen uint64, now time.Time) error {
 	}
 	tmp := path + ".tmp"
 	body := first + "\n" + generationPrefix + strconv.FormatUint(gen, 10) + "\n"
-	if err := writeSynced(tmp, body); err != nil {
+	if err := WriteSynced(tmp, []byte(body)); err != nil {
 		return fmt.Errorf("data directory: write %s: %w", tmp, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -125,14 +125,14 @@ func recordGeneration(dir string, gen uint64, now time.Time) error {
 	return nil
 }
 
-// writeSynced replaces the file at path with body and fsyncs it, so that a
-// crash after the rename that follows never leaves an empty marker.
-func writeSynced(path, body string) error {
+// WriteSynced replaces the file at path (mode 0600) with b and fsyncs it,
+// so that a crash after a rename that follows never leaves an empty file.
+func WriteSynced(path string, b []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = f.WriteString(body)
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}
