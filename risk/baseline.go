@@ -136,6 +136,16 @@ func (b *Baseline) maxTier(normal float32) int {
 	return 0
 }
 
+// reaching is the decayed count of clean sessions that reached tier or
+// above.
+func (b *Baseline) reaching(tier int) float32 {
+	var n float32
+	for t := max(tier, 0); t < len(b.Tiers); t++ {
+		n += b.Tiers[t]
+	}
+	return n
+}
+
 func (b *Baseline) clone() *Baseline {
 	c := *b
 	c.Nets, c.Auds, c.Scopes = slices.Clone(b.Nets), slices.Clone(b.Auds), slices.Clone(b.Scopes)

@@ -75,10 +75,6 @@ func (x *evaluation) originChange(p principal, first, ip netip.Addr) {
 // unknown to the learned baseline, discounted when peers share it.
 func (x *evaluation) newNetwork(p principal, ip netip.Addr) {
 	pts, why := x.netEvidence(p, ip)
-	if why == whyKnown {
-		x.vouched(p, ip)
-		return
-	}
 	if pts > 0 {
 		x.add(dNewNetwork, pts, ip.String()+why+p.name)
 	}
@@ -241,10 +237,7 @@ func vouchDB(n float32, b *Baseline, tier, vouched int) float32 {
 	if tier <= vouched || tier >= len(b.Tiers) {
 		return 0
 	}
-	var hi float32
-	for t := tier; t < len(b.Tiers); t++ {
-		hi += b.Tiers[t]
-	}
+	hi := b.reaching(tier)
 	if hi < 0.5 {
 		return 0
 	}

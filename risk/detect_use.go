@@ -110,10 +110,7 @@ func (x *evaluation) rareTier() float32 {
 	if most <= 0 {
 		return 0
 	}
-	var hi float32
-	for t := x.tier; t < len(x.base.Tiers); t++ {
-		hi += x.base.Tiers[t]
-	}
+	hi := x.base.reaching(x.tier)
 	q := min(1, (hi+1)/(x.base.Sessions+2))
 	return min(most, -10*float32(math.Log10(float64(q))))
 }
