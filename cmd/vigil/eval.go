@@ -117,14 +117,23 @@ func writePopulation(pop *eval.Population, path string) error {
 	return f.Close()
 }
 
+// plotSeedsInColour is the most seeds drawn each in its own colour; more
+// are drawn faint, as a grey spread around their total.
+const plotSeedsInColour = 6
+
 // writePlot draws every seed's curve and, for several seeds, their total.
 func writePlot(path string, reps []*eval.Report, total *eval.Report) error {
 	var series []plot.Series
 	if len(reps) > 1 {
 		series = append(series, plot.Series{Name: fmt.Sprintf("all seeds (%d attacks)", total.Attacks), Points: total.Curve})
 	}
+	faint := len(reps) > plotSeedsInColour
 	for _, r := range reps {
-		series = append(series, plot.Series{Name: fmt.Sprintf("seed %d", r.Seed), Points: r.Curve})
+		name := fmt.Sprintf("seed %d", r.Seed)
+		if faint {
+			name = fmt.Sprintf("each of %d seeds", len(reps))
+		}
+		series = append(series, plot.Series{Name: name, Points: r.Curve, Faint: faint})
 	}
 	f, err := os.Create(path)
 	if err != nil {

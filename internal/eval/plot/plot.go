@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -18,11 +19,17 @@ import (
 	"github.com/vigil-auth/vigil/internal/eval"
 )
 
-// Series is one curve: a name for the legend and its points.
+// Series is one curve: a name for the legend and its points. A faint series
+// is drawn thin and grey, behind the others, and faint series share one
+// legend entry (the first one's name): many seeds stay readable as a spread
+// around their total.
 type Series struct {
 	Name   string
 	Points []eval.Point
+	Faint  bool
 }
+
+var faintColor = color.RGBA{190, 190, 190, 255}
 
 // Goal marks a target on the plot: at least Contained percent of attacks
 // contained with at most Friction percent of benign sessions with friction.
@@ -39,12 +46,18 @@ func WritePNG(w io.Writer, title string, series []Series, goal *Goal) error {
 	p.Title.Text = title
 	p.X.Label.Text = "benign sessions with friction (%)"
 	p.Y.Label.Text = "attacks contained, no harmful step allowed (%)"
-	p.Y.Min, p.Y.Max = 0, 100
+	p.Y.Min, p.Y.Max = floorTen(series), 100
 	p.X.Min = 0
 	p.Legend.Top, p.Legend.Left = false, false
 	p.Add(plotter.NewGrid())
 	xmax := 5.0
-	for i, s := range series {
+	faintShown, bold, i := false, 0, 0
+	for _, s := range series {
+		if !s.Faint {
+			bold++
+		}
+	}
+	for _, s := range append(faintOnly(series, true), faintOnly(series, false)...) {
 		xys := make(plotter.XYs, len(s.Points))
 		labels := make([]string, len(s.Points))
 		for k, pt := range s.Points {
@@ -56,13 +69,24 @@ func WritePNG(w io.Writer, title string, series []Series, goal *Goal) error {
 		if err != nil {
 			return fmt.Errorf("plot: %w", err)
 		}
+		points.Shape = draw.CircleGlyph{}
+		if s.Faint {
+			line.Color, points.Color = faintColor, faintColor
+			line.Width, points.Radius = vg.Points(0.75), vg.Points(1.5)
+			p.Add(line, points)
+			if !faintShown {
+				p.Legend.Add(s.Name, line, points)
+				faintShown = true
+			}
+			continue
+		}
 		c := palette[i%len(palette)]
+		i++
 		line.Color, points.Color = c, c
 		line.Width = vg.Points(1.5)
-		points.Shape = draw.CircleGlyph{}
 		p.Add(line, points)
 		p.Legend.Add(s.Name, line, points)
-		if i == 0 || len(series) == 1 {
+		if i == 1 || bold == 1 {
 			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
 			if err != nil {
 				return fmt.Errorf("plot: %w", err)
@@ -91,4 +115,28 @@ func WritePNG(w io.Writer, title string, series []Series, goal *Goal) error {
 	}
 	_, err = wt.WriteTo(w)
 	return err
+}
+
+// faintOnly returns the series whose Faint equals faint, in order.
+func faintOnly(series []Series, faint bool) []Series {
+	var out []Series
+	for _, s := range series {
+		if s.Faint == faint {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// floorTen is the y axis' lower end: the multiple of ten at least five
+// points below the lowest point drawn (0 at the least), so curves near the
+// top are not squeezed against it.
+func floorTen(series []Series) float64 {
+	low := 100.0
+	for _, s := range series {
+		for _, pt := range s.Points {
+			low = min(low, pt.ContainedPct)
+		}
+	}
+	return max(0, math.Floor((low-5)/10)*10)
 }
