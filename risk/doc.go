@@ -89,7 +89,9 @@
 // nothing, so it adds no novelty for what it asked for and is refused
 // rather than challenged. Each challenge raises a floor under the
 // suspicion, a failed one more, and an unanswered challenge stands: calls
-// beyond routine reads are asked again until it is answered. The client's
+// beyond routine reads are asked again until it is answered. The call a
+// challenge refused is not counted: the client repeats it once it has
+// answered, and the repeat is the same call, not a second one. The client's
 // recent sessions leave a floor too, and so does the session's own risky
 // peak, fading with the memory half-life rather than the behaviour one.
 // The novelty the client's sessions show and the calls they make also

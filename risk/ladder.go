@@ -198,8 +198,27 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 	s.pending = true
 	s.pendingImpact = max(s.pendingImpact, x.imp)
 	x.memo.issued++
+	x.takeBack()
 	d.Challenge = &Challenge{Methods: methods(x.ev, attempt), Attempt: int(s.challenges)}
 	return StepUp
+}
+
+// takeBack uncounts a client's call that a new challenge refused: it did
+// not happen, and the client repeats it once it has answered. Counted
+// twice, the repeat would be a second call of its tool, and that volume
+// would challenge the client again for the request it just proved.
+func (x *evaluation) takeBack() {
+	s, ev := x.s, x.ev
+	if ev.Op != OpToken && ev.Op != OpExchange {
+		return
+	}
+	s.calls = max(s.calls, 1) - 1
+	if ev.Tool == "" {
+		return
+	}
+	if i := s.tools.slot(hashString(nsTool, ev.Tool)); i >= 0 && s.toolN[i] > 0 {
+		s.toolN[i]--
+	}
 }
 
 // methods lists the revalidation proofs for a challenge: a fresh client
