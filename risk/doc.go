@@ -91,7 +91,11 @@
 // suspicion, a failed one more, and an unanswered challenge stands: calls
 // beyond routine reads are asked again until it is answered. The call a
 // challenge refused is not counted: the client repeats it once it has
-// answered, and the repeat is the same call, not a second one. The client's
+// answered, and the repeat is the same call, not a second one. A challenge
+// a resource server's introspection opens is owed only once one of the
+// client's own calls meets it: until then it does not count as unanswered,
+// and a session that ends with only such a challenge pending is learned
+// as if it had not been issued (by its peak). The client's
 // recent sessions leave a floor too, and so does the session's own risky
 // peak, fading with the memory half-life rather than the behaviour one.
 // The novelty the client's sessions show and the calls they make also
@@ -103,7 +107,7 @@
 //
 // Each client's [Baseline] is learned online from its clean sessions only
 // (no fact, no challenge, a low peak, nothing accumulated; or every
-// challenge passed with the client's key, no fact, no failure): bounded sets of
+// challenge the client met passed with its key, no fact, no failure): bounded sets of
 // hashed networks, audiences, scopes, tenants, tools, tool transitions and
 // actors with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work

@@ -207,9 +207,10 @@ func (x *evaluation) revalidation() {
 	s := x.s
 	if s.pending {
 		s.pending = false
-		if x.ev.Passed {
+		if x.ev.Passed && !s.unseen {
 			x.memo.answered++
 		}
+		s.unseen = false
 	}
 	if x.ev.Passed {
 		return

@@ -186,6 +186,12 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 		return action
 	}
 	if (x.ev.Op == OpIntrospect && s.pending) || x.repeat {
+		if s.unseen && x.ev.Op != OpIntrospect {
+			// the client meets the challenge a resource server opened:
+			// from now on it owes the answer
+			s.unseen = false
+			x.memo.issued++
+		}
 		d.Challenge = &Challenge{Methods: methods(x.ev, int(s.challenges)), Attempt: int(s.challenges)}
 		return StepUp
 	}
@@ -197,7 +203,12 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 	s.challenges++
 	s.pending = true
 	s.pendingImpact = max(s.pendingImpact, x.imp)
-	x.memo.issued++
+	// a challenge a resource server's introspection opens is not put to
+	// the client: it owes nothing until one of its own calls meets it
+	s.unseen = x.ev.Op == OpIntrospect
+	if !s.unseen {
+		x.memo.issued++
+	}
 	x.takeBack()
 	d.Challenge = &Challenge{Methods: methods(x.ev, attempt), Attempt: int(s.challenges)}
 	return StepUp

@@ -27,7 +27,7 @@ func (e *Engine) end(hd *held, c *client, at int64, learn bool) {
 	}
 	// a clean session that met challenges passed them all with the
 	// client's key: the tenants it met are the client's own doing
-	proven := sum != nil && s.challenges > 0
+	proven := sum != nil && s.challenges > 0 && !s.pending
 	actorNets := s.actorNets()
 	excess := min(s.novelty-2*c.base.Load().Novelty1-noveltySlack, maxSessionNovelty)
 	sid := s.id
@@ -69,13 +69,23 @@ const (
 // with every challenge it met passed with the client's key (and no fact,
 // no failure, none left pending), whatever its peak: what the client proved
 // it does itself is learned, so a benign habit that meets a challenge is
-// asked once, not every session from then on.
+// asked once, not every session from then on. A challenge a resource
+// server's introspection opened and the client never met is not held
+// against it: the session is judged as if it had not been issued, by its
+// peak, with the challenges the client did meet all passed.
 func (e *Engine) clean(s *session) bool {
 	if s.id == "" || s.terminated || len(s.facts) > 0 {
 		return false
 	}
-	if s.challenges > 0 {
-		return s.verified && s.failed == 0 && !s.pending && s.inherited == 0
+	met := int(s.challenges)
+	if s.pending && s.unseen {
+		met--
+	}
+	if met > 0 && !(s.verified && s.failed == 0 && s.inherited == 0) {
+		return false
+	}
+	if met > 0 && !s.pending {
+		return true
 	}
 	return s.inherited == 0 && s.accum < 0.5 && int(s.peak) < e.p.Baseline.CleanBelow
 }

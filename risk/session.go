@@ -130,17 +130,20 @@ type session struct {
 	challenges     uint8
 	failed         uint8
 	pending        bool
-	verified       bool
-	maxTier        uint8
-	maxDepth       uint8
-	peak           uint8
-	hour           uint8 // hour-of-week the session opened
-	terminated     bool
-	ended          bool
-	sensitive      bool
-	judgedOpen     bool
-	risky          bool // the session's peak reached the low threshold or met friction
-	sensEgress     bool // sent data out after reading sensitive data
+	// unseen: the pending challenge was opened by a resource server's
+	// introspection and the client has not been asked yet
+	unseen     bool
+	verified   bool
+	maxTier    uint8
+	maxDepth   uint8
+	peak       uint8
+	hour       uint8 // hour-of-week the session opened
+	terminated bool
+	ended      bool
+	sensitive  bool
+	judgedOpen bool
+	risky      bool // the session's peak reached the low threshold or met friction
+	sensEgress bool // sent data out after reading sensitive data
 	// sensRead: a sensitive call that does not itself send data out was
 	// allowed. An egress channel declared at a sensitive tier sets
 	// sensitive but not sensRead, so sending through it twice is not
