@@ -41,6 +41,7 @@ const (
 	capTools   = 48
 	capTrans   = 96
 	capActors  = 8
+	capFlows   = 16
 )
 
 func lookup(set []entry, k uint64) float32 {
@@ -94,17 +95,20 @@ func fade(set []entry, f float32) []entry {
 // baseline is immutable: learning copies it, changes the copy and swaps the
 // pointer, so detectors read it without a lock.
 type Baseline struct {
-	Sessions float32      `json:"sessions"`
-	Calls    float32      `json:"calls"`    // clean calls (decayed): maturity by volume
-	FirstAt  int64        `json:"first_at"` // unix seconds of the first clean session: maturity by time
-	LastAt   int64        `json:"last_at"`  // unix seconds of the last merge
-	Nets     []entry      `json:"nets,omitempty"`
-	Auds     []entry      `json:"auds,omitempty"`
-	Scopes   []entry      `json:"scopes,omitempty"`
-	Tenants  []entry      `json:"tenants,omitempty"`
-	Tools    []entry      `json:"tools,omitempty"`
-	Trans    []entry      `json:"trans,omitempty"`
-	Actors   []entry      `json:"actors,omitempty"`
+	Sessions float32 `json:"sessions"`
+	Calls    float32 `json:"calls"`    // clean calls (decayed): maturity by volume
+	FirstAt  int64   `json:"first_at"` // unix seconds of the first clean session: maturity by time
+	LastAt   int64   `json:"last_at"`  // unix seconds of the last merge
+	Nets     []entry `json:"nets,omitempty"`
+	Auds     []entry `json:"auds,omitempty"`
+	Scopes   []entry `json:"scopes,omitempty"`
+	Tenants  []entry `json:"tenants,omitempty"`
+	Tools    []entry `json:"tools,omitempty"`
+	Trans    []entry `json:"trans,omitempty"`
+	Actors   []entry `json:"actors,omitempty"`
+	// Flows are the pairs of a sensitive audience read and a channel data
+	// was then sent out through in one clean session (pairKey).
+	Flows    []entry      `json:"flows,omitempty"`
 	Tiers    [5]float32   `json:"tiers"`   // sessions whose highest tier was i
 	Tactics  [8]float32   `json:"tactics"` // sessions that touched tactic i
 	Hours    [168]float32 `json:"hours"`   // sessions opened in each hour of the week
@@ -150,6 +154,7 @@ func (b *Baseline) clone() *Baseline {
 	c := *b
 	c.Nets, c.Auds, c.Scopes = slices.Clone(b.Nets), slices.Clone(b.Auds), slices.Clone(b.Scopes)
 	c.Tenants, c.Tools, c.Trans, c.Actors = slices.Clone(b.Tenants), slices.Clone(b.Tools), slices.Clone(b.Trans), slices.Clone(b.Actors)
+	c.Flows = slices.Clone(b.Flows)
 	return &c
 }
 
@@ -163,7 +168,7 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	b.Sessions *= f
 	b.Calls *= f
 	b.SensEgress *= f
-	for _, set := range []*[]entry{&b.Nets, &b.Auds, &b.Scopes, &b.Tenants, &b.Tools, &b.Trans, &b.Actors} {
+	for _, set := range []*[]entry{&b.Nets, &b.Auds, &b.Scopes, &b.Tenants, &b.Tools, &b.Trans, &b.Actors, &b.Flows} {
 		*set = fade(*set, f)
 	}
 	for i := range b.Tiers {
@@ -199,8 +204,9 @@ type summary struct {
 	calls                  int
 	toolN                  []uint16 // calls of each of tools
 	sensEgress             bool
-	novelty                float32 // decibels of novelty the session showed
-	winCalls, slowCalls    float32 // the client's windowed call counters at its end
+	flows                  []uint64 // sensitive source and egress channel pairs
+	novelty                float32  // decibels of novelty the session showed
+	winCalls, slowCalls    float32  // the client's windowed call counters at its end
 }
 
 // learn merges one clean session into b.
@@ -225,6 +231,7 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	if s.sensEgress {
 		b.SensEgress++
 	}
+	b.Flows = bumpAll(b.Flows, s.flows, capFlows, t, h)
 	b.Trans = bumpAll(b.Trans, s.trans, capTrans, t, h)
 	for i, k := range s.actors { // a pair vouches for what the actor itself reached
 		b.Actors = bump(b.Actors, k, capActors, s.actorTiers[i], h)

@@ -231,7 +231,7 @@ func (s *session) codec(c *coder, hintID, hintClient string) {
 	for i := range s.norigins {
 		c.origin(&s.origins[i], s.clientID)
 	}
-	for _, set := range [...]*smallSet{&s.auds, &s.scopes, &s.tenants, &s.tools, &s.trans, &s.nets, &s.ownNets} {
+	for _, set := range [...]*smallSet{&s.auds, &s.scopes, &s.tenants, &s.tools, &s.trans, &s.nets, &s.ownNets, &s.sensAuds, &s.flows} {
 		c.set(set)
 	}
 	for i := range s.tools.n {

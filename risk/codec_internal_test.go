@@ -55,7 +55,7 @@ func (f *filler) fill(v reflect.Value) {
 func full() *session {
 	s := &session{}
 	(&filler{}).fill(reflect.ValueOf(s).Elem())
-	for _, set := range []*smallSet{&s.auds, &s.scopes, &s.tenants, &s.tools, &s.trans, &s.nets, &s.ownNets} {
+	for _, set := range []*smallSet{&s.auds, &s.scopes, &s.tenants, &s.tools, &s.trans, &s.nets, &s.ownNets, &s.sensAuds, &s.flows} {
 		set.n, set.next = uint8(len(set.k)), 3
 	}
 	s.norigins = uint8(len(s.origins))

@@ -68,6 +68,13 @@ func TestDetectors(t *testing.T) {
 			probe: []call{directory, finance, billingSend}, code: risk.DetMultiTactic, min: 3, max: 4},
 		{name: "several tactics, one new through a routine audience it uses", trainWith: []call{finance, billingSend, directory},
 			probe: []call{directory, finance, billingSend}, code: risk.DetMultiTactic, min: 0, max: 0},
+		// the order of a sensitive read and a send is vouched for by the
+		// flows the client's clean sessions showed: this data through
+		// this channel, not any data through any channel
+		{name: "sensitive data sent through a channel never used for it", trainWith: []call{finance, billingSend, vault},
+			probe: []call{vault, billingSend}, code: risk.DetMultiTactic, min: 17, max: 20},
+		{name: "sensitive data sent as the client's sessions do", trainWith: []call{finance, billingSend, vault},
+			probe: []call{finance, billingSend}, code: risk.DetMultiTactic, min: 0, max: 0},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
 			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 25, max: 25},
 		// a pair never seen: the principal's history says how often it

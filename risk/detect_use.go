@@ -83,18 +83,58 @@ func (x *evaluation) resource() {
 	if w := x.learned(); pts*w >= 0.5 {
 		x.add(dNovelResource, pts*w, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
 	}
-	if s.sensRead && x.sendsOut() && !s.sensEgress {
-		// sending data out in a session that already read sensitive data
-		// (a sensitive egress channel alone is not a read): the
-		// exfiltration order, judged by whether the client's clean
-		// sessions ever combine the two
-		s.sensEgress = true
-		if f := min(1, x.base.SensEgress/float32(x.e.p.Baseline.KnownAt)); f < 1 {
-			x.add(dMultiTactic, ptsSensEgress*(1-f)*x.learned(), "sends to "+ev.Audience+" after sensitive data, never in one clean session before")
-		}
+	if s.sensRead && x.sendsOut() {
+		x.sensEgress(aud)
 	}
 	x.tierJump()
 	x.tactic()
+}
+
+// sensEgress runs the exfiltration order of seq.multi_tactic: data sent
+// out through channel aud in a session that already read sensitive data (a
+// sensitive egress channel alone is not a read). The client's clean
+// sessions vouch for it in two ways: whether they ever combine the two at
+// all, and, for a client that does, whether they sent this data through
+// this channel (each sensitive audience read, paired with the channel). A
+// flow never seen is vouched for by how often the client's flows are new,
+// the Good-Turing estimate (flows seen about once + 1) / (sessions that
+// sent after sensitive data + 2): a job that sends one ledger to one drop
+// every day speaks strongly of another source sent there, an agent that
+// combines its resources anew weakly. A baseline that learned no flow
+// (kept before flows were) vouches for every flow as it does for the
+// order.
+func (x *evaluation) sensEgress(aud uint64) {
+	s := x.s
+	var never float32 // the share of the order the client's sessions do not vouch for
+	if !s.sensEgress {
+		s.sensEgress = true
+		never = 1 - min(1, x.base.SensEgress/float32(x.e.p.Baseline.KnownAt))
+	}
+	var fresh float32
+	for _, src := range s.sensAuds.keys() {
+		if k := pairKey(src, aud); s.flows.add(k) {
+			fresh = max(fresh, 1-x.familiar(x.base.Flows, k))
+		}
+	}
+	if len(x.base.Flows) > 0 {
+		never += (1 - never) * fresh * (1 - x.newFlowRate())
+	}
+	if pts := ptsSensEgress * never * x.learned(); pts >= 0.5 {
+		x.add(dMultiTactic, pts, "sends to "+x.ev.Audience+" after sensitive data, never in one clean session before")
+	}
+}
+
+// newFlowRate is the Good-Turing estimate of how often the client's
+// sessions that send after sensitive data do so through a flow (source
+// and channel) they never used.
+func (x *evaluation) newFlowRate() float32 {
+	var once float32
+	for _, e := range x.base.Flows {
+		if e.Count < 1.5 {
+			once++
+		}
+	}
+	return min(1, (once+1)/(x.base.SensEgress+2))
 }
 
 // rareTier is what the call's sensitive tier adds to the novelty of a

@@ -69,7 +69,7 @@
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
 //	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience); an unseen step between known tools up to half that (Good-Turing over the client's steps, at most 10·log10((n+2)/2) for a tool it left in n sessions), none from or to a tool still being learned
-//	seq.multi_tactic           5 per tactic class beyond the first when one is new (a third when the new one was reached only through a routine-tier audience never used), 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two
+//	seq.multi_tactic           5 per tactic class beyond the first when one is new (a third when the new one was reached only through a routine-tier audience never used), 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two, or, for a client whose sessions do, a sensitive audience's data sent through a channel its clean sessions never sent it through (20 less the Good-Turing share of its flows that are new)
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
 //	deleg.unusual_chain        8 per level beyond the usual depth; the pair: 4 an actor never acting for this client, and once a session up to 12 more (Good-Turing over the client's actors) plus 6/10 at tier 3/4 as for an audience (×1.2 write, ×1.5 delete, export, cost, admin), above the highest tier the actor itself reached for this client, up to 20 as for a network; the actor: 3 with no history, 5 per tier above its own
 //	subj.external_signal       3/20/30 for an upstream risk level low/medium/high (does not fade)
@@ -108,8 +108,9 @@
 // Each client's [Baseline] is learned online from its clean sessions only
 // (no fact, no challenge, a low peak, nothing accumulated; or every
 // challenge the client met passed with its key, no fact, no failure): bounded sets of
-// hashed networks, audiences, scopes, tenants, tools, tool transitions and
-// actors with decayed counts, each remembering the highest tier it vouched
+// hashed networks, audiences, scopes, tenants, tools, tool transitions,
+// actors and flows (a sensitive audience read, then a channel sent
+// through) with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work
 // there normal) and when it was first used (a value learned only lately
 // vouches for sensitive work in part), a 168-bucket hour-of-week histogram, and per-session

@@ -126,7 +126,10 @@ func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 		}
 		if sensitive {
 			s.sensitive = true
-			s.sensRead = s.sensRead || !x.sendsOut()
+			if !x.sendsOut() {
+				s.sensRead = true
+				s.sensAuds.add(hashString(nsAudience, ev.Audience))
+			}
 		}
 	}
 }

@@ -149,7 +149,11 @@ type session struct {
 	// sensitive but not sensRead, so sending through it twice is not
 	// learned as "sends after sensitive reads".
 	sensRead bool
-	volRatio float32 // the largest multiple of a per-tool volume limit reached
+	// sensAuds are the sensitive audiences the session read (sensRead's
+	// calls), flows the pairs of one of them and a channel the session
+	// then sent data out through (pairKey(source, channel)).
+	sensAuds, flows smallSet
+	volRatio        float32 // the largest multiple of a per-tool volume limit reached
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).

@@ -88,9 +88,10 @@ func TestStateSizes(t *testing.T) {
 	full := Baseline{
 		Nets: make([]entry, capNets), Auds: make([]entry, capAuds), Scopes: make([]entry, capScopes),
 		Tenants: make([]entry, capTenants), Tools: make([]entry, capTools), Trans: make([]entry, capTrans), Actors: make([]entry, capActors),
+		Flows: make([]entry, capFlows),
 	}
 	n := unsafe.Sizeof(full)
-	for _, s := range [][]entry{full.Nets, full.Auds, full.Scopes, full.Tenants, full.Tools, full.Trans, full.Actors} {
+	for _, s := range [][]entry{full.Nets, full.Auds, full.Scopes, full.Tenants, full.Tools, full.Trans, full.Actors, full.Flows} {
 		n += uintptr(cap(s)) * unsafe.Sizeof(entry{})
 	}
 	if n > 8<<10 {
