@@ -108,14 +108,19 @@ type Baseline struct {
 	Actors   []entry `json:"actors,omitempty"`
 	// Flows are the pairs of a sensitive audience read and a channel data
 	// was then sent out through in one clean session (pairKey).
-	Flows    []entry      `json:"flows,omitempty"`
-	Tiers    [5]float32   `json:"tiers"`   // sessions whose highest tier was i
-	Tactics  [8]float32   `json:"tactics"` // sessions that touched tactic i
-	Hours    [168]float32 `json:"hours"`   // sessions opened in each hour of the week
-	PeakRate float32      `json:"peak_rate"`
-	Tenants1 float32      `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
-	Auds1    float32      `json:"auds_per_session"`
-	Calls1   float32      `json:"calls_per_session"` // most calls in one session (decayed max)
+	Flows   []entry    `json:"flows,omitempty"`
+	Tiers   [5]float32 `json:"tiers"`   // sessions whose highest tier was i
+	Tactics [8]float32 `json:"tactics"` // sessions that touched tactic i
+	// Verbs counts the sessions whose calls above routine data used verb
+	// class i (verbClasses), and VerbSessions the clean sessions learned
+	// since the engine kept them: the chances the client had to show one.
+	Verbs        [len(verbClasses)]float32 `json:"verbs"`
+	VerbSessions float32                   `json:"verb_sessions"`
+	Hours        [168]float32              `json:"hours"` // sessions opened in each hour of the week
+	PeakRate     float32                   `json:"peak_rate"`
+	Tenants1     float32                   `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
+	Auds1        float32                   `json:"auds_per_session"`
+	Calls1       float32                   `json:"calls_per_session"` // most calls in one session (decayed max)
 	// SensEgress counts clean sessions that sent data out after reading
 	// sensitive data.
 	SensEgress float32 `json:"sensitive_egress"`
@@ -177,6 +182,10 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	for i := range b.Tactics {
 		b.Tactics[i] *= f
 	}
+	for i := range b.Verbs {
+		b.Verbs[i] *= f
+	}
+	b.VerbSessions *= f
 	for i := range b.Hours {
 		b.Hours[i] *= f
 	}
@@ -197,6 +206,7 @@ type summary struct {
 	actorTiers             []uint8 // the highest tier each actor reached in the session
 	tier                   int
 	tactics                uint8
+	verbs                  uint8 // verb classes used above routine data
 	hour                   int
 	peakRate               float32
 	distinctTenants, auds1 int
@@ -240,6 +250,12 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	for i := range 8 {
 		if s.tactics&(1<<i) != 0 {
 			b.Tactics[i]++
+		}
+	}
+	b.VerbSessions++
+	for i := range b.Verbs {
+		if s.verbs&(1<<i) != 0 {
+			b.Verbs[i]++
 		}
 	}
 	b.Hours[s.hour]++

@@ -243,6 +243,7 @@ func (s *session) codec(c *coder, hintID, hintClient string) {
 	c.u16(&s.distinctAuds)
 	c.u8(&s.tactics)
 	c.u8(&s.routineNewTactics)
+	c.u8(&s.verbs)
 	for _, f := range [...]*float32{&s.rate, &s.peakRate, &s.maxImpact, &s.novelty, &s.accum, &s.prior, &s.peakDB,
 		&s.verifiedDB, &s.verifiedImpact, &s.pendingImpact, &s.carry, &s.inheritedPts, &s.volRatio} {
 		c.f32(f)

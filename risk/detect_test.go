@@ -75,6 +75,17 @@ func TestDetectors(t *testing.T) {
 			probe: []call{vault, billingSend}, code: risk.DetMultiTactic, min: 17, max: 20},
 		{name: "sensitive data sent as the client's sessions do", trainWith: []call{finance, billingSend, vault},
 			probe: []call{finance, billingSend}, code: risk.DetMultiTactic, min: 0, max: 0},
+		// a verb class that exports, deletes, spends or administers, never
+		// used by the client above routine data (Laplace over its sessions)
+		{name: "first export above routine data", trainWith: []call{billing("t-acme")},
+			probe: []call{billing("t-acme"), {op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.list", tenant: "t-acme", scopes: []string{"billing.export"}}},
+			code:  risk.DetNovelResource, min: 12, max: 15},
+		{name: "export the client's sessions make", trainWith: []call{billing("t-acme"), {op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.export", tenant: "t-acme", scopes: []string{"billing.read"}}},
+			probe: []call{billing("t-acme"), {op: risk.OpExchange, aud: "billing", sens: 2, tool: "invoices.export", tenant: "t-acme", scopes: []string{"billing.read"}}},
+			code:  risk.DetNovelResource, min: 0, max: 0},
+		{name: "export of routine data is not a new class", trainWith: []call{billing("t-acme")},
+			probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.export", scopes: []string{"tickets.read"}}},
+			code:  risk.DetNovelResource, min: 0, max: 0},
 		{name: "unusual delegation depth", probe: []call{{op: risk.OpExchange, aud: "tickets", sens: 1, tool: "tickets.get", scopes: []string{"tickets.read"},
 			actors: []string{"sub-b", "sub-a"}, caller: "sub-b", profile: &agent}}, code: risk.DetUnusualChain, min: 25, max: 25},
 		// a pair never seen: the principal's history says how often it

@@ -83,11 +83,43 @@ func (x *evaluation) resource() {
 	if w := x.learned(); pts*w >= 0.5 {
 		x.add(dNovelResource, pts*w, "first use of"+what+" (tier "+strconv.Itoa(x.tier)+")")
 	}
+	if ev.Op == OpExchange && x.tier >= 2 {
+		x.newVerbs()
+	}
 	if s.sensRead && x.sendsOut() {
 		x.sensEgress(aud)
 	}
 	x.tierJump()
 	x.tactic()
+}
+
+// newVerbs runs the verb side of scope.novel_resource: a call above
+// routine data that destroys, exports, spends or administers (by its tool
+// or scopes) in a class the client's clean sessions never used there. A
+// thief holding a client's credentials goes for what it can take or break,
+// about certainly; the client itself, after n sessions that never did, is
+// estimated to start in one of its next with chance 1/(n+2) (Laplace's
+// rule): 10·log10(n+2) decibels, up to ptsNovelVerb for the tier, once per
+// class and session. A class the client uses now and then vouches in
+// proportion.
+func (x *evaluation) newVerbs() {
+	s := x.s
+	fresh := x.verbs &^ s.verbs
+	s.verbs |= x.verbs
+	var unvouched float32
+	name := ""
+	for i := range verbClasses {
+		if fresh&(1<<i)&riskyVerbs == 0 {
+			continue
+		}
+		if f := min(1, x.base.Verbs[i]/float32(x.e.p.Baseline.KnownAt)); 1-f > unvouched {
+			unvouched, name = 1-f, verbClasses[i]
+		}
+	}
+	db := min(ptsNovelVerb[x.tier], float32(10*math.Log10(float64(x.base.VerbSessions)+2)))
+	if pts := db * unvouched * x.learned(); pts >= 0.5 {
+		x.add(dNovelResource, pts, "first "+name+" call above routine data (tier "+strconv.Itoa(x.tier)+")")
+	}
 }
 
 // sensEgress runs the exfiltration order of seq.multi_tactic: data sent

@@ -190,6 +190,9 @@ var (
 	ptsNovelAudience = [5]float32{0, 6, 12, 20, 20}
 	ptsNovelScope    = [5]float32{0, 0.5, 1.5, 4, 6}
 	ptsNovelTool     = [5]float32{0, 3, 6, 10, 10}
+	// ptsNovelVerb is the most a verb class that destroys, exports, spends
+	// or administers, never used by the client above routine data, says.
+	ptsNovelVerb = [5]float32{0, 0, 15, 20, 20}
 	// ptsNovelSensitive is what a sensitive tier adds to the novelty of an
 	// audience (or delegation pair) never used, whatever the Good-Turing
 	// estimate: about one in four of the resources a client starts to use

@@ -62,7 +62,7 @@
 //	net.session_origin_change  30 outside declared networks, 20 another /16, 8 another /24, 2 a known network
 //	net.new_network            25 outside declared networks, 25 an address space (internal or public) the client never used, 20 an unknown /16 (less for a client that roams), 6 an unknown /24, 1 inside declared networks; standing while the session is still used from there; a known /24 (or, for a /24 never used, the declared network holding it, else its /16) used above the tier it vouched for, declared or not: up to 20, one over the chance that its n clean sessions all stayed below a tier the client's sessions reach with share f, (1-f)^n
 //	net.parallel_use           20 two /16s within 2 minutes, 8 two /24s, 2 both inside declared networks
-//	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), plus 6/10 at tier 3/4 when reached with tools the client never used, scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin)
+//	scope.novel_resource       audience never used up to 6/12/20/20 by tier (Good-Turing, below), plus 6/10 at tier 3/4 when reached with tools the client never used, scope 0.5/1.5/4/6 (×1.2 write, ×1.5 delete, export, cost, admin); a call above routine data that deletes, exports, spends or administers in a class the client's clean sessions never used there, 10·log10(n+2) over the n sessions it had to show one (Laplace), up to 15/20/20 at tier 2/3/4, once per class and session
 //	scope.tier_jump            5 per tier above the session's and client's usual maximum
 //	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant, which is not served either), plus at tier 3/4 up to 6/10 by how rarely the client's sessions reach the tier (-10·log10 of (sessions reaching it + 1)/(sessions + 2)); up to 40, one over the Poisson tail, for the tenants the client met for the first time in the last hours or days against its rate of meeting new ones, on every call to one of them
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
@@ -113,8 +113,9 @@
 // through) with decayed counts, each remembering the highest tier it vouched
 // for (a network learned from routine work does not make sensitive work
 // there normal) and when it was first used (a value learned only lately
-// vouches for sensitive work in part), a 168-bucket hour-of-week histogram, and per-session
-// call, tenant and rate figures. It stays under 8 KiB.
+// vouches for sensitive work in part), a 168-bucket hour-of-week histogram, the sessions
+// that used each verb class above routine data, and per-session call, tenant and rate
+// figures. It stays under 8 KiB.
 //
 // # Live sessions
 //

@@ -58,7 +58,7 @@ func newFixtureWith(t *testing.T, p risk.Policy) *fixture {
 // work; vault (tier 4) and finance (tier 3) are registered but unused.
 var agent = risk.ClientProfile{
 	Kind:      "agent",
-	Scopes:    []string{"tickets.read", "kb.read", "secrets.read", "finance.read", "billing.read"},
+	Scopes:    []string{"tickets.read", "kb.read", "secrets.read", "finance.read", "billing.read", "billing.export"},
 	Audiences: []string{"tickets", "kb", "vault", "finance", "billing", "directory"},
 	Networks:  []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")},
 }

@@ -205,7 +205,7 @@ func (s *session) summarize(at int64) *summary {
 		nets: slices.Clone(s.ownNets.keys()), auds: slices.Clone(s.auds.keys()),
 		scopes: slices.Clone(s.scopes.keys()), tenants: slices.Clone(s.tenants.keys()),
 		tools: slices.Clone(s.tools.keys()), trans: slices.Clone(s.trans.keys()),
-		tier: int(s.maxTier), tactics: s.tactics, hour: int(s.hour), peakRate: s.peakRate,
+		tier: int(s.maxTier), tactics: s.tactics, verbs: s.verbs, hour: int(s.hour), peakRate: s.peakRate,
 		distinctTenants: int(s.distinctTenants), auds1: int(s.distinctAuds), depth: int(s.maxDepth),
 		calls: int(s.calls), novelty: s.novelty, sensEgress: s.sensEgress, flows: slices.Clone(s.flows.keys()),
 		toolN: slices.Clone(s.toolN[:s.tools.n]),

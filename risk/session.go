@@ -153,7 +153,10 @@ type session struct {
 	// calls), flows the pairs of one of them and a channel the session
 	// then sent data out through (pairKey(source, channel)).
 	sensAuds, flows smallSet
-	volRatio        float32 // the largest multiple of a per-tool volume limit reached
+	// verbs are the verb classes (verbsOf bits) of the session's calls
+	// on data above routine.
+	verbs    uint8
+	volRatio float32 // the largest multiple of a per-tool volume limit reached
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).
