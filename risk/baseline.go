@@ -14,22 +14,39 @@ type entry struct {
 	Key   uint64  `json:"k"`
 	Count float32 `json:"n"`
 	Tier  uint8   `json:"t,omitempty"`
-	// Max is the most calls one clean session made of it (tools).
-	Max uint16 `json:"m,omitempty"`
+	// Max is the most calls one clean session made of it (tools), away
+	// from the turn of a month; TurnMax the most one made at the turn of
+	// a month (monthTurn).
+	Max     uint16 `json:"m,omitempty"`
+	TurnMax uint16 `json:"e,omitempty"`
 	// First is when a clean session first used it, in hours since the
 	// Unix epoch (0: before the engine remembered it): a value learned
 	// only lately vouches for sensitive work in proportion (vouches).
 	First uint32 `json:"f,omitempty"`
 }
 
-// lookupMax returns the Max of k in set, 0 if absent.
-func lookupMax(set []entry, k uint64) uint16 {
+// usualMax returns the most calls of k one clean session made (tools),
+// for a session at the turn of a month (turn) or not: the larger of the
+// two maxima at the turn, the other days' away from it (the turn's while
+// the client used k only there). 0 if absent.
+func usualMax(set []entry, k uint64, turn bool) uint16 {
 	for i := range set {
 		if set[i].Key == k {
-			return set[i].Max
+			return usualOf(set[i].Max, set[i].TurnMax, turn)
 		}
 	}
 	return 0
+}
+
+// usualOf picks between the maximum of the other days (days) and that of
+// the turn of a month (atTurn) for a session at the turn (turn) or not. A
+// periodic peak lifts only the turn's limit; a client that has not been
+// seen away from the turn keeps the turn's, as it has no other.
+func usualOf[T uint16 | float32](days, atTurn T, turn bool) T {
+	if turn || days == 0 {
+		return max(days, atTurn)
+	}
+	return days
 }
 
 // Capacity of each learned set. Together they keep a baseline under 8 KiB.
@@ -120,7 +137,7 @@ type Baseline struct {
 	PeakRate     float32                   `json:"peak_rate"`
 	Tenants1     float32                   `json:"tenants_per_session"` // most distinct tenants in one session (decayed max)
 	Auds1        float32                   `json:"auds_per_session"`
-	Calls1       float32                   `json:"calls_per_session"` // most calls in one session (decayed max)
+	Calls1       float32                   `json:"calls_per_session"` // most calls in one session away from the turn of a month (decayed max)
 	// SensEgress counts clean sessions that sent data out after reading
 	// sensitive data.
 	SensEgress float32 `json:"sensitive_egress"`
@@ -130,6 +147,18 @@ type Baseline struct {
 	WinCalls  float32 `json:"window_calls"`
 	SlowCalls float32 `json:"slow_calls"`
 	MaxDepth  uint8   `json:"max_depth"`
+	// CallsTurn is the most calls in one session at the turn of a month
+	// (monthTurn; decayed max, fading at half the rate of the others: a
+	// monthly peak is seen again only a month later). Periodic peaks
+	// (month-end closing, billing runs) are learned apart from the other
+	// days, so they do not lift those days' limit.
+	CallsTurn float32 `json:"calls_per_session_month_turn,omitempty"`
+}
+
+// callsUsual is the most calls one clean session made, for a session at
+// the turn of a month (turn) or not (usualOf).
+func (b *Baseline) callsUsual(turn bool) float32 {
+	return usualOf(b.Calls1, b.CallsTurn, turn)
 }
 
 // maxTier is the highest tier reached by clean sessions whose decayed count
@@ -192,6 +221,7 @@ func (b *Baseline) fadeTo(at int64, hl float64) {
 	b.Tenants1 *= f
 	b.Auds1 *= f
 	b.Calls1 *= f
+	b.CallsTurn *= float32(math.Sqrt(float64(f)))
 	b.WinCalls *= f
 	b.SlowCalls *= f
 	b.LastAt = at
@@ -212,6 +242,7 @@ type summary struct {
 	distinctTenants, auds1 int
 	depth                  int
 	calls                  int
+	turn                   bool     // opened at the turn of a month (monthTurn)
 	toolN                  []uint16 // calls of each of tools
 	sensEgress             bool
 	flows                  []uint64 // sensitive source and egress channel pairs
@@ -235,7 +266,7 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	b.Tools = bumpAll(b.Tools, s.tools, capTools, t, h)
 	for i, k := range s.tools {
 		if i < len(s.toolN) {
-			b.Tools = raiseMax(b.Tools, k, s.toolN[i])
+			b.Tools = raiseMax(b.Tools, k, s.toolN[i], s.turn)
 		}
 	}
 	if s.sensEgress {
@@ -262,7 +293,11 @@ func (b *Baseline) learn(s *summary, hl float64) {
 	b.PeakRate = ewma(b.PeakRate, s.peakRate, b.Sessions)
 	b.Tenants1 = max(b.Tenants1, float32(s.distinctTenants))
 	b.Auds1 = max(b.Auds1, float32(s.auds1))
-	b.Calls1 = max(b.Calls1, float32(s.calls))
+	if s.turn {
+		b.CallsTurn = max(b.CallsTurn, float32(s.calls))
+	} else {
+		b.Calls1 = max(b.Calls1, float32(s.calls))
+	}
 	b.Novelty1 = ewma(b.Novelty1, s.novelty, b.Sessions)
 	b.WinCalls = max(b.WinCalls, s.winCalls)
 	b.SlowCalls = max(b.SlowCalls, s.slowCalls)
@@ -286,10 +321,16 @@ func bumpAll(set []entry, keys []uint64, capacity int, tier uint8, hour uint32) 
 // hourOf is unix seconds at in hours since the epoch, as entry.First keeps it.
 func hourOf(at int64) uint32 { return uint32(max(at, 0) / 3600) }
 
-// raiseMax raises the Max of k in set to n.
-func raiseMax(set []entry, k uint64, n uint16) []entry {
+// raiseMax raises the maximum of k in set to n: TurnMax for a session at
+// the turn of a month (turn), else Max.
+func raiseMax(set []entry, k uint64, n uint16, turn bool) []entry {
 	for i := range set {
-		if set[i].Key == k {
+		if set[i].Key != k {
+			continue
+		}
+		if turn {
+			set[i].TurnMax = max(set[i].TurnMax, n)
+		} else {
 			set[i].Max = max(set[i].Max, n)
 		}
 	}

@@ -254,7 +254,7 @@ func (s *session) codec(c *coder, hintID, hintClient string) {
 	for _, b := range [...]*uint8{&s.inherited, &s.challenges, &s.failed, &s.maxTier, &s.maxDepth, &s.peak, &s.hour} {
 		c.u8(b)
 	}
-	c.flags(&s.pending, &s.verified, &s.terminated, &s.ended, &s.sensitive, &s.judgedOpen, &s.risky, &s.sensEgress, &s.sensRead, &s.unseen)
+	c.flags(&s.pending, &s.verified, &s.terminated, &s.ended, &s.sensitive, &s.judgedOpen, &s.risky, &s.sensEgress, &s.sensRead, &s.unseen, &s.turn)
 }
 
 // flags packs booleans in a varint: one byte while none past the

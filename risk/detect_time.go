@@ -95,3 +95,26 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// monthTurn reports whether t falls at the turn of a month in the client's
+// time zone loc: on the last three days of a month or in the first twelve
+// hours of the next. Periodic peaks (month-end closing, billing and
+// reporting runs) fall there; three days and the half-day after keep the
+// turn in view for a client whose zone the engine does not know (UTC
+// then: a zone up to a day east or twelve hours west).
+func monthTurn(t time.Time, loc *time.Location) bool {
+	lt := t.In(loc)
+	if lt.Day() == 1 && lt.Hour() < 12 {
+		return true
+	}
+	return lt.AddDate(0, 0, 3).Month() != lt.Month()
+}
+
+// zone is the client's time zone as the engine knows it: its declared
+// schedule's, else UTC.
+func (p *ClientProfile) zone() *time.Location {
+	if p.Schedule != nil && p.Schedule.Loc != nil {
+		return p.Schedule.Loc
+	}
+	return time.UTC
+}

@@ -496,7 +496,7 @@ func (x *evaluation) toolVolume(k uint64) {
 	}
 	s.toolN[i] = min(s.toolN[i]+1, 65535)
 	n := float32(s.toolN[i])
-	usual := float32(lookupMax(x.base.Tools, k))
+	usual := float32(usualMax(x.base.Tools, k, s.turn))
 	limit := max(1.5*usual, usual+3, 4)
 	if usual == 0 && x.verbs&riskyVerbs != 0 {
 		// a tool never used that destroys, exports, spends or
@@ -632,12 +632,14 @@ func (x *evaluation) rate() {
 // volume runs vol.session_volume: many more calls in this session than the
 // client's sessions usually make, whatever the pace. The limit is three
 // times the usual (decayed) maximum, at least 20 calls above it; a client
-// not yet mature gets at least 100.
+// not yet mature gets at least 100. The usual is that of the session's
+// calendar position (Baseline.callsUsual): a month-end peak lifts the
+// limit at the turn of a month only.
 func (x *evaluation) volume() {
 	s := x.s
 	s.calls = min(s.calls+1, 65535)
 	x.memo.calls = 1
-	usual := x.base.Calls1
+	usual := x.base.callsUsual(s.turn)
 	limit := max(3*usual, usual+20)
 	if !x.mature() {
 		limit = max(limit, 100)

@@ -67,7 +67,7 @@
 //	tenant.novel               up to 12 per tenant never served (Good-Turing; none for an audience's declared tenant, which is not served either), plus at tier 3/4 up to 6/10 by how rarely the client's sessions reach the tier (-10·log10 of (sessions reaching it + 1)/(sessions + 2)); up to 40, one over the Poisson tail, for the tenants the client met for the first time in the last hours or days against its rate of meeting new ones, on every call to one of them
 //	vol.fanout                 4 at max(2×usual, usual+3) distinct tenants or audiences, +10 per doubling
 //	vol.rate_spike             4 at max(3×usual peak, 10) calls a minute, +10 per doubling
-//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger
+//	vol.session_volume         4 at max(3×usual, usual+20) calls in the session, +10 per doubling; per tool 4 at max(1.5×usual, usual+3, 4) calls (1 for a never-used tool that deletes, exports, spends or administers by its name, 2 by its scope only), +20 per doubling; a tool that deletes, exports, spends or administers also log2(calls/usual)·10·log10(m+1) (m sessions that used it) or the Poisson tail, whichever is stronger; the usual is learned apart at the turn of a month (its last three days and the next's first twelve hours, in the declared schedule's zone, else UTC): a month-end peak lifts the usual there only, and other days keep theirs
 //	seq.rare_transition        tool never used up to 3/6/10/10 by tier (Good-Turing, verb-weighted, a third on a new audience); an unseen step between known tools up to half that (Good-Turing over the client's steps, at most 10·log10((n+2)/2) for a tool it left in n sessions), none from or to a tool still being learned
 //	seq.multi_tactic           5 per tactic class beyond the first when one is new (a third when the new one was reached only through a routine-tier audience never used), 10 a new class after a challenge, 20 data sent out after sensitive data when clean sessions never combine the two, or, for a client whose sessions do, a sensitive audience's data sent through a channel its clean sessions never sent it through (20 less the Good-Turing share of its flows that are new)
 //	time.off_schedule          25 outside the declared schedule (3 within 30 minutes), 4 an hour the client never starts at, 3 a weekday it never runs on
@@ -115,7 +115,9 @@
 // there normal) and when it was first used (a value learned only lately
 // vouches for sensitive work in part), a 168-bucket hour-of-week histogram, the sessions
 // that used each verb class above routine data, and per-session call, tenant and rate
-// figures. It stays under 8 KiB.
+// figures (the most calls a session and of each tool kept apart for the
+// turn of a month, so periodic peaks lift only its own limit). It stays
+// under 8 KiB.
 //
 // # Live sessions
 //

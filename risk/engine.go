@@ -161,7 +161,7 @@ func (e *Engine) Observe(ev Event) Decision {
 	hd := e.hold(ev.SessionID, ev.ClientID, true)
 	s := &hd.s
 	if s.opened == 0 {
-		e.open(s, c, at)
+		e.open(s, c, at, ev.Client.zone())
 	}
 	x := evaluation{e: e, s: s, c: c, ev: &ev, at: at, base: c.base.Load()}
 	d := x.run()
@@ -177,8 +177,9 @@ func (e *Engine) Observe(ev Event) Decision {
 	return d
 }
 
-// open initialises a new session from the client's recent memory.
-func (e *Engine) open(s *session, c *client, at int64) {
+// open initialises a new session from the client's recent memory; loc is
+// the client's time zone.
+func (e *Engine) open(s *session, c *client, at int64, loc *time.Location) {
 	base := c.base.Load()
 	mat := e.maturity(base, at)
 	c.mu.Lock()
@@ -198,6 +199,7 @@ func (e *Engine) open(s *session, c *client, at int64) {
 	c.mu.Unlock()
 	s.opened, s.last = at, at
 	s.hour = uint8(hourOfWeek(time.Unix(0, at)))
+	s.turn = monthTurn(time.Unix(0, at), loc)
 	s.carry, s.carryAt = float32(e.p.Memory.Carry)*m.Peak, at
 	s.inherited = uint8(min(m.Failed+0.5, 255)) // failed challenges count toward the limit; unanswered ones raise the floor
 	s.inheritedPts = float32(e.p.Memory.PerUnanswered)*m.Unanswered + float32(e.p.Memory.PerFailure)*m.Failed

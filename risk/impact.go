@@ -136,7 +136,7 @@ func (x *evaluation) impact() impactOf {
 func (x *evaluation) volumeFactor() float32 {
 	s, b := x.s, x.base
 	ratio := float32(0)
-	if u := max(b.Calls1, 5); float32(s.calls) > 2*u {
+	if u := max(b.callsUsual(s.turn), 5); float32(s.calls) > 2*u {
 		ratio = max(ratio, float32(s.calls)/(2*u))
 	}
 	if u := max(b.Tenants1, 2); float32(s.distinctTenants) > 2*u {

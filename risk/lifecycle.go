@@ -207,7 +207,7 @@ func (s *session) summarize(at int64) *summary {
 		tools: slices.Clone(s.tools.keys()), trans: slices.Clone(s.trans.keys()),
 		tier: int(s.maxTier), tactics: s.tactics, verbs: s.verbs, hour: int(s.hour), peakRate: s.peakRate,
 		distinctTenants: int(s.distinctTenants), auds1: int(s.distinctAuds), depth: int(s.maxDepth),
-		calls: int(s.calls), novelty: s.novelty, sensEgress: s.sensEgress, flows: slices.Clone(s.flows.keys()),
+		calls: int(s.calls), turn: s.turn, novelty: s.novelty, sensEgress: s.sensEgress, flows: slices.Clone(s.flows.keys()),
 		toolN: slices.Clone(s.toolN[:s.tools.n]),
 	}
 	for i := 0; i < int(s.norigins); i++ {

@@ -138,6 +138,7 @@ type session struct {
 	maxDepth   uint8
 	peak       uint8
 	hour       uint8 // hour-of-week the session opened
+	turn       bool  // the session opened at the turn of a month (monthTurn)
 	terminated bool
 	ended      bool
 	sensitive  bool

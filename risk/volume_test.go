@@ -1,0 +1,57 @@
+package risk_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-auth/vigil/risk"
+)
+
+// ledgerRead is a tier-2 read a batch client makes many times a session.
+var ledgerRead = call{op: risk.OpExchange, aud: "finance", sens: 2, tool: "ledger.read", scopes: []string{"finance.read"}}
+
+// TestMonthTurnVolume checks that volume is learned apart at the turn of a
+// month: a client that makes 10 calls a session and 25 at the turn of a
+// month (month-end closing) is judged against 10 on other days, so a spike
+// to its month-end volume on an ordinary day speaks, and against 25 at the
+// turn, so its periodic peak gets no volume evidence. A client never seen
+// at the turn of a month is judged there as on any other day.
+func TestMonthTurnVolume(t *testing.T) {
+	ordinaryDay := time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)
+	monthEnd := time.Date(2026, 3, 30, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		peaks      bool // history with month-end peaks (25 calls on Feb 26-28 and Mar 1)
+		probe      time.Time
+		calls      int
+		wantVolume bool
+	}{
+		{name: "ordinary day at the ordinary volume", peaks: true, probe: ordinaryDay, calls: 10},
+		{name: "ordinary day at the month-end volume", peaks: true, probe: ordinaryDay, calls: 25, wantVolume: true},
+		{name: "month end at its learned peak", peaks: true, probe: monthEnd, calls: 25},
+		{name: "month end beyond its learned peak", peaks: true, probe: monthEnd, calls: 80, wantVolume: true},
+		{name: "month end with no month-end history", probe: monthEnd, calls: 25, wantVolume: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.at = time.Date(2026, 2, 10, 10, 0, 0, 0, time.UTC)
+			for f.at.Before(tt.probe.Add(-12 * time.Hour)) {
+				n := 10
+				if tt.peaks && (f.at.Month() == 2 && f.at.Day() >= 26 || f.at.Month() == 3 && f.at.Day() == 1 && f.at.Hour() < 12) {
+					n = 25
+				}
+				f.train("batch", agent, "10.1.4.21", repeatCall(ledgerRead, n), 1)
+			}
+			f.at = tt.probe
+			sid, _ := f.open("batch", agent, "10.1.4.21")
+			got := 0
+			for _, d := range f.do(sid, "batch", agent, "10.1.4.21", repeatCall(ledgerRead, tt.calls)) {
+				got = max(got, points(d, risk.DetSessionVolume))
+			}
+			if (got > 0) != tt.wantVolume {
+				t.Errorf("%s = %d, want evidence %v", risk.DetSessionVolume, got, tt.wantVolume)
+			}
+		})
+	}
+}
