@@ -95,7 +95,11 @@
 // a resource server's introspection opens is owed only once one of the
 // client's own calls meets it: until then it does not count as unanswered,
 // and a session that ends with only such a challenge pending is learned
-// as if it had not been issued (by its peak). The client's
+// as if it had not been issued (by its peak). A passed challenge covers
+// later calls of no greater impact, the session's volume aside, up to
+// Challenge.VerifiedMargin decibels more suspicion: a session working on
+// at the volume it proved is not asked at every call, one that goes well
+// beyond it is asked again. The client's
 // recent sessions leave a floor too, and so does the session's own risky
 // peak, fading with the memory half-life rather than the behaviour one.
 // The novelty the client's sessions show and the calls they make also

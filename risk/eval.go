@@ -19,6 +19,7 @@ type evaluation struct {
 	// counts less, the more so the more routine the call.
 	mat      float32
 	imp      float32 // the call's impact, once decided
+	kindImp  float32 // the call's impact without the session's volume (impactOf.kind)
 	verbs    uint8   // verb classes of the tool and scopes
 	egress   bool    // the tool or a scope sends data out
 	newFacts []Reason

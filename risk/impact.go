@@ -64,10 +64,12 @@ func splitName(r rune) bool {
 	return r == '.' || r == ':' || r == '/' || r == '_' || r == '-' || r == ' '
 }
 
-// impactOf is what a call can do, 0..1, and what set it.
+// impactOf is what a call can do, 0..1, and what set it. kind is the
+// value without the session's volume: what this kind of call can do.
 type impactOf struct {
 	value float32
 	why   string
+	kind  float32
 }
 
 // impact computes the call's impact: its tier's base, times its tactic and
@@ -78,7 +80,7 @@ func (x *evaluation) impact() impactOf {
 	e, ev, s := x.e, x.ev, x.s
 	switch ev.Op {
 	case OpRevoke, OpSignal, OpRevalidate:
-		return impactOf{0, "no access"}
+		return impactOf{0, "no access", 0}
 	case OpRefresh:
 		// renewing a session's credentials is worth at least routine
 		// internal work
@@ -87,12 +89,12 @@ func (x *evaluation) impact() impactOf {
 			floor = e.impactTier[2] // renewing it for someone elsewhere keeps a stolen session alive
 		}
 		v := max(s.maxImpact, floor)
-		return impactOf{v, "renews the session's credentials (" + pct(v) + ")"}
+		return impactOf{v, "renews the session's credentials (" + pct(v) + ")", v}
 	}
 	if ev.Audience == "" {
 		// opening a session or asking for its token: what it can do is
 		// judged call by call
-		return impactOf{e.impactTier[0], "session token"}
+		return impactOf{e.impactTier[0], "session token", e.impactTier[0]}
 	}
 	tier := x.tier
 	v := e.impactTier[tier-1]
@@ -113,6 +115,7 @@ func (x *evaluation) impact() impactOf {
 		v *= vm
 		why += ", " + vname
 	}
+	kind := v
 	if f := x.volumeFactor(); f > 1 {
 		v *= f
 		why += ", volume ×" + strconv.FormatFloat(float64(f), 'f', 1, 32)
@@ -125,9 +128,9 @@ func (x *evaluation) impact() impactOf {
 			v = out
 			why += ", sends data out after sensitive data was read"
 		}
+		kind = max(kind, out)
 	}
-	v = min(v, 1)
-	return impactOf{v, why}
+	return impactOf{min(v, 1), why, min(kind, 1)}
 }
 
 // volumeFactor scales impact with how far the session's calls, tenants or

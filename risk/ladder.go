@@ -61,7 +61,7 @@ func pick(cond bool, a, b Action) Action {
 func (x *evaluation) decide(sc scored) Decision {
 	e, s, ev := x.e, x.s, x.ev
 	imp := x.impact()
-	x.imp = imp.value
+	x.imp, x.kindImp = imp.value, imp.kind
 	lvl := e.level(sc, imp.value)
 	sensitive := ev.Audience != "" && x.tier >= e.p.SensitiveTier
 	elsewhere := float64(sc.holder*imp.value) > e.p.Loss.Medium*e.p.Tolerance
@@ -115,7 +115,7 @@ func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 	case ev.Op == OpRevalidate && ev.Passed:
 		s.verified = true
 		s.verifiedDB = db
-		s.verifiedImpact = max(s.pendingImpact, x.imp)
+		s.verifiedImpact = max(s.pendingImpact, x.kindImp)
 	case ev.Op == OpToken || ev.Op == OpExchange || ev.Op == OpIntrospect:
 		s.maxImpact = max(s.maxImpact, x.imp)
 		if len(ev.Actors) > 0 && ev.Actors[0] != ev.ClientID && ev.Audience != "" {
@@ -136,10 +136,14 @@ func (x *evaluation) settle(action Action, sensitive bool, db float32) {
 
 // covered lets a passed challenge cover later step-ups at a similar
 // suspicion and impact: passing never lowers the suspicion, but the client
-// is not asked again for the same risk.
+// is not asked again for the same risk. The impact compared is the kind of
+// call's, without the session's volume: a session that keeps working at
+// the volume its challenge covered raises its impact with every call, and
+// its volume evidence already measures how far it went beyond (a volume
+// grown well past what was covered raises the suspicion over the margin).
 func (x *evaluation) covered(action Action, db float32) Action {
 	s := x.s
-	if action == StepUp && s.verified && db <= s.verifiedDB+float32(x.e.p.Challenge.VerifiedMargin) && x.imp <= s.verifiedImpact {
+	if action == StepUp && s.verified && db <= s.verifiedDB+float32(x.e.p.Challenge.VerifiedMargin) && x.kindImp <= s.verifiedImpact {
 		return Allow
 	}
 	return action
@@ -205,7 +209,7 @@ func (x *evaluation) challenge(action Action, d *Decision) Action {
 	}
 	s.challenges++
 	s.pending = true
-	s.pendingImpact = max(s.pendingImpact, x.imp)
+	s.pendingImpact = max(s.pendingImpact, x.kindImp)
 	// a challenge a resource server's introspection opens is not put to
 	// the client: it owes nothing until one of its own calls meets it
 	s.unseen = x.ev.Op == OpIntrospect

@@ -55,3 +55,31 @@ func TestMonthTurnVolume(t *testing.T) {
 		})
 	}
 }
+
+// TestPassedChallengeCoversGrowingVolume checks that a challenge a client
+// passed at an unusual volume covers its next calls: each call raises the
+// session's volume and with it the call's impact, but the kind of call is
+// the one the client proved; only suspicion grown past the margin asks
+// again.
+func TestPassedChallengeCoversGrowingVolume(t *testing.T) {
+	read := call{op: risk.OpExchange, aud: "finance", sens: 3, tool: "ledger.read", scopes: []string{"finance.read"}}
+	f := newFixture(t)
+	f.train("batch", agent, "10.1.4.21", repeatCall(read, 10), 30)
+	sid, _ := f.open("batch", agent, "10.1.4.21")
+	stepped := 0
+	for i := range 40 {
+		if d := f.do(sid, "batch", agent, "10.1.4.21", []call{read})[0]; d.Action == risk.StepUp {
+			stepped = i + 1
+			break
+		}
+	}
+	if stepped == 0 {
+		t.Fatal("setup: 40 calls against a usual 10 never stepped up")
+	}
+	f.do(sid, "batch", agent, "10.1.4.21", []call{{op: risk.OpRevalidate, passed: true}})
+	for i, d := range f.do(sid, "batch", agent, "10.1.4.21", repeatCall(read, 3)) {
+		if d.Action != risk.Allow {
+			t.Errorf("call %d after passing the challenge at call %d: %s (score %d, %v)", stepped+i+1, stepped, d.Action, d.Score, d.Reasons)
+		}
+	}
+}
