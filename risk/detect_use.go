@@ -512,7 +512,6 @@ func (x *evaluation) toolVolume(k uint64) {
 		limit = max(limit, 20)
 	}
 	if r := n / limit; r > 1 && x.mat > 0 {
-		s.volRatio = max(s.volRatio, r)
 		x.growTo(dSessionVolume, (ptsVolumeBase+ptsToolPerDoubling*log2f(r))*x.mat,
 			strconv.Itoa(int(n))+" calls of "+x.ev.Tool+" in the session (usual at most "+strconv.Itoa(int(usual))+")")
 	}

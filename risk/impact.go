@@ -133,9 +133,13 @@ func (x *evaluation) impact() impactOf {
 	return impactOf{min(v, 1), why, min(kind, 1)}
 }
 
-// volumeFactor scales impact with how far the session's calls, tenants or
-// records exceed the client's usual per session: mass access is a larger
-// loss. 1 within twice the usual.
+// volumeFactor scales impact with how far the session's calls or tenants
+// exceed the client's usual per session (mass access is a larger loss, 1
+// within twice the usual), and with the count of a tool that deletes,
+// exports, spends or administers against the most its sessions make of it
+// (every call of a loop destroys or spends again). The count of another
+// tool speaks in the suspicion only: reading one record more often is not
+// a larger loss per call.
 func (x *evaluation) volumeFactor() float32 {
 	s, b := x.s, x.base
 	ratio := float32(0)

@@ -157,7 +157,7 @@ type session struct {
 	// verbs are the verb classes (verbsOf bits) of the session's calls
 	// on data above routine.
 	verbs    uint8
-	volRatio float32 // the largest multiple of a per-tool volume limit reached
+	volRatio float32 // the largest multiple reached of the most calls the client's sessions make of a tool that deletes, exports, spends or administers
 }
 
 // decay fades behaviour points to time at (unix ns) with half-life hl (ns).

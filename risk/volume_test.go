@@ -1,6 +1,7 @@
 package risk_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +83,41 @@ func TestPassedChallengeCoversGrowingVolume(t *testing.T) {
 			t.Errorf("call %d after passing the challenge at call %d: %s (score %d, %v)", stepped+i+1, stepped, d.Action, d.Score, d.Reasons)
 		}
 	}
+}
+
+// TestToolCountScalesImpactOnlyForRiskyTools checks that the count of a
+// tool that reads, beyond the most the client's sessions make of it, is
+// evidence but does not scale the call's impact while the session's calls
+// stay within twice its usual; a tool that spends does.
+func TestToolCountScalesImpactOnlyForRiskyTools(t *testing.T) {
+	other := call{op: risk.OpExchange, aud: "finance", sens: 2, tool: "ledger.list", scopes: []string{"finance.read"}}
+	charge := call{op: risk.OpExchange, aud: "finance", sens: 2, tool: "ledger.charge", scopes: []string{"finance.read"}}
+	for _, tt := range []struct {
+		name      string
+		tool      call
+		wantScale bool
+	}{{"a read", ledgerRead, false}, {"a charge", charge, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.train("batch", agent, "10.1.4.21", append(repeatCall(tt.tool, 5), repeatCall(other, 5)...), 30)
+			sid, _ := f.open("batch", agent, "10.1.4.21")
+			d := last(f.do(sid, "batch", agent, "10.1.4.21", repeatCall(tt.tool, 10)))
+			if points(d, risk.DetSessionVolume) == 0 {
+				t.Fatalf("setup: 10 calls of a tool called 5 times a session: no volume evidence (%v)", d.Reasons)
+			}
+			if scaled := strings.Contains(reason(d, risk.ReasonImpact), "volume"); scaled != tt.wantScale {
+				t.Errorf("impact scaled by volume: %v, want %v (%s)", scaled, tt.wantScale, reason(d, risk.ReasonImpact))
+			}
+		})
+	}
+}
+
+// reason returns the evidence of reason code in d, "" if absent.
+func reason(d risk.Decision, code string) string {
+	for _, r := range d.Reasons {
+		if r.Code == code {
+			return r.Evidence
+		}
+	}
+	return ""
 }
