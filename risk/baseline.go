@@ -449,12 +449,8 @@ func (m *Memory) metAt(k uint64) (int64, bool) {
 
 // metHas reports whether k is among the recently met values.
 func (m *Memory) metHas(k uint64) bool {
-	for _, e := range m.Met {
-		if e.Key == k {
-			return true
-		}
-	}
-	return false
+	_, ok := m.metAt(k)
+	return ok
 }
 
 func (m *Memory) fadeTo(at int64, hl float64) {

@@ -160,13 +160,19 @@ func (x *evaluation) sensEgress(aud uint64) {
 // sessions that send after sensitive data do so through a flow (source
 // and channel) they never used.
 func (x *evaluation) newFlowRate() float32 {
+	return min(1, (seenOnce(x.base.Flows)+1)/(x.base.SensEgress+2))
+}
+
+// seenOnce counts the values of set seen about once (decayed count under
+// 1.5): the singletons of a Good-Turing estimate.
+func seenOnce(set []entry) float32 {
 	var once float32
-	for _, e := range x.base.Flows {
+	for _, e := range set {
 		if e.Count < 1.5 {
 			once++
 		}
 	}
-	return min(1, (once+1)/(x.base.SensEgress+2))
+	return once
 }
 
 // rareTier is what the call's sensitive tier adds to the novelty of a
@@ -572,13 +578,11 @@ func (x *evaluation) noveltyOf(set []entry, f, limit float32) float32 {
 	if f >= 1 {
 		return 0
 	}
-	var n, once float32
+	var n float32
 	for _, e := range set {
 		n += e.Count
-		if e.Count < 1.5 {
-			once++
-		}
 	}
+	once := seenOnce(set)
 	n = max(n, x.base.Sessions) // every clean session was a chance to meet a new value
 	db := float32(10 * math.Log10(0.5*float64(n+2)/float64(once+1)))
 	return min(max(db, 0), limit) * (1 - f)
@@ -593,21 +597,19 @@ const riskyVerbs = 1<<1 | 1<<2 | 1<<3 | 1<<4
 // rarely start doing those, attackers often do.
 func (x *evaluation) verbWeight(name string) float32 {
 	v, _ := verbsOf(name)
+	return weightOfVerbs(v)
+}
+
+// callVerbWeight is verbWeight for the call's tool and scopes together.
+func (x *evaluation) callVerbWeight() float32 { return weightOfVerbs(x.verbs) }
+
+// weightOfVerbs weighs verb classes v (bits of verbsOf): ×1.5 for one that
+// destroys, exports, spends or administers, ×1.2 for a write, else 1.
+func weightOfVerbs(v uint8) float32 {
 	switch {
 	case v&riskyVerbs != 0:
 		return 1.5
 	case v&1 != 0: // write
-		return 1.2
-	}
-	return 1
-}
-
-// callVerbWeight is verbWeight for the call's tool and scopes together.
-func (x *evaluation) callVerbWeight() float32 {
-	switch {
-	case x.verbs&riskyVerbs != 0:
-		return 1.5
-	case x.verbs&1 != 0: // write
 		return 1.2
 	}
 	return 1

@@ -78,14 +78,19 @@ func (e *Engine) clean(s *session) bool {
 		return false
 	}
 	met := int(s.challenges)
-	if s.pending && s.unseen {
-		met--
+	if s.pending {
+		if !s.unseen {
+			return false // the client met it and left it unanswered
+		}
+		met-- // opened by an introspection, never put to the client
 	}
-	if met > 0 && !(s.verified && s.failed == 0 && s.inherited == 0) {
-		return false
-	}
-	if met > 0 && !s.pending {
-		return true
+	if met > 0 {
+		if !s.verified || s.failed > 0 || s.inherited > 0 {
+			return false
+		}
+		if !s.pending {
+			return true
+		}
 	}
 	return s.inherited == 0 && s.accum < 0.5 && int(s.peak) < e.p.Baseline.CleanBelow
 }
